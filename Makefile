@@ -1,0 +1,62 @@
+# unitcost — the two commands a newcomer needs are `make run` and `make test`.
+# Everything installs from the package registries only (PyPI through uv); nothing else is fetched.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced
+
+# The default simulated fleet that `make run` builds and loads (fixed dates: reproducible).
+FLEET_DIR := var/fleet
+FLEET_START := 2026-11-01
+FLEET_DAYS := 7
+FLEET_END := 2026-11-08
+DUCKDB := var/unitcost.duckdb
+
+# uv from PATH if present, else a private copy installed from PyPI into .uv/.
+UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
+
+.PHONY: help setup run test dev lint clean
+
+help:
+	@echo "make run    set up, simulate the default fleet ($(FLEET_DAYS) days), load it into $(DUCKDB)"
+	@echo "make test   set up and run the tests"
+	@echo "make dev    Dagster UI on workspace.yaml (after make run)"
+	@echo "make lint   ruff"
+	@echo "make clean  remove .venv, var/ and dbt target/"
+
+.uv/bin/uv:
+	$(PYTHON) -m venv .uv
+	.uv/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	@touch $@
+
+setup: $(STAMP)
+
+run: setup
+	rm -rf $(FLEET_DIR)
+	$(BIN)/unitcost simulate --out $(FLEET_DIR) --days $(FLEET_DAYS) --start $(FLEET_START) \
+		--duckdb $(DUCKDB)
+	$(BIN)/unitcost run --config $(FLEET_DIR)/unitcost.yaml --start $(FLEET_START) --end $(FLEET_END)
+
+test: setup
+	$(BIN)/pytest
+
+dev: setup
+	mkdir -p var/dagster
+	DAGSTER_HOME=$(CURDIR)/var/dagster UNITCOST_CONFIG=$(CURDIR)/$(FLEET_DIR)/unitcost.yaml \
+		UNITCOST_DUCKDB=$(CURDIR)/$(DUCKDB) PATH=$(CURDIR)/$(BIN):$$PATH \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: setup
+	$(BIN)/ruff check pipelines tests
+	$(BIN)/ruff format --check pipelines tests
+
+clean:
+	rm -rf $(VENV) .uv var target dbt_packages logs

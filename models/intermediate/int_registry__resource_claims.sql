@@ -1,0 +1,28 @@
+{#- Which deployment owns a resource on a given day: every selector with its deployment's
+    validity window. Billing, telemetry and request rows join here (kind, value, day). -#}
+
+with selectors as (
+    select * from {{ ref('stg_registry__selectors') }}
+),
+
+deployments as (
+    select * from {{ ref('stg_registry__deployments') }}
+),
+
+final as (
+    select
+        s.selector_kind,
+        s.selector_value,
+        s.host,
+        s.gpu_index,
+        s.pod_labels_json,
+        s.deployment_id,
+        d.llm_id,
+        d.gpu_type,
+        d.valid_from,
+        d.valid_to
+    from selectors as s
+    inner join deployments as d on s.deployment_id = d.deployment_id
+)
+
+select * from final

@@ -1,0 +1,6 @@
+select
+    gpu_id,
+    display_name,
+    vendor,
+    cast(memory_gib as double) as memory_gib
+from {{ source('raw', 'gpu_catalog') }}

@@ -1,0 +1,20 @@
+select
+    llm_id,
+    display_name,
+    family,
+    cast(num_layers as integer) as num_layers,
+    cast(hidden_size as integer) as hidden_size,
+    cast(num_attention_heads as integer) as num_attention_heads,
+    cast(num_key_value_heads as integer) as num_key_value_heads,
+    cast(head_dim as integer) as head_dim,
+    cast(intermediate_size as integer) as intermediate_size,
+    cast(vocab_size as integer) as vocab_size,
+    cast(max_position_embeddings as integer) as max_position_embeddings,
+    cast(tie_word_embeddings as boolean) as tie_word_embeddings,
+    cast(num_experts as integer) as num_experts,
+    cast(experts_per_token as integer) as experts_per_token,
+    num_experts is not null as is_moe,
+    source_repo,
+    source_path,
+    source_commit
+from {{ source('raw', 'llm_architectures') }}

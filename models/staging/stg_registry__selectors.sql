@@ -1,0 +1,8 @@
+select
+    deployment_id,
+    selector_kind,
+    selector_value,
+    host,
+    cast(gpu_index as integer) as gpu_index,
+    pod_labels_json
+from {{ source('raw', 'registry_selectors') }}

@@ -1,0 +1,1 @@
+"""unitcost: unit economics for self-hosted LLMs."""

@@ -1,0 +1,67 @@
+"""The `unitcost` command line: simulate, run, predict, validate, summary."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+from pipelines.yamlconf import ConfigError
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipelines.runner import RunError, run
+    from pipelines.summary import print_summary
+
+    try:
+        result = run(args.config, args.start, args.end)
+    except (ConfigError, RunError) as exc:
+        print(f"unitcost run: {exc}", file=sys.stderr)
+        return 1
+    print_summary(result.duckdb_path, result.start, result.end)
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from pipelines.summary import print_summary
+
+    print_summary(args.duckdb)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unitcost", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="materialize every asset for the days in [start, end)")
+    run.add_argument("--config", required=True, help="unitcost.yaml")
+    run.add_argument("--start", required=True, type=_date, help="first day, YYYY-MM-DD (UTC)")
+    run.add_argument("--end", required=True, type=_date, help="day after the last, YYYY-MM-DD")
+    run.set_defaults(func=_run)
+
+    summary = sub.add_parser("summary", help="print what a warehouse holds")
+    summary.add_argument("--duckdb", default="var/unitcost.duckdb", help="DuckDB file")
+    summary.set_defaults(func=_summary)
+
+    from pipelines.costmodel.cli import add_parsers as add_costmodel_parsers
+    from pipelines.fleet.cli import add_parsers as add_fleet_parsers
+
+    add_fleet_parsers(sub)
+    add_costmodel_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""The run configuration (``unitcost.yaml``): where the warehouse, the registry and each source are.
+
+Relative paths resolve against the config file's own folder, so a config written next to its
+data (as ``unitcost simulate`` does) works from any working directory. Two environment
+variables override the file, for deployments that template paths: ``UNITCOST_DUCKDB`` and
+``UNITCOST_REGISTRY``. Credentials never appear here: S3 uses boto3's default chain.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from pipelines.yamlconf import StrictModel, load_yaml_model
+
+DEFAULT_DUCKDB_PATH = "var/unitcost.duckdb"
+SOURCE_NAMES = ("billing", "telemetry", "requests")
+
+
+class SourceConfig(StrictModel):
+    location: Annotated[str, Field(min_length=1)]
+    format: Literal["focus", "cur2", "dcgm", "vllm_jsonl", "azure_trace", "mooncake"] | None = None
+
+    @field_validator("location")
+    @classmethod
+    def _local_or_s3(cls, value: str) -> str:
+        if "://" in value and not value.startswith("s3://"):
+            raise ValueError(f"location {value!r} must be a local path or an s3:// URI")
+        return value
+
+
+class S3Config(StrictModel):
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None  # for S3-compatible stores and tests (moto)
+
+
+class RunConfig(StrictModel):
+    duckdb_path: Annotated[str, Field(min_length=1)] = DEFAULT_DUCKDB_PATH
+    registry: Annotated[str, Field(min_length=1)]
+    sources: dict[Literal["billing", "telemetry", "requests"], SourceConfig] = {}
+    s3: S3Config = S3Config()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A validated config with every path resolved."""
+
+    config_path: Path
+    duckdb_path: Path
+    registry_path: Path
+    sources: dict[str, SourceConfig]
+    s3: S3Config
+
+    def source_location(self, name: str) -> str | Path | None:
+        """The source's folder as a Path, its ``s3://`` URI as a string, or None if absent."""
+        source = self.sources.get(name)
+        if source is None:
+            return None
+        if source.location.startswith("s3://"):
+            return source.location
+        return _resolve(self.config_path.parent, source.location)
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return (path if path.is_absolute() else base / path).resolve()
+
+
+def load_settings(config_path: str | Path) -> Settings:
+    """Validate ``config_path`` and resolve its paths (environment overrides applied)."""
+    config_path = Path(config_path).resolve()
+    raw = load_yaml_model(config_path, RunConfig)
+    base = config_path.parent
+    duckdb = os.environ.get("UNITCOST_DUCKDB") or None
+    registry = os.environ.get("UNITCOST_REGISTRY") or None
+    return Settings(
+        config_path=config_path,
+        duckdb_path=Path(duckdb).resolve() if duckdb else _resolve(base, raw.duckdb_path),
+        registry_path=Path(registry).resolve() if registry else _resolve(base, raw.registry),
+        sources=dict(raw.sources),
+        s3=raw.s3,
+    )

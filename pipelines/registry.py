@@ -1,0 +1,205 @@
+"""The deployment registry: what a team serves, on which GPUs, and how to recognise it.
+
+Users write it as YAML (see ``docs`` in README and ``pipelines/fleet/default_spec.yaml`` for a
+generated example). Every later join — billing resources, GPU telemetry, request logs — goes
+through the selectors declared here, so the file is validated strictly: an id claimed by two
+deployments at the same time would count its cost twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Literal
+
+import polars as pl
+from pydantic import Field, model_validator
+
+from pipelines.costmodel.catalog import gpu_ids, llm_ids
+from pipelines.yamlconf import StrictModel, load_yaml_model
+
+Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Engine(StrictModel):
+    name: Literal["vllm", "sglang", "tensorrt-llm", "tgi", "llama.cpp", "other"]
+    version: NonEmpty
+
+
+class Precisions(StrictModel):
+    weights: Precision
+    kv_cache: Precision
+
+
+class GpuAllocation(StrictModel):
+    type: NonEmpty
+    count: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _known_type(self) -> GpuAllocation:
+        if self.type not in gpu_ids():
+            raise ValueError(f"unknown GPU type {self.type!r}; known: {', '.join(gpu_ids())}")
+        return self
+
+
+class HostSelector(StrictModel):
+    host: NonEmpty
+    gpu_indexes: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
+
+
+class KubernetesSelector(StrictModel):
+    namespace: NonEmpty
+    pod_labels: dict[str, str] = {}
+
+
+class Match(StrictModel):
+    """How the deployment's resources appear in each source."""
+
+    cloud_resource_ids: list[NonEmpty] = []
+    hosts: list[HostSelector] = []
+    gpu_uuids: list[NonEmpty] = []
+    kubernetes: list[KubernetesSelector] = []
+    request_model_names: list[NonEmpty] = []
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Match:
+        if not (self.cloud_resource_ids or self.hosts or self.gpu_uuids or self.kubernetes):
+            raise ValueError(
+                "declare at least one of cloud_resource_ids, hosts, gpu_uuids or kubernetes: "
+                "without one no GPU cost can be allocated to this deployment"
+            )
+        return self
+
+
+class Deployment(StrictModel):
+    id: Slug
+    team: NonEmpty
+    llm: NonEmpty
+    engine: Engine
+    precision: Precisions
+    tensor_parallel: Annotated[int, Field(ge=1)] = 1
+    gpu: GpuAllocation
+    match: Match
+    valid_from: dt.date
+    valid_to: dt.date | None = None  # exclusive; None = still serving
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Deployment:
+        if self.llm not in llm_ids():
+            raise ValueError(f"unknown LLM {self.llm!r}; known: {', '.join(llm_ids())}")
+        if self.gpu.count % self.tensor_parallel:
+            raise ValueError(
+                f"gpu.count {self.gpu.count} is not a multiple of tensor_parallel "
+                f"{self.tensor_parallel}"
+            )
+        if self.valid_to is not None and self.valid_to <= self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to} must be after valid_from {self.valid_from}")
+        return self
+
+    @property
+    def replicas(self) -> int:
+        return self.gpu.count // self.tensor_parallel
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+
+    def selectors(self) -> list[tuple[str, str]]:
+        """(kind, value) pairs that identify this deployment's resources; see ``selector_rows``."""
+        out = [("cloud_resource_id", v) for v in self.match.cloud_resource_ids]
+        out += [("gpu_uuid", v) for v in self.match.gpu_uuids]
+        out += [("host_gpu", f"{h.host}/{i}") for h in self.match.hosts for i in h.gpu_indexes]
+        out += [("request_model_name", v) for v in self.match.request_model_names]
+        return out
+
+
+def _overlap(a: Deployment, b: Deployment) -> bool:
+    far = dt.date.max
+    return a.valid_from < (b.valid_to or far) and b.valid_from < (a.valid_to or far)
+
+
+class Registry(StrictModel):
+    version: Literal[1]
+    deployments: list[Deployment] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _no_double_claims(self) -> Registry:
+        seen: dict[str, int] = {}
+        for i, dep in enumerate(self.deployments):
+            if dep.id in seen:
+                raise ValueError(f"deployment id {dep.id!r} appears at [{seen[dep.id]}] and [{i}]")
+            seen[dep.id] = i
+        claims: dict[tuple[str, str], list[Deployment]] = defaultdict(list)
+        for dep in self.deployments:
+            for selector in dep.selectors():
+                for other in claims[selector]:
+                    if _overlap(dep, other):
+                        raise ValueError(
+                            f"{selector[0]} {selector[1]!r} is claimed by both {other.id!r} and "
+                            f"{dep.id!r} while both are valid; its cost would be counted twice"
+                        )
+                claims[selector].append(dep)
+        return self
+
+
+def load_registry(path: str | Path) -> Registry:
+    """Read and validate a registry file; raises ``ConfigError`` naming file, line and key."""
+    return load_yaml_model(path, Registry)
+
+
+def deployment_frame(registry: Registry) -> pl.DataFrame:
+    """One row per deployment, as loaded into ``raw.registry_deployments``."""
+    rows = [
+        {
+            "deployment_id": d.id,
+            "team": d.team,
+            "llm_id": d.llm,
+            "engine": d.engine.name,
+            "engine_version": d.engine.version,
+            "weight_precision": d.precision.weights,
+            "kv_cache_precision": d.precision.kv_cache,
+            "tensor_parallel": d.tensor_parallel,
+            "gpu_type": d.gpu.type,
+            "gpu_count": d.gpu.count,
+            "replicas": d.replicas,
+            "valid_from": d.valid_from,
+            "valid_to": d.valid_to,
+        }
+        for d in registry.deployments
+    ]
+    return pl.DataFrame(rows, schema=DEPLOYMENT_SCHEMA)
+
+
+def selector_frame(registry: Registry) -> pl.DataFrame:
+    """One row per (deployment, selector), as loaded into ``raw.registry_selectors``."""
+    rows = []
+    for d in registry.deployments:
+        base = {"deployment_id": d.id, "host": None, "gpu_index": None, "pod_labels_json": None}
+        rows += [{**base, "selector_kind": "cloud_resource_id", "selector_value": v}
+                 for v in d.match.cloud_resource_ids]
+        rows += [{**base, "selector_kind": "gpu_uuid", "selector_value": v}
+                 for v in d.match.gpu_uuids]
+        rows += [{**base, "selector_kind": "host_gpu", "selector_value": f"{h.host}/{i}",
+                  "host": h.host, "gpu_index": i}
+                 for h in d.match.hosts for i in h.gpu_indexes]
+        rows += [{**base, "selector_kind": "kubernetes", "selector_value": k.namespace,
+                  "pod_labels_json": json.dumps(k.pod_labels, sort_keys=True)}
+                 for k in d.match.kubernetes]
+        rows += [{**base, "selector_kind": "request_model_name", "selector_value": v}
+                 for v in d.match.request_model_names]
+    return pl.DataFrame(rows, schema=SELECTOR_SCHEMA)
+
+
+DEPLOYMENT_SCHEMA = {
+    "deployment_id": pl.String, "team": pl.String, "llm_id": pl.String, "engine": pl.String,
+    "engine_version": pl.String, "weight_precision": pl.String, "kv_cache_precision": pl.String,
+    "tensor_parallel": pl.Int32, "gpu_type": pl.String, "gpu_count": pl.Int32,
+    "replicas": pl.Int32, "valid_from": pl.Date, "valid_to": pl.Date,
+}
+SELECTOR_SCHEMA = {
+    "deployment_id": pl.String, "selector_kind": pl.String, "selector_value": pl.String,
+    "host": pl.String, "gpu_index": pl.Int32, "pod_labels_json": pl.String,
+}

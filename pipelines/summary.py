@@ -1,0 +1,33 @@
+"""The short summary `unitcost run` and `make run` end with."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pipelines.warehouse import connect, quote_identifier
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+def warehouse_tables(duckdb_path: str | Path) -> list[tuple[str, str, int]]:
+    """(schema, table, rows) for every raw and mart table, via ``sql/warehouse_tables.sql``."""
+    query = (SQL_DIR / "warehouse_tables.sql").read_text()
+    with connect(duckdb_path, read_only=True) as con:
+        tables = con.execute(query).fetchall()
+        return [
+            (schema, table, con.execute(
+                f"select count(*) from {quote_identifier(schema)}.{quote_identifier(table)}"
+            ).fetchone()[0])
+            for schema, table in tables
+        ]
+
+
+def print_summary(
+    duckdb_path: str | Path, start: dt.date | None = None, end: dt.date | None = None
+) -> None:
+    print(f"DuckDB warehouse: {Path(duckdb_path).resolve()}")
+    if start and end:
+        print(f"Partitions: {start} to {end - dt.timedelta(days=1)} ({(end - start).days} days)")
+    for schema, table, rows in warehouse_tables(duckdb_path):
+        print(f"  {schema}.{table:<32} {rows:>12,} rows")
