@@ -22,8 +22,20 @@ dbt_project = DbtProject(
 )
 
 
+def _manifest_is_fresh() -> bool:
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return False
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "data-tests"):
+        sources += (DBT_PROJECT_DIR / folder).rglob("*")
+    return manifest.stat().st_mtime >= max(p.stat().st_mtime for p in sources if p.is_file())
+
+
 def prepare_dbt() -> Path:
-    """Run ``dbt parse`` so the manifest matches the models on disk; returns its path."""
+    """Run ``dbt parse`` unless the manifest is newer than every dbt file; returns its path."""
+    if _manifest_is_fresh():
+        return dbt_project.manifest_path
     # DbtProject's own preparer looks for `dbt` on PATH, which a venv run without activation lacks.
     (
         DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import polars as pl
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipelines.costmodel.catalog import gpu_ids, llm_ids
-from pipelines.yamlconf import StrictModel, load_yaml_model
+from pipelines.yamlconf import StrictModel, blame, load_yaml_model
 
 Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]
@@ -39,11 +39,12 @@ class GpuAllocation(StrictModel):
     type: NonEmpty
     count: Annotated[int, Field(ge=1)]
 
-    @model_validator(mode="after")
-    def _known_type(self) -> GpuAllocation:
-        if self.type not in gpu_ids():
-            raise ValueError(f"unknown GPU type {self.type!r}; known: {', '.join(gpu_ids())}")
-        return self
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in gpu_ids():
+            raise ValueError(f"unknown GPU type {value!r}; known: {', '.join(gpu_ids())}")
+        return value
 
 
 class HostSelector(StrictModel):
@@ -87,17 +88,23 @@ class Deployment(StrictModel):
     valid_from: dt.date
     valid_to: dt.date | None = None  # exclusive; None = still serving
 
+    @field_validator("llm")
+    @classmethod
+    def _known_llm(cls, value: str) -> str:
+        if value not in llm_ids():
+            raise ValueError(f"unknown LLM {value!r}; known: {', '.join(llm_ids())}")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Deployment:
-        if self.llm not in llm_ids():
-            raise ValueError(f"unknown LLM {self.llm!r}; known: {', '.join(llm_ids())}")
         if self.gpu.count % self.tensor_parallel:
-            raise ValueError(
+            raise blame(
+                "tensor_parallel",
                 f"gpu.count {self.gpu.count} is not a multiple of tensor_parallel "
-                f"{self.tensor_parallel}"
+                f"{self.tensor_parallel}",
             )
         if self.valid_to is not None and self.valid_to <= self.valid_from:
-            raise ValueError(f"valid_to {self.valid_to} must be after valid_from {self.valid_from}")
+            raise blame("valid_to", f"{self.valid_to} is not after valid_from {self.valid_from}")
         return self
 
     @property
@@ -130,16 +137,17 @@ class Registry(StrictModel):
         seen: dict[str, int] = {}
         for i, dep in enumerate(self.deployments):
             if dep.id in seen:
-                raise ValueError(f"deployment id {dep.id!r} appears at [{seen[dep.id]}] and [{i}]")
+                raise blame(f"deployments[{i}].id", f"{dep.id!r} is already used by [{seen[dep.id]}]")
             seen[dep.id] = i
         claims: dict[tuple[str, str], list[Deployment]] = defaultdict(list)
-        for dep in self.deployments:
+        for i, dep in enumerate(self.deployments):
             for selector in dep.selectors():
                 for other in claims[selector]:
                     if _overlap(dep, other):
-                        raise ValueError(
-                            f"{selector[0]} {selector[1]!r} is claimed by both {other.id!r} and "
-                            f"{dep.id!r} while both are valid; its cost would be counted twice"
+                        raise blame(
+                            f"deployments[{i}].match",
+                            f"{selector[0]} {selector[1]!r} is also claimed by {other.id!r} "
+                            "while both are valid; its cost would be counted twice",
                         )
                 claims[selector].append(dep)
         return self

@@ -36,12 +36,20 @@ def _check_range(start: dt.date, end: dt.date) -> None:
         raise RunError(f"--start {start} is before the first partition {earliest}")
 
 
+def _root_cause(error) -> str:
+    # Dagster wraps the asset's own exception ("Error occurred while executing op ..."); the
+    # user needs the innermost one, which names the file, line and key.
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error is not None else "unknown error"
+
+
 def _failure_message(result) -> str:
-    lines = []
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            lines.append(f"step {event.step_key} failed: {error.message.strip() if error else ''}")
+    lines = [
+        f"step {event.step_key} failed: {_root_cause(event.step_failure_data.error)}"
+        for event in result.all_events
+        if event.is_step_failure
+    ]
     return "\n".join(lines) or "the run failed"
 
 

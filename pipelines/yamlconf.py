@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
+import re
+
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -20,6 +22,33 @@ class StrictModel(BaseModel):
     """Base for config models: unknown keys are errors (they are almost always typos)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as strings: pydantic parses them and can then say where a
+    bad one is (PyYAML raises a bare ValueError for ``2026-13-01``, with no line)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+# A validator that checks several fields at once names the key it blames with this prefix,
+# e.g. ``raise ValueError("@tensor_parallel: ...")`` or ``"@deployments[1].id: ..."``.
+_KEY_MARK = re.compile(r"^@([A-Za-z0-9_.\[\]-]+): ")
+
+
+def blame(key: str, message: str) -> ValueError:
+    """An error from a model validator, reported at ``key`` (relative to the model)."""
+    return ValueError(f"@{key}: {message}")
+
+
+def _parse_key(key: str) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", key):
+        parts.append(int(index) if index else name)
+    return tuple(parts)
 
 
 class ConfigError(ValueError):
@@ -63,15 +92,19 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
     return line
 
 
-def _message(error: dict[str, Any]) -> str:
-    kind = error["type"]
+def _located(error: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
+    """The error's key path and user-facing message."""
+    kind, loc = error["type"], tuple(error["loc"])
     if kind == "missing":
-        return "required key is missing"
+        return loc, "required key is missing"
     if kind == "extra_forbidden":
-        return "unknown key"
-    message = error["msg"]
+        return loc, "unknown key"
     # pydantic prefixes messages raised from our own validators; the prefix is noise to users.
-    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    marked = _KEY_MARK.match(message)
+    if marked:
+        return loc + _parse_key(marked.group(1)), message[marked.end() :]
+    return loc, message
 
 
 def load_yaml_model(path: str | Path, model: type[M], *, context: dict | None = None) -> M:
@@ -83,8 +116,8 @@ def load_yaml_model(path: str | Path, model: type[M], *, context: dict | None = 
     except FileNotFoundError:
         raise ConfigError([f"{name}: file not found"]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
@@ -95,8 +128,8 @@ def load_yaml_model(path: str | Path, model: type[M], *, context: dict | None = 
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        problems = [
-            f"{name}:{_line_of(node, err['loc'])}: {key_path(err['loc'])}: {_message(err)}"
-            for err in exc.errors(include_url=False)
-        ]
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc, message = _located(err)
+            problems.append(f"{name}:{_line_of(node, loc)}: {key_path(loc)}: {message}")
         raise ConfigError(problems) from None

@@ -1,0 +1,141 @@
+"""The deployment registry: a valid file loads; each kind of mistake is reported exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.registry import deployment_frame, load_registry, selector_frame
+from pipelines.yamlconf import ConfigError
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "registry_tiny.yaml"
+BASE = FIXTURE.read_text()
+
+
+def test_fixture_registry_loads_with_replicas_and_selectors():
+    registry = load_registry(FIXTURE)
+    chat, batch = registry.deployments
+    assert (chat.id, chat.replicas, batch.replicas) == ("chat-8b", 2, 1)
+    assert batch.selectors() == [
+        ("host_gpu", "gpu-h100-01/0"),
+        ("host_gpu", "gpu-h100-01/1"),
+        ("request_model_name", "llama-70b-batch"),
+    ]
+
+
+def test_frames_have_one_row_per_deployment_and_per_selector():
+    registry = load_registry(FIXTURE)
+    deployments = deployment_frame(registry)
+    selectors = selector_frame(registry)
+    assert deployments["deployment_id"].to_list() == ["chat-8b", "batch-70b"]
+    assert deployments["valid_to"].to_list()[1].isoformat() == "2026-11-03"
+    # chat-8b: 2 instances + 2 host GPUs + 1 model name; batch-70b: 2 host GPUs + 1 k8s + 1 name
+    assert selectors.group_by("deployment_id").len().sort("deployment_id").rows() == [
+        ("batch-70b", 4),
+        ("chat-8b", 5),
+    ]
+    k8s = selectors.filter(selectors["selector_kind"] == "kubernetes").row(0, named=True)
+    assert (k8s["selector_value"], k8s["pod_labels_json"]) == ("search", '{"app": "batch-70b"}')
+
+
+KNOWN_GPUS = "a100-40gb, a100-80gb, a10g, b200, h100-nvl, h100-pcie, h100-sxm, h200, l4, l40s, mi300x, t4"
+
+CASES = {
+    "gpu count below one": (
+        ("gpu: {type: l4, count: 2}", "gpu: {type: l4, count: 0}"),
+        ["registry.yaml:10: deployments[0].gpu.count: Input should be greater than or equal to 1"],
+    ),
+    "unknown gpu type": (
+        ("gpu: {type: l4, count: 2}", "gpu: {type: rtx-9090, count: 2}"),
+        [f"registry.yaml:10: deployments[0].gpu.type: unknown GPU type 'rtx-9090'; known: {KNOWN_GPUS}"],
+    ),
+    "gpu count not a multiple of tp": (
+        ("tensor_parallel: 1", "tensor_parallel: 4"),
+        ["registry.yaml:9: deployments[0].tensor_parallel: gpu.count 2 is not a multiple of "
+         "tensor_parallel 4"],
+    ),
+    "misspelt key": (
+        ("    team: assistant", "    teem: assistant"),
+        ["registry.yaml:4: deployments[0].team: required key is missing",
+         "registry.yaml:5: deployments[0].teem: unknown key"],
+    ),
+    "duplicate id": (
+        ("id: batch-70b", "id: chat-8b"),
+        ["registry.yaml:18: deployments[1].id: 'chat-8b' is already used by [0]"],
+    ),
+    "gpu claimed twice": (
+        ("gpu-h100-01, gpu_indexes: [0, 1]", "gpu-l4-01, gpu_indexes: [0, 1]"),
+        ["registry.yaml:26: deployments[1].match: host_gpu 'gpu-l4-01/0' is also claimed by "
+         "'chat-8b' while both are valid; its cost would be counted twice"],
+    ),
+    "validity ends before it starts": (
+        ("valid_to: 2026-11-03", "valid_to: 2026-10-03"),
+        ["registry.yaml:32: deployments[1].valid_to: 2026-10-03 is not after valid_from 2026-11-01"],
+    ),
+    "impossible date": (
+        ("valid_from: 2026-11-01\n  - id", "valid_from: 2026-13-01\n  - id"),
+        ["registry.yaml:17: deployments[0].valid_from: Input should be a valid date or datetime, "
+         "month value is outside expected range of 1-12"],
+    ),
+    "unknown precision": (
+        ("weights: fp8", "weights: fp6"),
+        ["registry.yaml:22: deployments[1].precision.weights: Input should be 'fp32', 'bf16', "
+         "'fp16', 'fp8', 'int8' or 'int4'"],
+    ),
+    "broken yaml": (
+        ("team: search", "team: [search"),
+        ["registry.yaml:20: invalid YAML: expected ',' or ']', but got ':'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_invalid_registry_is_reported_by_file_line_and_key(case, tmp_path, monkeypatch):
+    (old, new), expected = CASES[case]
+    assert old in BASE
+    (tmp_path / "registry.yaml").write_text(BASE.replace(old, new, 1))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        load_registry("registry.yaml")
+    assert err.value.problems == expected
+
+
+def test_unknown_llm_lists_the_catalog(tmp_path):
+    path = tmp_path / "registry.yaml"
+    path.write_text(BASE.replace("llm: llama-3.1-8b", "llm: llama-9b"))
+    with pytest.raises(ConfigError) as err:
+        load_registry(path)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"{path}:6: deployments[0].llm: unknown LLM 'llama-9b'; known: ")
+    assert "llama-3.1-8b, llama-3.3-70b, mistral-7b-v0.2, mixtral-8x7b" in problem
+
+
+def test_deployment_without_a_cost_selector_is_rejected(tmp_path):
+    text = BASE.replace(
+        "      hosts:\n        - {host: gpu-h100-01, gpu_indexes: [0, 1]}\n"
+        "      kubernetes:\n        - {namespace: search, pod_labels: {app: batch-70b}}\n",
+        "",
+    )
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_registry(path)
+    assert err.value.problems == [
+        f"{path}:26: deployments[1].match: declare at least one of cloud_resource_ids, hosts, "
+        "gpu_uuids or kubernetes: without one no GPU cost can be allocated to this deployment"
+    ]
+
+
+def test_same_gpu_in_two_deployments_is_fine_when_validity_does_not_overlap(tmp_path):
+    text = BASE.replace("gpu-h100-01, gpu_indexes: [0, 1]", "gpu-l4-01, gpu_indexes: [0, 1]")
+    text = text.replace("valid_from: 2026-11-01\n  - id", "valid_from: 2026-11-03\n  - id")
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    assert [d.id for d in load_registry(path).deployments] == ["chat-8b", "batch-70b"]
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_registry(tmp_path / "nope.yaml")
+    assert err.value.problems == [f"{tmp_path / 'nope.yaml'}: file not found"]
