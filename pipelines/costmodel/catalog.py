@@ -13,6 +13,9 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
 LLM_CATALOG_PATH = DATA_DIR / "llm_architectures.csv"
+# LLMs that only published measurements use (e.g. kipply's 13B): kept out of ``llm_ids()`` so
+# the deployment registry never accepts them.
+VALIDATION_LLM_CATALOG_PATH = DATA_DIR / "validation_llms.csv"
 GPU_CATALOG_PATH = DATA_DIR / "gpus.csv"
 
 
@@ -57,8 +60,32 @@ def _bool(value: str) -> bool:
 @cache
 def llm_catalog() -> dict[str, LLMArchitecture]:
     """All LLM architectures, keyed by ``llm_id``."""
+    return _load_llm_csv(LLM_CATALOG_PATH)
+
+
+@cache
+def validation_llm_catalog() -> dict[str, LLMArchitecture]:
+    """Architectures used only by the published-measurement table, keyed by ``llm_id``."""
+    return _load_llm_csv(VALIDATION_LLM_CATALOG_PATH)
+
+
+def llm_architecture(llm_id: str) -> LLMArchitecture:
+    """The architecture of ``llm_id`` (catalog first, then validation-only LLMs).
+
+    Raises
+    ------
+    KeyError
+        If the id is in neither catalog; the message lists the known ids.
+    """
+    for catalog in (llm_catalog(), validation_llm_catalog()):
+        if llm_id in catalog:
+            return catalog[llm_id]
+    raise KeyError(f"unknown LLM {llm_id!r}; known: {', '.join(llm_ids())}")
+
+
+def _load_llm_csv(path: Path) -> dict[str, LLMArchitecture]:
     rows: dict[str, LLMArchitecture] = {}
-    with LLM_CATALOG_PATH.open(newline="") as fh:
+    with path.open(newline="") as fh:
         for row in csv.DictReader(fh):
             arch = LLMArchitecture(
                 llm_id=row["llm_id"],
