@@ -16,6 +16,7 @@ FLEET_START := 2026-11-01
 FLEET_DAYS := 7
 FLEET_END := 2026-11-08
 DUCKDB := var/unitcost.duckdb
+DEV_PORT ?= 3000
 
 # uv from PATH if present, else a private copy installed from PyPI into .uv/.
 UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
@@ -48,11 +49,14 @@ run: setup
 test: setup
 	$(BIN)/pytest
 
+# `dagster dev` warns that the `dg` CLI supersedes it; that warning is about the CLI, not the
+# code location, so it is silenced here and nowhere else.
 dev: setup
-	mkdir -p var/dagster
+	mkdir -p var/dagster && cp dagster_home/dagster.yaml var/dagster/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/var/dagster UNITCOST_CONFIG=$(CURDIR)/$(FLEET_DIR)/unitcost.yaml \
 		UNITCOST_DUCKDB=$(CURDIR)/$(DUCKDB) PATH=$(CURDIR)/$(BIN):$$PATH \
-		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+		PYTHONWARNINGS='ignore:Function `dev_command` is superseded:FutureWarning' \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 lint: setup
 	$(BIN)/ruff check pipelines tests

@@ -21,7 +21,9 @@ def _run(args: argparse.Namespace) -> int:
     from pipelines.summary import print_summary
 
     try:
-        result = run(args.config, args.start, args.end)
+        result = run(
+            args.config, args.start, args.end, log_level="INFO" if args.verbose else "WARNING"
+        )
     except (ConfigError, RunError) as exc:
         print(f"unitcost run: {exc}", file=sys.stderr)
         return 1
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True, help="unitcost.yaml")
     run.add_argument("--start", required=True, type=_date, help="first day, YYYY-MM-DD (UTC)")
     run.add_argument("--end", required=True, type=_date, help="day after the last, YYYY-MM-DD")
+    run.add_argument("--verbose", action="store_true", help="stream Dagster and dbt logs")
     run.set_defaults(func=_run)
 
     summary = sub.add_parser("summary", help="print what a warehouse holds")

@@ -137,7 +137,9 @@ class Registry(StrictModel):
         seen: dict[str, int] = {}
         for i, dep in enumerate(self.deployments):
             if dep.id in seen:
-                raise blame(f"deployments[{i}].id", f"{dep.id!r} is already used by [{seen[dep.id]}]")
+                raise blame(
+                    f"deployments[{i}].id", f"{dep.id!r} is already used by [{seen[dep.id]}]"
+                )
             seen[dep.id] = i
         claims: dict[tuple[str, str], list[Deployment]] = defaultdict(list)
         for i, dep in enumerate(self.deployments):
@@ -186,28 +188,60 @@ def selector_frame(registry: Registry) -> pl.DataFrame:
     rows = []
     for d in registry.deployments:
         base = {"deployment_id": d.id, "host": None, "gpu_index": None, "pod_labels_json": None}
-        rows += [{**base, "selector_kind": "cloud_resource_id", "selector_value": v}
-                 for v in d.match.cloud_resource_ids]
-        rows += [{**base, "selector_kind": "gpu_uuid", "selector_value": v}
-                 for v in d.match.gpu_uuids]
-        rows += [{**base, "selector_kind": "host_gpu", "selector_value": f"{h.host}/{i}",
-                  "host": h.host, "gpu_index": i}
-                 for h in d.match.hosts for i in h.gpu_indexes]
-        rows += [{**base, "selector_kind": "kubernetes", "selector_value": k.namespace,
-                  "pod_labels_json": json.dumps(k.pod_labels, sort_keys=True)}
-                 for k in d.match.kubernetes]
-        rows += [{**base, "selector_kind": "request_model_name", "selector_value": v}
-                 for v in d.match.request_model_names]
+        rows += [
+            {**base, "selector_kind": "cloud_resource_id", "selector_value": v}
+            for v in d.match.cloud_resource_ids
+        ]
+        rows += [
+            {**base, "selector_kind": "gpu_uuid", "selector_value": v} for v in d.match.gpu_uuids
+        ]
+        rows += [
+            {
+                **base,
+                "selector_kind": "host_gpu",
+                "selector_value": f"{h.host}/{i}",
+                "host": h.host,
+                "gpu_index": i,
+            }
+            for h in d.match.hosts
+            for i in h.gpu_indexes
+        ]
+        rows += [
+            {
+                **base,
+                "selector_kind": "kubernetes",
+                "selector_value": k.namespace,
+                "pod_labels_json": json.dumps(k.pod_labels, sort_keys=True),
+            }
+            for k in d.match.kubernetes
+        ]
+        rows += [
+            {**base, "selector_kind": "request_model_name", "selector_value": v}
+            for v in d.match.request_model_names
+        ]
     return pl.DataFrame(rows, schema=SELECTOR_SCHEMA)
 
 
 DEPLOYMENT_SCHEMA = {
-    "deployment_id": pl.String, "team": pl.String, "llm_id": pl.String, "engine": pl.String,
-    "engine_version": pl.String, "weight_precision": pl.String, "kv_cache_precision": pl.String,
-    "tensor_parallel": pl.Int32, "gpu_type": pl.String, "gpu_count": pl.Int32,
-    "replicas": pl.Int32, "valid_from": pl.Date, "valid_to": pl.Date,
+    "deployment_id": pl.String,
+    "team": pl.String,
+    "llm_id": pl.String,
+    "engine": pl.String,
+    "engine_version": pl.String,
+    "weight_precision": pl.String,
+    "kv_cache_precision": pl.String,
+    "tensor_parallel": pl.Int32,
+    "gpu_type": pl.String,
+    "gpu_count": pl.Int32,
+    "replicas": pl.Int32,
+    "valid_from": pl.Date,
+    "valid_to": pl.Date,
 }
 SELECTOR_SCHEMA = {
-    "deployment_id": pl.String, "selector_kind": pl.String, "selector_value": pl.String,
-    "host": pl.String, "gpu_index": pl.Int32, "pod_labels_json": pl.String,
+    "deployment_id": pl.String,
+    "selector_kind": pl.String,
+    "selector_value": pl.String,
+    "host": pl.String,
+    "gpu_index": pl.Int32,
+    "pod_labels_json": pl.String,
 }

@@ -16,9 +16,13 @@ def warehouse_tables(duckdb_path: str | Path) -> list[tuple[str, str, int]]:
     with connect(duckdb_path, read_only=True) as con:
         tables = con.execute(query).fetchall()
         return [
-            (schema, table, con.execute(
-                f"select count(*) from {quote_identifier(schema)}.{quote_identifier(table)}"
-            ).fetchone()[0])
+            (
+                schema,
+                table,
+                con.execute(
+                    f"select count(*) from {quote_identifier(schema)}.{quote_identifier(table)}"
+                ).fetchone()[0],
+            )
             for schema, table in tables
         ]
 
@@ -29,5 +33,12 @@ def print_summary(
     print(f"DuckDB warehouse: {Path(duckdb_path).resolve()}")
     if start and end:
         print(f"Partitions: {start} to {end - dt.timedelta(days=1)} ({(end - start).days} days)")
-    for schema, table, rows in warehouse_tables(duckdb_path):
+    tables = warehouse_tables(duckdb_path)
+    for schema, table, rows in tables:
         print(f"  {schema}.{table:<32} {rows:>12,} rows")
+    if ("marts", "dim_deployments") in {(s, t) for s, t, _ in tables}:
+        print("Declared fleet (sql/fleet_overview.sql):")
+        with connect(duckdb_path, read_only=True) as con:
+            overview = con.execute((SQL_DIR / "fleet_overview.sql").read_text()).fetchall()
+        for gpu_type, team, deployments, gpus, ids in overview:
+            print(f"  {gpus:>4} x {gpu_type:<10} {team:<12} {deployments} deployment(s): {ids}")

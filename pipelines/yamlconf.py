@@ -7,10 +7,9 @@ not shown a pydantic traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
-
-import re
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -82,9 +81,12 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
                 if key_node.value == str(part):
                     child = value_node
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
         if child is None:
             break
         node = child

@@ -78,7 +78,9 @@ def test_workspace_points_at_the_one_definitions_module():
 def test_definitions_are_built_in_one_place_only():
     hits = subprocess.run(
         ["grep", "-rl", "dg.Definitions(", str(ROOT / "pipelines")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.split()
     assert [Path(h).relative_to(ROOT).as_posix() for h in hits] == ["pipelines/definitions.py"]
 

@@ -4,7 +4,6 @@ Daily models receive the partition window as ``--vars {min_date, max_date}`` (ha
 delete-then-insert exactly that window, so re-running a partition gives identical tables.
 """
 
-
 import json
 from collections.abc import Mapping
 from typing import Any

@@ -1,6 +1,5 @@
 """Assets for what users declare: the deployment registry and the shipped catalogs."""
 
-
 import hashlib
 
 import dagster as dg
@@ -19,12 +18,16 @@ OWNERS = ["team:unitcost"]
         dg.AssetSpec(
             ["raw", "registry_deployments"],
             description="One row per declared deployment: LLM, engine, precision, GPUs, validity.",
-            group_name="registry", kinds={"duckdb", "polars"}, owners=OWNERS,
+            group_name="registry",
+            kinds={"duckdb", "polars"},
+            owners=OWNERS,
         ),
         dg.AssetSpec(
             ["raw", "registry_selectors"],
             description="One row per (deployment, selector) recognising its resources in a source.",
-            group_name="registry", kinds={"duckdb", "polars"}, owners=OWNERS,
+            group_name="registry",
+            kinds={"duckdb", "polars"},
+            owners=OWNERS,
         ),
     ],
     pool="duckdb",
@@ -35,7 +38,9 @@ def registry_tables(unitcost: UnitcostConfigResource, duckdb: WarehouseResource)
     registry = load_registry(path)
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     with duckdb.get_connection() as con:
-        n_deployments = replace_table(con, "raw", "registry_deployments", deployment_frame(registry))
+        n_deployments = replace_table(
+            con, "raw", "registry_deployments", deployment_frame(registry)
+        )
         n_selectors = replace_table(con, "raw", "registry_selectors", selector_frame(registry))
     common = {"registry_file": str(path), "registry_sha256": sha256}
     yield dg.MaterializeResult(
@@ -50,8 +55,12 @@ def registry_tables(unitcost: UnitcostConfigResource, duckdb: WarehouseResource)
 
 def _catalog_asset(name: str, path, description: str) -> dg.AssetsDefinition:
     @dg.asset(
-        key=["raw", name], description=description, group_name="registry",
-        kinds={"duckdb", "polars"}, owners=OWNERS, pool="duckdb",
+        key=["raw", name],
+        description=description,
+        group_name="registry",
+        kinds={"duckdb", "polars"},
+        owners=OWNERS,
+        pool="duckdb",
     )
     def _load(duckdb: WarehouseResource) -> dg.MaterializeResult:
         frame = pl.read_csv(path, infer_schema_length=None)
@@ -63,7 +72,8 @@ def _catalog_asset(name: str, path, description: str) -> dg.AssetsDefinition:
 
 
 llm_architectures = _catalog_asset(
-    "llm_architectures", LLM_CATALOG_PATH,
+    "llm_architectures",
+    LLM_CATALOG_PATH,
     "One row per LLM in the shipped architecture catalog, with its source.",
 )
 gpu_catalog = _catalog_asset(

@@ -1,4 +1,4 @@
-"""The main job end to end: config -> registry -> dbt, into a temporary DuckDB; re-runs are identical."""
+"""The main job end to end: config -> registry -> dbt into a temp DuckDB; re-runs are identical."""
 
 from __future__ import annotations
 
@@ -55,8 +55,9 @@ def test_run_fails_with_the_registry_error_and_names_the_file(tiny_config, dbt_m
     with pytest.raises(RunError) as err:
         run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 3))
     assert "step registry_tables failed" in str(err.value)
-    assert f"{registry}:10: deployments[0].gpu.count: Input should be greater than or equal to 1" in str(
-        err.value
+    assert (
+        f"{registry}:10: deployments[0].gpu.count: Input should be greater than or equal to 1"
+        in str(err.value)
     )
 
 

@@ -19,7 +19,8 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch)
     path = tmp_path / "conf" / "unitcost.yaml"
     path.write_text(
         "duckdb_path: ../wh/u.duckdb\nregistry: reg.yaml\n"
-        "sources:\n  requests: {location: logs/}\n  billing: {location: 's3://bkt/cur/', format: cur2}\n"
+        "sources:\n  requests: {location: logs/}\n"
+        "  billing: {location: 's3://bkt/cur/', format: cur2}\n"
     )
     monkeypatch.chdir("/")
     settings = load_settings(path)
@@ -47,13 +48,17 @@ def test_duckdb_path_defaults_to_var_and_env_overrides(tmp_path, monkeypatch):
         ("duckdb_path: x.duckdb\n", ["unitcost.yaml:1: registry: required key is missing"]),
         (
             "registry: r.yaml\nsources:\n  billing: {location: 'https://x/y'}\n",
-            ["unitcost.yaml:3: sources.billing.location: location 'https://x/y' must be a "
-             "local path or an s3:// URI"],
+            [
+                "unitcost.yaml:3: sources.billing.location: location 'https://x/y' must be a "
+                "local path or an s3:// URI"
+            ],
         ),
         (
             "registry: r.yaml\nsources:\n  invoices: {location: inv/}\n",
-            ["unitcost.yaml:3: sources.invoices.[key]: Input should be 'billing', 'telemetry' "
-             "or 'requests'"],
+            [
+                "unitcost.yaml:3: sources.invoices.[key]: Input should be 'billing', 'telemetry' "
+                "or 'requests'"
+            ],
         ),
         ("- registry\n", ["unitcost.yaml:1: (top level): expected a mapping of keys to values"]),
     ],

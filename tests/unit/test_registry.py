@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.costmodel.catalog import gpu_ids
 from pipelines.registry import deployment_frame, load_registry, selector_frame
 from pipelines.yamlconf import ConfigError
 
@@ -39,7 +40,7 @@ def test_frames_have_one_row_per_deployment_and_per_selector():
     assert (k8s["selector_value"], k8s["pod_labels_json"]) == ("search", '{"app": "batch-70b"}')
 
 
-KNOWN_GPUS = "a100-40gb, a100-80gb, a10g, b200, h100-nvl, h100-pcie, h100-sxm, h200, l4, l40s, mi300x, t4"
+KNOWN_GPUS = ", ".join(gpu_ids())
 
 CASES = {
     "gpu count below one": (
@@ -48,17 +49,24 @@ CASES = {
     ),
     "unknown gpu type": (
         ("gpu: {type: l4, count: 2}", "gpu: {type: rtx-9090, count: 2}"),
-        [f"registry.yaml:10: deployments[0].gpu.type: unknown GPU type 'rtx-9090'; known: {KNOWN_GPUS}"],
+        [
+            "registry.yaml:10: deployments[0].gpu.type: unknown GPU type 'rtx-9090'; "
+            f"known: {KNOWN_GPUS}"
+        ],
     ),
     "gpu count not a multiple of tp": (
         ("tensor_parallel: 1", "tensor_parallel: 4"),
-        ["registry.yaml:9: deployments[0].tensor_parallel: gpu.count 2 is not a multiple of "
-         "tensor_parallel 4"],
+        [
+            "registry.yaml:9: deployments[0].tensor_parallel: gpu.count 2 is not a multiple of "
+            "tensor_parallel 4"
+        ],
     ),
     "misspelt key": (
         ("    team: assistant", "    teem: assistant"),
-        ["registry.yaml:4: deployments[0].team: required key is missing",
-         "registry.yaml:5: deployments[0].teem: unknown key"],
+        [
+            "registry.yaml:4: deployments[0].team: required key is missing",
+            "registry.yaml:5: deployments[0].teem: unknown key",
+        ],
     ),
     "duplicate id": (
         ("id: batch-70b", "id: chat-8b"),
@@ -66,22 +74,31 @@ CASES = {
     ),
     "gpu claimed twice": (
         ("gpu-h100-01, gpu_indexes: [0, 1]", "gpu-l4-01, gpu_indexes: [0, 1]"),
-        ["registry.yaml:26: deployments[1].match: host_gpu 'gpu-l4-01/0' is also claimed by "
-         "'chat-8b' while both are valid; its cost would be counted twice"],
+        [
+            "registry.yaml:26: deployments[1].match: host_gpu 'gpu-l4-01/0' is also claimed by "
+            "'chat-8b' while both are valid; its cost would be counted twice"
+        ],
     ),
     "validity ends before it starts": (
         ("valid_to: 2026-11-03", "valid_to: 2026-10-03"),
-        ["registry.yaml:32: deployments[1].valid_to: 2026-10-03 is not after valid_from 2026-11-01"],
+        [
+            "registry.yaml:32: deployments[1].valid_to: 2026-10-03 is not after "
+            "valid_from 2026-11-01"
+        ],
     ),
     "impossible date": (
         ("valid_from: 2026-11-01\n  - id", "valid_from: 2026-13-01\n  - id"),
-        ["registry.yaml:17: deployments[0].valid_from: Input should be a valid date or datetime, "
-         "month value is outside expected range of 1-12"],
+        [
+            "registry.yaml:17: deployments[0].valid_from: Input should be a valid date or "
+            "datetime, month value is outside expected range of 1-12"
+        ],
     ),
     "unknown precision": (
         ("weights: fp8", "weights: fp6"),
-        ["registry.yaml:22: deployments[1].precision.weights: Input should be 'fp32', 'bf16', "
-         "'fp16', 'fp8', 'int8' or 'int4'"],
+        [
+            "registry.yaml:22: deployments[1].precision.weights: Input should be 'fp32', 'bf16', "
+            "'fp16', 'fp8', 'int8' or 'int4'"
+        ],
     ),
     "broken yaml": (
         ("team: search", "team: [search"),

@@ -1,0 +1,60 @@
+"""Leaf models and helpers of the fleet spec (``spec.py``, ``planted.py``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationInfo, model_validator
+
+from pipelines.fleet.traces import TRACE_NAMES
+from pipelines.yamlconf import StrictModel
+
+Fraction = Annotated[float, Field(ge=0, lt=1)]
+TraceName = Literal["azure_code", "azure_conv", "mooncake_conversation", "mooncake_synthetic"]
+assert set(TraceName.__args__) == set(TRACE_NAMES)  # type: ignore[attr-defined]
+
+
+def usd(value: Any) -> str:
+    """Validate a money amount written as a quoted decimal string; return it unchanged."""
+    # A YAML float (55.04) has already lost exactness; insist on the quoted decimal.
+    if not isinstance(value, str):
+        raise ValueError(f'write money as a quoted decimal string, e.g. "55.04", not {value!r}')
+    try:
+        amount = Decimal(value)
+    except ArithmeticError:
+        raise ValueError(f"{value!r} is not a decimal number") from None
+    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -6:
+        raise ValueError(f"{value!r} must be a number >= 0 with at most 6 decimals")
+    return value
+
+
+def context_of(info: ValidationInfo) -> dict | None:
+    """The mutable validation context ``load_spec`` passes, or None when validated bare."""
+    return info.context if isinstance(info.context, dict) else None
+
+
+class Traffic(StrictModel):
+    """Volume at scale 1 (give exactly one) and the daily shape; lengths come from ``trace``."""
+
+    trace: TraceName
+    requests_per_day: Annotated[float, Field(ge=0)] | None = None
+    tokens_per_day: Annotated[float, Field(ge=0)] | None = None  # input + output tokens
+    diurnal_amplitude: Fraction = 0.4
+    peak_hour_utc: Annotated[float, Field(ge=0, lt=24)] = 15.0
+
+    @model_validator(mode="after")
+    def _one_volume(self) -> Traffic:
+        if (self.requests_per_day is None) == (self.tokens_per_day is None):
+            raise ValueError("give exactly one of requests_per_day or tokens_per_day")
+        return self
+
+
+class Service(StrictModel):
+    """Per replica: ``tpot_ms = tpot_base_ms + tpot_per_seq_ms * batch`` (see ``service.py``)."""
+
+    prefill_tokens_per_s: Annotated[float, Field(gt=0)]
+    tpot_base_ms: Annotated[float, Field(gt=0)]
+    tpot_per_seq_ms: Annotated[float, Field(ge=0)]
+    max_batch: Annotated[int, Field(ge=1)]
+    error_rate: Fraction = 0.0
