@@ -66,3 +66,34 @@ def replace_table(
         con.execute("rollback")
         raise
     return frame.height
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    where: str,
+    params: list,
+    frame: pl.DataFrame,
+) -> int:
+    """Delete the rows matching ``where`` (SQL with ``?`` parameters), insert ``frame``.
+
+    One transaction: the partition or billing period is replaced whole or not at all
+    (RELIABILITY.md rules 1 and 5). The table is created from ``frame`` the first time, so
+    declare every column's type in the frame (DECIMAL for money, UTC timestamps).
+    """
+    target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    con.execute(f"create schema if not exists {quote_identifier(schema)}")
+    con.register("_unitcost_frame", frame.to_arrow())
+    try:
+        con.execute("begin transaction")
+        con.execute(f"create table if not exists {target} as from _unitcost_frame limit 0")
+        con.execute(f"delete from {target} where {where}", params)
+        con.execute(f"insert into {target} by name select * from _unitcost_frame")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_unitcost_frame")
+    return frame.height

@@ -58,14 +58,14 @@ def write_yaml(path: Path, document: dict, header: str) -> None:
     path.write_text(header + body, encoding="utf-8")
 
 
-def run_config_document(out_dir: Path, duckdb_path: Path, has_requests: bool) -> dict:
+def run_config_document(out_dir: Path, duckdb_path: Path, sources: dict[str, dict]) -> dict:
     # Relative to the config's folder (load_settings resolves it so), so the folder can move.
     doc: dict = {
         "duckdb_path": os.path.relpath(duckdb_path.resolve(), out_dir.resolve()),
         "registry": "registry.yaml",
     }
-    if has_requests:
-        doc["sources"] = {"requests": {"location": "requests/"}}
+    if sources:
+        doc["sources"] = dict(sorted(sources.items()))
     return doc
 
 

@@ -6,14 +6,18 @@
     unitcost.yaml          run config: duckdb_path, registry, sources.requests
     ground_truth.json      what is really true: run parameters, per-deployment per-day totals,
                            per-instance billed hours and cost, planted scenarios with facts
-    timeline/date=YYYY-MM-DD/part-0.parquet
+    truth/timeline/date=YYYY-MM-DD/part-0.parquet
                            one row per instance per hour (tables.TIMELINE_SCHEMA)
-    requests/date=YYYY-MM-DD/part-0.parquet
+    truth/requests/date=YYYY-MM-DD/part-0.parquet
                            one row per request, by arrival day (tables.REQUEST_SCHEMA);
                            no prompt text exists anywhere in the simulator
+    billing/ telemetry/ logs/
+                           the same fleet in real source formats, one folder per format
+                           writer (pipelines/fleet/formats); unitcost.yaml points at them
 
-All timestamps are UTC and every day has 24 hours. Existing ``timeline/`` and ``requests/``
-folders in ``out_dir`` are replaced, so a shorter run leaves no stale days behind.
+``truth/`` is what really happened, for tests and ground truth; unitcost never ingests it.
+All timestamps are UTC and every day has 24 hours. Existing output folders in ``out_dir``
+are replaced, so a shorter run leaves no stale days behind.
 
 Determinism: each (deployment, day) draws from its own ``PCG64`` stream seeded by
 (seed, deployment id, date), so the same spec, seed, start, days and scale give byte-identical
@@ -33,6 +37,7 @@ import numpy as np
 
 from pipelines.fleet.arrivals import day_requests
 from pipelines.fleet.facts import planted_facts
+from pipelines.fleet.formats import SimulationContext, format_writers
 from pipelines.fleet.outputs import (
     HEADER,
     registry_document,
@@ -48,6 +53,8 @@ from pipelines.fleet.traces import load_trace
 from pipelines.fleet.truth import TruthBook, hourly_busy
 
 DEFAULT_START = dt.date(2026, 11, 1)
+# Folders the format writers own; cleared before a run so a shorter run leaves nothing stale.
+SOURCE_FOLDERS = ("billing", "telemetry", "logs")
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ class _DayUsage:
 
 def _simulate_day(plan: FleetPlan, day: dt.date, out: Path, book: TruthBook) -> None:
     usage = _DayUsage()
-    writer = request_writer(out / "requests" / f"date={day}" / "part-0.parquet")
+    writer = request_writer(out / "truth" / "requests" / f"date={day}" / "part-0.parquet")
     try:
         for dep in plan.deployments:
             if not dep.active_on(day):
@@ -103,7 +110,7 @@ def _simulate_day(plan: FleetPlan, day: dt.date, out: Path, book: TruthBook) -> 
     finally:
         writer.close()
     table = timeline_table(day, plan.instances, usage.owners, usage.busy)
-    write_table(out / "timeline" / f"date={day}" / "part-0.parquet", table)
+    write_table(out / "truth" / "timeline" / f"date={day}" / "part-0.parquet", table)
 
 
 def simulate(
@@ -121,16 +128,22 @@ def simulate(
     plan = build_plan(spec, start, days, scale, seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for folder in ("timeline", "requests"):
+    for folder in ("truth", *SOURCE_FOLDERS):
         shutil.rmtree(out / folder, ignore_errors=True)
     book = TruthBook(plan)
     for day in plan.dates:
         _simulate_day(plan, day, out, book)
+    context = SimulationContext(out=out, plan=plan)
+    outputs = [write(context) for write in format_writers()]
+    sources = {name: entry for o in outputs for name, entry in o.sources.items()}
     header = HEADER.format(spec=Path(spec_path).name, seed=seed)
     write_yaml(out / "registry.yaml", registry_document(plan), header)
     duckdb = Path(duckdb_path) if duckdb_path is not None else out / "unitcost.duckdb"
-    write_yaml(out / "unitcost.yaml", run_config_document(out, duckdb, True), header)
-    write_json(out / "ground_truth.json", _ground_truth(plan, book, spec, spec_path))
+    write_yaml(out / "unitcost.yaml", run_config_document(out, duckdb, sources), header)
+    truth = _ground_truth(plan, book, spec, spec_path)
+    for o in outputs:
+        truth.update(o.truth)
+    write_json(out / "ground_truth.json", truth)
     totals = [d for per_dep in book.days.values() for d in per_dep.values()]
     return Summary(
         gpus=plan.gpu_count,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.warehouse import connect, quote_identifier, replace_table
+from pipelines.warehouse import connect, quote_identifier, replace_rows, replace_table
 
 
 @pytest.mark.parametrize("name", ["Raw", "a b", "x;drop table y", "", "1abc", "a" * 64])
@@ -43,3 +43,20 @@ def test_failed_replacement_keeps_the_previous_table(tmp_path):
         con.execute("begin transaction")  # would fail had the aborted one been left open
         con.execute("rollback")
         assert con.execute("select a from raw.t").fetchall() == [(1,)]
+
+
+def test_replace_rows_replaces_only_the_window_and_is_idempotent(tmp_path):
+    import datetime as dt
+
+    def day(d):
+        return dt.date(2026, 11, d)
+
+    first = pl.DataFrame({"day": [day(1), day(2), day(3)], "v": [1, 2, 3]})
+    window = "day >= ? and day < ?"
+    with connect(tmp_path / "w.duckdb") as con:
+        replace_rows(con, "raw", "t", window, [day(1), day(4)], first)
+        again = pl.DataFrame({"day": [day(2)], "v": [20]})
+        replace_rows(con, "raw", "t", window, [day(2), day(3)], again)
+        replace_rows(con, "raw", "t", window, [day(2), day(3)], again)
+        rows = con.execute("select day, v from raw.t order by 1").fetchall()
+    assert [r[1] for r in rows] == [1, 20, 3]

@@ -22,10 +22,10 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     assert sorted(one) == [
         "ground_truth.json",
         "registry.yaml",
-        "requests/date=2026-11-01/part-0.parquet",
-        "requests/date=2026-11-02/part-0.parquet",
-        "timeline/date=2026-11-01/part-0.parquet",
-        "timeline/date=2026-11-02/part-0.parquet",
+        "truth/requests/date=2026-11-01/part-0.parquet",
+        "truth/requests/date=2026-11-02/part-0.parquet",
+        "truth/timeline/date=2026-11-01/part-0.parquet",
+        "truth/timeline/date=2026-11-02/part-0.parquet",
         "unitcost.yaml",
     ]
     assert one == two
@@ -34,7 +34,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
 def test_other_seed_gives_other_requests(tmp_path):
     simulate(tmp_path / "one", days=1, scale=0.05, seed=7)
     simulate(tmp_path / "two", days=1, scale=0.05, seed=8)
-    part = "requests/date=2026-11-01/part-0.parquet"
+    part = "truth/requests/date=2026-11-01/part-0.parquet"
     one = pq.read_table(tmp_path / "one" / part)
     two = pq.read_table(tmp_path / "two" / part)
     assert one.num_rows > 1000
@@ -46,11 +46,11 @@ def test_a_day_does_not_depend_on_the_other_days(tmp_path):
     simulate(tmp_path / "long", days=2, scale=0.05, seed=7)
     simulate(tmp_path / "short", days=1, scale=0.05, seed=7)
     for kind in ("requests", "timeline"):
-        part = f"{kind}/date=2026-11-01/part-0.parquet"
+        part = f"truth/{kind}/date=2026-11-01/part-0.parquet"
         assert (tmp_path / "long" / part).read_bytes() == (tmp_path / "short" / part).read_bytes()
 
 
 def test_rerun_into_the_same_folder_leaves_no_stale_days(tmp_path):
     simulate(tmp_path, days=2, scale=0.01, seed=7)
     simulate(tmp_path, days=1, scale=0.01, seed=7)
-    assert [p.name for p in (tmp_path / "requests").iterdir()] == ["date=2026-11-01"]
+    assert [p.name for p in (tmp_path / "truth" / "requests").iterdir()] == ["date=2026-11-01"]

@@ -26,7 +26,7 @@ def test_scale_replicates_the_fleet_with_suffixed_ids(tmp_path, write_spec, caps
     registry = load_registry(tmp_path / "out" / "registry.yaml")
     hosts = {h.host for d in registry.deployments for h in d.match.hosts}
     assert hosts == {"node-a", "node-a-c001", "node-a-c002"}
-    timeline = pl.read_parquet(tmp_path / "out" / "timeline" / "**" / "*.parquet")
+    timeline = pl.read_parquet(tmp_path / "out" / "truth" / "timeline" / "**" / "*.parquet")
     assert timeline["instance_id"].n_unique() == 6 and timeline["gpu_count"].sum() == 6 * 24
 
 
@@ -55,7 +55,7 @@ def test_scale_zero_bills_instances_but_serves_nothing(tmp_path, write_spec):
     truth = json.loads((tmp_path / "ground_truth.json").read_text())
     assert truth["totals"]["requests"] == 0
     assert truth["totals"]["cost_usd"] == "42.7776"  # (0.8048 + 0.9776) x 24
-    assert pl.read_parquet(tmp_path / "requests" / "**" / "*.parquet").height == 0
+    assert pl.read_parquet(tmp_path / "truth" / "requests" / "**" / "*.parquet").height == 0
 
 
 def test_user_spec_runs_and_writes_its_own_truth(tmp_path, write_spec, capsys):

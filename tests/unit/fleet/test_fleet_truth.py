@@ -20,7 +20,9 @@ def truth(default_run: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def timeline(default_run: Path) -> pl.DataFrame:
-    return pl.read_parquet(default_run / "timeline" / "**" / "*.parquet", hive_partitioning=False)
+    return pl.read_parquet(
+        default_run / "truth" / "timeline" / "**" / "*.parquet", hive_partitioning=False
+    )
 
 
 def _busy_from_timeline(timeline: pl.DataFrame, deployment: str) -> float:
@@ -111,12 +113,12 @@ def test_registry_and_run_config_load(default_run, truth):
     settings = load_settings(default_run / "unitcost.yaml")
     assert settings.registry_path == (default_run / "registry.yaml").resolve()
     assert settings.duckdb_path == (default_run / "unitcost.duckdb").resolve()
-    assert settings.source_location("requests") == (default_run / "requests").resolve()
+    assert settings.sources == {}  # the format writers add billing, telemetry and logs
 
 
 def test_totals_equal_sums_over_request_files(default_run, truth):
     requests = pl.read_parquet(
-        default_run / "requests" / "**" / "*.parquet", hive_partitioning=False
+        default_run / "truth" / "requests" / "**" / "*.parquet", hive_partitioning=False
     )
     sums = requests.group_by("deployment_id").agg(
         pl.len().alias("requests"),

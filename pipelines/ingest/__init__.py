@@ -1,0 +1,1 @@
+"""Pure ingest logic: read a source's files, validate, normalise. Never imports dagster."""

@@ -1,0 +1,119 @@
+"""Where source files live: a local folder or an S3 prefix, listed and read the same way.
+
+S3 goes through boto3 only, with its default credential chain (environment, profile, SSO,
+instance role) — never keys in code or config — standard-mode retries (the default legacy
+mode does not retry 503 SlowDown), and a paginator (a listing stops at 1,000 keys otherwise).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.config import S3Config
+from pipelines.ingest.errors import SourceError
+
+S3_RETRIES = {"mode": "standard", "max_attempts": 10}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of a source. ``uri`` is a local path or ``s3://bucket/key``; ``version`` pins
+    what was listed (S3 ETag, or local mtime in ns) so a file changed mid-read is detected."""
+
+    uri: str
+    relative_path: str
+    size_bytes: int
+    version: str
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    return bucket, prefix
+
+
+def s3_client(s3: S3Config):
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.Session(profile_name=s3.profile, region_name=s3.region)
+    return session.client("s3", endpoint_url=s3.endpoint_url, config=Config(retries=S3_RETRIES))
+
+
+def _list_s3(location: str, s3: S3Config) -> Iterator[SourceFile]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, prefix = _split_s3(location)
+    try:
+        pages = (
+            s3_client(s3).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        )
+        for page in pages:
+            for obj in page.get("Contents", []):
+                yield SourceFile(
+                    uri=f"s3://{bucket}/{obj['Key']}",
+                    relative_path=obj["Key"][len(prefix) :].lstrip("/"),
+                    size_bytes=obj["Size"],
+                    version=obj["ETag"].strip('"'),
+                )
+    except (ClientError, BotoCoreError) as exc:
+        profile = f" (profile {s3.profile})" if s3.profile else ""
+        raise SourceError(location, f"cannot list s3://{bucket}/{prefix}{profile}: {exc}") from None
+
+
+def _list_local(location: Path) -> Iterator[SourceFile]:
+    if not location.is_dir():
+        raise SourceError(str(location), "source folder does not exist")
+    for path in sorted(p for p in location.rglob("*") if p.is_file()):
+        stat = path.stat()
+        yield SourceFile(
+            uri=str(path),
+            relative_path=path.relative_to(location).as_posix(),
+            size_bytes=stat.st_size,
+            version=str(stat.st_mtime_ns),
+        )
+
+
+def list_files(
+    location: str | Path, s3: S3Config | None = None, pattern: str = "*"
+) -> list[SourceFile]:
+    """Every file under ``location`` whose relative path matches ``pattern``, sorted by path."""
+    if isinstance(location, str) and location.startswith("s3://"):
+        found = _list_s3(location, s3 or S3Config())
+    else:
+        found = _list_local(Path(location))
+    files = [f for f in found if fnmatch.fnmatch(f.relative_path, pattern)]
+    return sorted(files, key=lambda f: f.relative_path)
+
+
+def read_bytes(file: SourceFile, s3: S3Config | None = None) -> bytes:
+    """The file's content; for S3 the GET is pinned to the listed ETag (If-Match)."""
+    if not file.uri.startswith("s3://"):
+        return Path(file.uri).read_bytes()
+    from botocore.exceptions import ClientError
+
+    bucket, key = _split_s3(file.uri)
+    try:
+        body = s3_client(s3 or S3Config()).get_object(Bucket=bucket, Key=key, IfMatch=file.version)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+            raise SourceError(file.uri, "object changed between listing and reading") from None
+        raise SourceError(file.uri, f"cannot read: {exc}") from None
+    return body["Body"].read()
+
+
+@contextmanager
+def local_copy(file: SourceFile, s3: S3Config | None = None) -> Iterator[Path]:
+    """A local path to read the file from (S3 objects are downloaded to a temp file)."""
+    if not file.uri.startswith("s3://"):
+        yield Path(file.uri)
+        return
+    suffix = "".join(Path(file.relative_path).suffixes)
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        tmp.write(read_bytes(file, s3))
+        tmp.flush()
+        yield Path(tmp.name)
