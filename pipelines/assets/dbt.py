@@ -18,11 +18,20 @@ DAILY_SELECTOR = "tag:daily"
 
 
 class UnitcostDbtTranslator(DagsterDbtTranslator):
-    """Groups by dbt layer, owners from ``meta.owner``, one-line descriptions."""
+    """Groups by dbt layer, owners from ``meta.owner``, one-line descriptions.
+
+    Every dbt source is a table a Python asset writes into the ``raw`` schema, so a source
+    maps to the key ``raw/<table>`` whatever source group it is declared in.
+    """
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
-            return "registry"
+            return dbt_resource_props["source_name"]
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "marts"
 

@@ -12,4 +12,4 @@ select
     cast(replicas as integer) as replicas,
     cast(valid_from as date) as valid_from,
     cast(valid_to as date) as valid_to
-from {{ source('raw', 'registry_deployments') }}
+from {{ source('registry', 'registry_deployments') }}

@@ -5,4 +5,4 @@ select
     host,
     cast(gpu_index as integer) as gpu_index,
     pod_labels_json
-from {{ source('raw', 'registry_selectors') }}
+from {{ source('registry', 'registry_selectors') }}

@@ -3,4 +3,4 @@ select
     display_name,
     vendor,
     cast(memory_gib as double) as memory_gib
-from {{ source('raw', 'gpu_catalog') }}
+from {{ source('catalog', 'gpu_catalog') }}

@@ -17,4 +17,4 @@ select
     source_repo,
     source_path,
     source_commit
-from {{ source('raw', 'llm_architectures') }}
+from {{ source('catalog', 'llm_architectures') }}
