@@ -50,6 +50,10 @@ class GpuAllocation(StrictModel):
 class HostSelector(StrictModel):
     host: NonEmpty
     gpu_indexes: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
+    # The host's billing resource id (e.g. its EC2 instance id). Billing knows instances, not
+    # host names: this is what lets a billed instance-hour be split by GPU index when several
+    # deployments share one host.
+    cloud_resource_id: NonEmpty | None = None
 
 
 class KubernetesSelector(StrictModel):
@@ -187,7 +191,13 @@ def selector_frame(registry: Registry) -> pl.DataFrame:
     """One row per (deployment, selector), as loaded into ``raw.registry_selectors``."""
     rows = []
     for d in registry.deployments:
-        base = {"deployment_id": d.id, "host": None, "gpu_index": None, "pod_labels_json": None}
+        base = {
+            "deployment_id": d.id,
+            "host": None,
+            "gpu_index": None,
+            "resource_id": None,
+            "pod_labels_json": None,
+        }
         rows += [
             {**base, "selector_kind": "cloud_resource_id", "selector_value": v}
             for v in d.match.cloud_resource_ids
@@ -202,6 +212,7 @@ def selector_frame(registry: Registry) -> pl.DataFrame:
                 "selector_value": f"{h.host}/{i}",
                 "host": h.host,
                 "gpu_index": i,
+                "resource_id": h.cloud_resource_id,
             }
             for h in d.match.hosts
             for i in h.gpu_indexes
@@ -243,5 +254,6 @@ SELECTOR_SCHEMA = {
     "selector_value": pl.String,
     "host": pl.String,
     "gpu_index": pl.Int32,
+    "resource_id": pl.String,
     "pod_labels_json": pl.String,
 }

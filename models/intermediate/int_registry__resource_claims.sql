@@ -15,6 +15,7 @@ final as (
         s.selector_value,
         s.host,
         s.gpu_index,
+        s.resource_id,
         s.pod_labels_json,
         s.deployment_id,
         d.llm_id,

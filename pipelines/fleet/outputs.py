@@ -21,7 +21,10 @@ def _match(plan: FleetPlan, dep: PlannedDeployment) -> dict:
     match: dict = {}
     if whole:
         match["cloud_resource_ids"] = whole
-    match["hosts"] = [{"host": h, "gpu_indexes": list(idx)} for h, idx in dep.host_gpus]
+    match["hosts"] = [
+        {"host": h, "gpu_indexes": list(idx), "cloud_resource_id": by_host[h].id}
+        for h, idx in dep.host_gpus
+    ]
     match["gpu_uuids"] = [by_host[h].gpu_uuids[i] for h, idx in dep.host_gpus for i in idx]
     k8s = dep.spec.kubernetes
     if k8s is not None:

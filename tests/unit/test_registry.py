@@ -73,7 +73,7 @@ CASES = {
         ["registry.yaml:18: deployments[1].id: 'chat-8b' is already used by [0]"],
     ),
     "gpu claimed twice": (
-        ("gpu-h100-01, gpu_indexes: [0, 1]", "gpu-l4-01, gpu_indexes: [0, 1]"),
+        ("gpu-h100-01, gpu_indexes: [0, 1],", "gpu-l4-01, gpu_indexes: [0, 1],"),
         [
             "registry.yaml:26: deployments[1].match: host_gpu 'gpu-l4-01/0' is also claimed by "
             "'chat-8b' while both are valid; its cost would be counted twice"
@@ -130,7 +130,8 @@ def test_unknown_llm_lists_the_catalog(tmp_path):
 
 def test_deployment_without_a_cost_selector_is_rejected(tmp_path):
     text = BASE.replace(
-        "      hosts:\n        - {host: gpu-h100-01, gpu_indexes: [0, 1]}\n"
+        "      hosts:\n        - {host: gpu-h100-01, gpu_indexes: [0, 1], "
+        "cloud_resource_id: i-0bbb000000000001}\n"
         "      kubernetes:\n        - {namespace: search, pod_labels: {app: batch-70b}}\n",
         "",
     )
@@ -145,7 +146,7 @@ def test_deployment_without_a_cost_selector_is_rejected(tmp_path):
 
 
 def test_same_gpu_in_two_deployments_is_fine_when_validity_does_not_overlap(tmp_path):
-    text = BASE.replace("gpu-h100-01, gpu_indexes: [0, 1]", "gpu-l4-01, gpu_indexes: [0, 1]")
+    text = BASE.replace("gpu-h100-01, gpu_indexes: [0, 1],", "gpu-l4-01, gpu_indexes: [0, 1],")
     text = text.replace("valid_from: 2026-11-01\n  - id", "valid_from: 2026-11-03\n  - id")
     path = tmp_path / "r.yaml"
     path.write_text(text)
