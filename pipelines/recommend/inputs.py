@@ -1,0 +1,167 @@
+"""What the recommendation engine reads: deployment configs and daily observations.
+
+These types say nothing about where the numbers come from: the dbt marts feed them in
+production, ``fleet_inputs`` builds them from a simulator folder in tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipelines.costmodel.deployment import Deployment
+from pipelines.costmodel.engines import ENGINE_PROFILES, Efficiency
+
+# Engines the cost model has no profile for yet, and the profile that behaves most alike:
+# TGI (v3) allocates paged KV on demand like vLLM. Tell costmodel/engines.py's owner.
+ENGINE_STAND_INS = {"tgi": "vllm", "lmdeploy": "vllm"}
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    """How a deployment is served and what its GPUs really cost.
+
+    Attributes
+    ----------
+    deployment_id, llm_id, gpu_id
+        Registry id; catalog ids of the LLM and GPU type.
+    num_gpus, tensor_parallel
+        GPUs held (``tensor_parallel × replicas``) and GPUs per replica.
+    weight_precision, kv_cache_precision, engine
+        As in ``costmodel.deployment.Deployment``.
+    usd_per_gpu_hour
+        The all-in price actually paid per GPU-hour (allocation basis), USD.
+    provider
+        Cloud whose catalog prices cheaper GPU types (``prices.instance_prices``).
+    api_eligible
+        True if the traffic may be sent to a third-party API (data policy). Unknown means
+        no: self-hosting is often chosen for reasons a price table cannot see.
+    """
+
+    deployment_id: str
+    llm_id: str
+    gpu_id: str
+    num_gpus: int
+    tensor_parallel: int
+    weight_precision: str
+    kv_cache_precision: str
+    engine: str
+    usd_per_gpu_hour: float
+    provider: str = "aws"
+    api_eligible: bool = False
+
+    @property
+    def replicas(self) -> int:
+        return self.num_gpus // self.tensor_parallel
+
+    @property
+    def cost_model_engine(self) -> str:
+        if self.engine in ENGINE_PROFILES:
+            return self.engine
+        return ENGINE_STAND_INS.get(self.engine, "vllm")
+
+    def deployment(self, efficiency: Efficiency | None = None) -> Deployment:
+        """The cost model's view of this config, optionally with a fitted efficiency."""
+        return Deployment(
+            self.llm_id,
+            self.gpu_id,
+            self.num_gpus,
+            self.weight_precision,
+            self.kv_cache_precision,
+            self.cost_model_engine,
+            self.tensor_parallel,
+            efficiency,
+        )
+
+
+@dataclass(frozen=True)
+class DailyObservation:
+    """One deployment's observed traffic, latency, utilisation and cost on one UTC day.
+
+    Concurrency is requests in flight per replica (time average over the day, Little's
+    law); ``busy_fraction`` the share of GPU-time with at least one request in flight
+    (DCGM GPU utilisation); ``peak_hour_busy_fraction`` its busiest hour. Latencies are
+    per request, ms. ``prefill_time_share`` is the share of busy replica-time spent in
+    prefill (TTFT vs E2E, each weighted by 1/concurrency), COSTMODEL.md §3.
+    ``cost_usd`` is the allocated cost of the deployment's GPUs that day.
+    """
+
+    usage_date: dt.date
+    deployment_id: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    busy_fraction: float
+    peak_hour_busy_fraction: float
+    mean_concurrency: float
+    p95_concurrency: float
+    peak_to_mean_load: float
+    mean_ttft_ms: float
+    p95_ttft_ms: float
+    mean_tpot_ms: float
+    p95_tpot_ms: float
+    telemetry_coverage: float
+    cost_usd: float
+    prefill_time_share: float
+
+    @property
+    def mean_input_tokens(self) -> float:
+        return self.input_tokens / max(self.requests, 1)
+
+    @property
+    def mean_uncached_input_tokens(self) -> float:
+        return max(self.input_tokens - self.cached_tokens, self.requests) / max(self.requests, 1)
+
+    @property
+    def mean_output_tokens(self) -> float:
+        return max(self.output_tokens / max(self.requests, 1), 1.0)
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def batch_when_busy(self) -> float:
+        """Mean requests in flight per replica while it is busy (at least 1)."""
+        return max(1.0, self.mean_concurrency / max(self.busy_fraction, 1e-9))
+
+    @property
+    def actual_usd_per_1m_input_tokens(self) -> float:
+        return 1e6 * self.cost_usd * self.prefill_time_share / max(self.input_tokens, 1)
+
+    @property
+    def actual_usd_per_1m_output_tokens(self) -> float:
+        return 1e6 * self.cost_usd * (1 - self.prefill_time_share) / max(self.output_tokens, 1)
+
+
+@dataclass(frozen=True)
+class IdleInstance:
+    """A billed instance none of whose GPUs served a deployment in the window."""
+
+    instance_id: str
+    instance_type: str
+    gpu_id: str
+    gpu_count: int
+    usd_per_day: float
+    days_observed: int
+
+
+@dataclass(frozen=True)
+class FleetInputs:
+    """Everything ``engine.recommend`` needs.
+
+    ``requests`` holds per-request timings for calibration (``calibrate.REQUEST_COLUMNS``);
+    None means no logs, so every prediction uses priors.
+    """
+
+    configs: dict[str, DeploymentConfig]
+    observations: tuple[DailyObservation, ...]
+    idle_instances: tuple[IdleInstance, ...] = ()
+    requests: pl.DataFrame | None = field(default=None, compare=False)
+
+    def days_of(self, deployment_id: str) -> list[DailyObservation]:
+        days = [o for o in self.observations if o.deployment_id == deployment_id]
+        return sorted(days, key=lambda o: o.usage_date)
