@@ -1,0 +1,144 @@
+"""Billing assets: exports (FOCUS / CUR 2.0) into raw.billing_line_items, and the instance types.
+
+Daily-partitioned for scheduling, but the unit of replacement is the billing period: a run
+over [start, end) (re)ingests every period overlapping it; the ledger makes an unchanged
+delivery a no-op, so the daily schedule re-checking this and last month is cheap.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from pipelines.costmodel.prices import INSTANCE_PRICES_PATH
+from pipelines.ingest.billing.load import BillingSource, ensure_tables, ingest_billing
+from pipelines.partitions import daily_partitions
+from pipelines.resources import UnitcostConfigResource, WarehouseResource
+from pipelines.warehouse import replace_table
+
+OWNERS = ["team:unitcost"]
+LINE_ITEMS = dg.AssetKey(["raw", "billing_line_items"])
+DELIVERIES = dg.AssetKey(["raw", "billing_deliveries"])
+
+
+class BillingSourceConfig(dg.Config):
+    """Overrides of unitcost.yaml's ``sources.billing`` and ``s3`` (e.g. from the launchpad);
+    credentials are never configured: boto3's default chain finds them."""
+
+    location: str | None = None  # local folder or s3://bucket/prefix
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+
+def periods_overlapping(start: dt.datetime, end: dt.datetime) -> set[dt.date]:
+    """First days of the months that [start, end) touches."""
+    month, last = start.date().replace(day=1), (end - dt.timedelta(microseconds=1)).date()
+    found = set()
+    while month <= last:
+        found.add(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return found
+
+
+def _source(config: BillingSourceConfig, unitcost: UnitcostConfigResource):
+    settings = unitcost.settings()
+    entry = settings.sources.get("billing")
+    if entry is None and config.location is None:
+        return None
+    location = config.location or settings.source_location("billing")
+    fmt = (entry.format if entry else None) or "cur2"
+    overrides = {k: v for k, v in config.model_dump().items() if k != "location" and v}
+    s3 = settings.s3.model_copy(update=overrides)
+    return BillingSource("billing", location, fmt, s3)
+
+
+def _totals_check(con, delivery_ids: list[str]) -> dg.AssetCheckResult:
+    """In = out: each delivery's ledger totals (from the files) equal the table's sums."""
+    rows = con.execute(
+        "with led as (select delivery_id, billing_period, billing_currency, billed_cost_total, "
+        "effective_cost_total from raw.billing_deliveries where list_contains(?, delivery_id) "
+        "and status <> 'unchanged' and billing_currency is not null), "
+        "tab as (select delivery_id, billing_period, billing_currency, sum(billed_cost) b, "
+        "sum(effective_cost) e from raw.billing_line_items group by all) "
+        "select led.delivery_id, led.billing_period, led.billing_currency from led left join tab "
+        "using (delivery_id, billing_period, billing_currency) "
+        "where tab.b is distinct from led.billed_cost_total "
+        "or tab.e is distinct from led.effective_cost_total",
+        [delivery_ids],
+    ).fetchall()
+    return dg.AssetCheckResult(
+        check_name="delivery_totals_in_equal_out",
+        asset_key=LINE_ITEMS,
+        passed=not rows,
+        metadata={"deliveries_checked": len(delivery_ids), "mismatches": str(rows[:10])},
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            LINE_ITEMS,
+            description="One row per delivered billing line item (FOCUS or CUR 2.0), money exact.",
+            group_name="billing",
+            kinds={"duckdb", "polars"},
+            owners=OWNERS,
+        ),
+        dg.AssetSpec(
+            DELIVERIES,
+            description="One row per billing delivery check per currency: hashes, totals, delta.",
+            group_name="billing",
+            kinds={"duckdb", "polars"},
+            owners=OWNERS,
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("delivery_totals_in_equal_out", asset=LINE_ITEMS, blocking=True)
+    ],
+    partitions_def=daily_partitions,
+    pool="duckdb",
+)
+def billing_line_items(
+    context: dg.AssetExecutionContext,
+    config: BillingSourceConfig,
+    unitcost: UnitcostConfigResource,
+    duckdb: WarehouseResource,
+):
+    """Ingest every billing period overlapping the run's window; replace restated periods."""
+    window = context.partition_time_window
+    periods = periods_overlapping(window.start, window.end)
+    source = _source(config, unitcost)
+    with duckdb.get_connection() as con:
+        ensure_tables(con)  # downstream dbt views need the tables even with no source
+        result = ingest_billing(con, source, periods) if source else None
+        deliveries = result.deliveries if result else []
+        ids = [d.delivery_id for d in deliveries]
+        check = _totals_check(con, ids)
+    meta = {
+        "periods": sorted(p.isoformat() for p in periods),
+        "deliveries": [f"{d.billing_source} {d.periods} {d.status}" for d in deliveries],
+        "ignored_files": len(result.ignored_files) if result else 0,
+        "warnings": [w for d in deliveries for w in d.warnings][:20],
+    }
+    rows = sum(d.row_count for d in deliveries)
+    yield dg.MaterializeResult(asset_key=LINE_ITEMS, metadata={**meta, "dagster/row_count": rows})
+    yield dg.MaterializeResult(asset_key=DELIVERIES, metadata={"deliveries": len(deliveries)})
+    yield check
+
+
+@dg.asset(
+    key=["raw", "instance_types"],
+    description="One row per cloud instance type: GPU type and count, on-demand price, source.",
+    group_name="billing",
+    kinds={"duckdb", "polars"},
+    owners=OWNERS,
+    pool="duckdb",
+)
+def instance_types(duckdb: WarehouseResource) -> dg.MaterializeResult:
+    """Load the shipped instance catalog (costmodel data) that maps billing lines to GPUs."""
+    frame = pl.read_csv(INSTANCE_PRICES_PATH, infer_schema_length=None)
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "raw", "instance_types", frame)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, "source_file": INSTANCE_PRICES_PATH.name}
+    )

@@ -1,0 +1,119 @@
+"""Simulator writer: the fleet's bill as AWS Data Exports deliver it, in CUR 2.0 and FOCUS 1.2.
+
+``billing/cur2/unitcost-cur2/{data,metadata}/BILLING_PERIOD=YYYY-MM/…`` (Parquet, money as
+doubles like AWS's), ``billing/focus/unitcost-focus/…`` (gzip CSV, FOCUS 1.2), and for the
+first period a first delivery before its restatement in ``billing/cur2-initial`` and
+``billing/focus-initial`` (same export names: ingesting it, then the final folder, replaces
+the period and the ledger shows the refund as the delta). ``unitcost.yaml`` points
+``sources.billing`` at CUR 2.0 only: both layouts hold the same account and periods, and two
+sources for one account+period must fail (case 6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from pipelines.fleet.formats import SimulationContext, WriterOutput
+from pipelines.fleet.formats.billing_lines import Line, month_start, next_month, period_lines
+from pipelines.fleet.formats.billing_render import CUR2_EXPORT, FOCUS_EXPORT, write_files
+from pipelines.fleet.plan import FleetPlan
+
+BUCKET = "unitcost-simulated"
+
+
+def periods(plan: FleetPlan) -> list[dt.date]:
+    return sorted({month_start(d) for d in plan.dates})
+
+
+def _manifest(export: str, rel_root: str, period: dt.date, files: list[str], columns) -> bytes:
+    doc = {
+        "exportName": export,
+        "exportArn": f"arn:aws:bcm-data-exports:us-east-1:210987654321:export/{export}",
+        "billingPeriod": {
+            "start": f"{period:%Y-%m-%d}T00:00:00.000Z",
+            "end": f"{next_month(period):%Y-%m-%d}T00:00:00.000Z",
+        },
+        "bucket": BUCKET,
+        "dataFiles": [f"s3://{BUCKET}/{rel_root}/{f}" for f in files],
+        "columns": [{"name": n, "type": str(t)} for n, t in columns],
+    }
+    doc["executionId"] = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
+    return json.dumps(doc, indent=2, sort_keys=True).encode()
+
+
+def write_export(
+    root: Path, rel_root: str, fmt: str, period: dt.date, lines: list[Line], **options
+) -> int:
+    """One delivery of ``period`` under ``root`` (the export folder); returns its row count."""
+    export = CUR2_EXPORT if fmt == "cur2" else FOCUS_EXPORT
+    part = f"BILLING_PERIOD={period:%Y-%m}"
+    files, columns, rows = write_files(root / "data" / part, fmt, period, lines, **options)
+    body = _manifest(export, rel_root, period, [f"data/{part}/{f}" for f in files], columns)
+    meta = root / "metadata" / part
+    meta.mkdir(parents=True, exist_ok=True)
+    (meta / f"{export}-Manifest.json").write_bytes(body)
+    return rows
+
+
+def _sums(lines: list[Line]) -> dict:
+    billed = sum((ln.billed for ln in lines), Decimal(0))
+    effective = sum((ln.effective for ln in lines), Decimal(0))
+    return {"USD": {"billed_usd": str(billed), "effective_usd": str(effective)}}
+
+
+def write_exports(plan: FleetPlan, billing_dir: Path, formats=("cur2", "focus"), **options) -> dict:
+    """Write every period in each format (plus the first delivery of the first period)."""
+    truth: dict = {"periods": {}, "instances": {}, "rows": {}}
+    for n, period in enumerate(periods(plan)):
+        lines = period_lines(plan, period)
+        first = [ln for ln in lines if not ln.restated_only]
+        key = f"{period:%Y-%m}"
+        truth["periods"][key] = _sums(lines)
+        if n == 0:
+            truth["periods"][key]["first_delivery"] = _sums(first)
+        for fmt in formats:
+            export = CUR2_EXPORT if fmt == "cur2" else FOCUS_EXPORT
+            for folder, subset in ((fmt, lines), (f"{fmt}-initial", first))[: 2 if n == 0 else 1]:
+                rel = f"billing/{folder}/{export}"
+                rows = write_export(
+                    billing_dir / folder / export, rel, fmt, period, subset, **options
+                )
+                truth["rows"].setdefault(folder, {})[key] = rows
+        _instance_truth(truth["instances"], key, lines)
+    return truth
+
+
+def _instance_truth(out: dict, period: str, lines: list[Line]) -> None:
+    """Per instance: hours, billed and effective cost of its GPU instance usage lines."""
+    for ln in lines:
+        if ln.instance_type is None:
+            continue
+        entry = out.setdefault(ln.resource_id, {}).setdefault(
+            period, {"hours": 0, "billed_usd": Decimal(0), "effective_usd": Decimal(0)}
+        )
+        entry["hours"] += 0 if ln.kind == "sp_negation" else 1
+        entry["billed_usd"] += ln.billed
+        entry["effective_usd"] += ln.effective
+    for per in out.values():
+        for entry in per.values():
+            entry["billed_usd"] = str(entry["billed_usd"])
+            entry["effective_usd"] = str(entry["effective_usd"])
+
+
+def write(ctx: SimulationContext) -> WriterOutput:
+    truth = write_exports(ctx.plan, ctx.out / "billing")
+    truth.update(
+        account_id="210987654321",
+        source="billing/cur2",
+        exports={"cur2": CUR2_EXPORT, "focus": FOCUS_EXPORT},
+        note="billed/effective per period for the final (restated) delivery; instances: "
+        "GPU instance usage lines only (SP negation included, so SP-covered billed is 0)",
+    )
+    return WriterOutput(
+        sources={"billing": {"location": "billing/cur2", "format": "cur2"}},
+        truth={"billing": truth},
+    )

@@ -1,0 +1,121 @@
+"""What billing columns mean: the FOCUS spec per version, the CUR 2.0 dictionary, our output.
+
+Data files (``data/``): ``focus_columns.csv`` is derived from the FOCUS spec pages (version,
+column, feature level, nullability); ``cur2_columns.txt`` lists CUR 2.0's standard columns.
+A column in neither (and every FOCUS ``x_`` column) is kept in ``extra_columns_json``.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent / "data"
+FOCUS_VERSIONS = ("1.0", "1.1", "1.2")
+MONEY = "DECIMAL(38,12)"
+# ConsumedQuantity carries 15 decimals in real FOCUS data; quantities are not money.
+QUANTITY = "DECIMAL(38,15)"
+
+# raw.billing_line_items, in order (the contract allocation builds on).
+LINE_ITEM_COLUMNS: dict[str, str] = {
+    "billing_source": "VARCHAR",
+    "source_format": "VARCHAR",
+    "focus_version": "VARCHAR",
+    "billing_account_id": "VARCHAR",
+    "sub_account_id": "VARCHAR",
+    "provider_name": "VARCHAR",
+    "billing_period": "DATE",
+    "billing_currency": "VARCHAR",
+    "charge_period_start": "TIMESTAMPTZ",
+    "charge_period_end": "TIMESTAMPTZ",
+    "charge_category": "VARCHAR",
+    "charge_class": "VARCHAR",
+    "charge_frequency": "VARCHAR",
+    "charge_description": "VARCHAR",
+    "line_item_type": "VARCHAR",
+    "service_name": "VARCHAR",
+    "sku_or_usage_type": "VARCHAR",
+    "instance_type": "VARCHAR",
+    "resource_id": "VARCHAR",
+    "region_id": "VARCHAR",
+    "commitment_discount_id": "VARCHAR",
+    "invoice_id": "VARCHAR",
+    "billed_cost": MONEY,
+    "effective_cost": MONEY,
+    "list_cost": MONEY,
+    "consumed_quantity": QUANTITY,
+    "pricing_unit": "VARCHAR",
+    "tags_json": "JSON",
+    "extra_columns_json": "JSON",
+    "tz_assumed": "BOOLEAN",
+    "source_file": "VARCHAR",
+    "source_line": "BIGINT",
+    "delivery_id": "VARCHAR",
+}
+
+# Renames from pre-1.0 drafts some exporters still emit; applied only via this table (case 14).
+FOCUS_RENAMES = {
+    "ChargeType": "ChargeCategory",
+    "AmortizedCost": "EffectiveCost",
+    "UsageQuantity": "ConsumedQuantity",
+    "UsageUnit": "ConsumedUnit",
+    "Region": "RegionName",
+}
+
+
+@cache
+def focus_spec() -> dict[str, dict[str, dict[str, str]]]:
+    """``{version: {column_id: {feature_level, allows_nulls, data_type}}}``."""
+    spec: dict[str, dict[str, dict[str, str]]] = {v: {} for v in FOCUS_VERSIONS}
+    with open(DATA_DIR / "focus_columns.csv", newline="", encoding="utf-8") as handle:
+        lines = (line for line in handle if not line.startswith("#"))
+        for row in csv.DictReader(lines):
+            spec[row.pop("focus_version")][row.pop("column_id")] = row
+    return spec
+
+
+@cache
+def cur2_columns() -> frozenset[str]:
+    text = (DATA_DIR / "cur2_columns.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def detect_focus_version(columns: set[str]) -> str:
+    """The earliest FOCUS version whose spec has every spec column present.
+
+    FOCUS files do not state their version; a column introduced in 1.1 or 1.2 (e.g.
+    ``ServiceSubcategory``, ``BillingAccountType``) proves at least that version.
+    """
+    known = set().union(*(focus_spec()[v] for v in FOCUS_VERSIONS))
+    present = columns & known
+    for version in FOCUS_VERSIONS:
+        if present <= set(focus_spec()[version]):
+            return version
+    return FOCUS_VERSIONS[-1]
+
+
+def focus_required(version: str) -> list[str]:
+    return sorted(c for c, m in focus_spec()[version].items() if m["feature_level"] == "Mandatory")
+
+
+def focus_non_nullable(version: str) -> set[str]:
+    spec = focus_spec()[version]
+    return {c for c, m in spec.items() if m["feature_level"] == "Mandatory"} & {
+        c for c, m in spec.items() if m["allows_nulls"] == "False"
+    }
+
+
+def focus_extra(columns: list[str]) -> list[str]:
+    """Columns outside every FOCUS version's spec: ``x_`` and unknown ones."""
+    known = set().union(*(focus_spec()[v] for v in FOCUS_VERSIONS))
+    return [c for c in columns if c not in known]
+
+
+def cur2_extra(columns: list[str]) -> list[str]:
+    return [c for c in columns if c not in cur2_columns()]
+
+
+def line_items_ddl(table: str) -> str:
+    cols = ",\n  ".join(f"{name} {kind}" for name, kind in LINE_ITEM_COLUMNS.items())
+    return f"create table if not exists {table} (\n  {cols}\n)"

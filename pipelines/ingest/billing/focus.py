@@ -1,0 +1,99 @@
+"""FOCUS 1.0 / 1.1 / 1.2 files (CSV, gzip CSV, Parquet) as billing line items.
+
+The version is detected from the columns present (``columns.detect_focus_version``); that
+version's Mandatory columns must all be present (case 14) and its non-nullable ones filled.
+``EffectiveCost`` is FOCUS's amortized cost; ``BilledCost`` is what is invoiced.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.ingest.billing.columns import (
+    FOCUS_RENAMES,
+    detect_focus_version,
+    focus_extra,
+    focus_non_nullable,
+    focus_required,
+)
+from pipelines.ingest.billing.convert import FormatMapping, convert, extra_columns_json
+from pipelines.ingest.errors import SourceError
+
+INPUTS = {
+    "BillingAccountId": "text",
+    "SubAccountId": "text",
+    "ProviderName": "text",
+    "BillingPeriodStart": "time",
+    "BillingCurrency": "text",
+    "ChargePeriodStart": "time",
+    "ChargePeriodEnd": "time",
+    "ChargeCategory": "text",
+    "ChargeClass": "text",
+    "ChargeFrequency": "text",
+    "ChargeDescription": "text",
+    "ServiceName": "text",
+    "SkuId": "text",
+    "SkuPriceDetails": "json",
+    "ResourceId": "text",
+    "RegionId": "text",
+    "CommitmentDiscountId": "text",
+    "InvoiceId": "text",
+    "BilledCost": "money",
+    "EffectiveCost": "money",
+    "ListCost": "money",
+    "ConsumedQuantity": "quantity",
+    "PricingUnit": "text",
+    "Tags": "json",
+}
+
+# FOCUS has no instance-type column: 1.1+ may carry it in SkuPriceDetails; AWS descriptions
+# read "$1.624 per On Demand Linux g5.4xlarge Instance Hour" (the real 1.0 sample).
+INSTANCE_TYPE = (
+    "coalesce(json_extract_string(t.SkuPriceDetails, '$.InstanceType'), "
+    "nullif(regexp_extract(t.ChargeDescription, "
+    r"' ([a-z][a-z0-9-]*\.[a-z0-9]+) Instance Hour', 1), ''))"
+)
+
+OUTPUTS = {
+    "billing_account_id": "t.BillingAccountId",
+    "sub_account_id": "t.SubAccountId",
+    "provider_name": "t.ProviderName",
+    "billing_period": "cast(date_trunc('month', t.BillingPeriodStart) as date)",
+    "billing_currency": "t.BillingCurrency",
+    "charge_period_start": "t.ChargePeriodStart",
+    "charge_period_end": "t.ChargePeriodEnd",
+    "charge_category": "t.ChargeCategory",
+    "charge_class": "t.ChargeClass",
+    "charge_frequency": "t.ChargeFrequency",
+    "charge_description": "t.ChargeDescription",
+    "line_item_type": "cast(NULL as varchar)",
+    "service_name": "t.ServiceName",
+    "sku_or_usage_type": "t.SkuId",
+    "instance_type": INSTANCE_TYPE,
+    "resource_id": "t.ResourceId",
+    "region_id": "t.RegionId",
+    "commitment_discount_id": "t.CommitmentDiscountId",
+    "invoice_id": "t.InvoiceId",
+    "billed_cost": "t.BilledCost",
+    "effective_cost": "t.EffectiveCost",
+    "list_cost": "t.ListCost",
+    "consumed_quantity": "t.ConsumedQuantity",
+    "pricing_unit": "t.PricingUnit",
+    "tags_json": "t.Tags",
+}
+
+
+def read_focus(con: duckdb.DuckDBPyConnection, table: pa.Table, display: str) -> pa.Table:
+    """Line items of one FOCUS file, with ``focus_version`` and ``extra_columns_json``."""
+    table = table.rename_columns([FOCUS_RENAMES.get(n, n) for n in table.column_names])
+    names = [n for n in table.column_names if n != "_line"]
+    version = detect_focus_version(set(names))
+    missing = [c for c in focus_required(version) if c not in names]
+    if missing:
+        raise SourceError(display, f"FOCUS {version} required column is missing", column=missing[0])
+    mapping = FormatMapping(INPUTS, OUTPUTS, not_null=focus_non_nullable(version) & set(INPUTS))
+    items = convert(con, table, mapping, display)
+    items = items.append_column("focus_version", pa.array([version] * items.num_rows))
+    # convert() returns rows in file order, so the extras line up row for row.
+    return items.append_column("extra_columns_json", extra_columns_json(table, focus_extra(names)))

@@ -1,0 +1,125 @@
+"""Which files make up each billing delivery: manifest-driven, as AWS Data Exports lay them out.
+
+``<export>/data/BILLING_PERIOD=YYYY-MM/<files>`` and
+``<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`` (CUR 2.0 and AWS's
+FOCUS 1.2 export alike). The manifest is written after all its data files, so it alone says
+which files to read; files it does not list are ignored and reported (case 2). A FOCUS folder
+without manifests (other providers, the FOCUS sample) is one delivery of every data file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.config import S3Config
+from pipelines.ingest.errors import SourceError
+from pipelines.ingest.storage import SourceFile, list_files, read_bytes
+
+MANIFEST = re.compile(
+    r"^(?P<root>(?:.*/)?)metadata/BILLING_PERIOD=(?P<period>\d{4}-\d{2})/[^/]+-Manifest\.json$"
+)
+DATA = re.compile(r"^(?P<root>(?:.*/)?)data/BILLING_PERIOD=(?P<period>\d{4}-\d{2})/[^/]+$")
+DATA_SUFFIXES = (".csv", ".csv.gz", ".csv.gzip", ".parquet")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery: ``period`` is None when the files carry no manifest (periods from data)."""
+
+    billing_source: str
+    period: dt.date | None
+    files: tuple[SourceFile, ...]
+    manifest: SourceFile | None = None
+    manifest_bytes: bytes | None = None
+    error: SourceError | None = None  # raised only if this period is asked for (case 2)
+    root: str = ""  # the export's folder, relative to the source location
+
+
+@dataclass(frozen=True)
+class Discovery:
+    deliveries: list[Delivery]
+    ignored: list[str]  # relative paths of files no manifest lists
+
+
+def _period(text: str) -> dt.date:
+    return dt.date.fromisoformat(text + "-01")
+
+
+def discover(location: str | Path, s3: S3Config | None, fmt: str, source_name: str) -> Discovery:
+    """Every delivery under ``location`` (local folder or ``s3://`` prefix), paginated."""
+    files = list_files(location, s3)
+    manifests = [f for f in files if MANIFEST.match(f.relative_path)]
+    if not manifests:
+        if fmt == "cur2":
+            raise SourceError(
+                str(location),
+                "no CUR 2.0 manifest found (expected "
+                "<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json)",
+            )
+        data = tuple(f for f in files if f.relative_path.lower().endswith(DATA_SUFFIXES))
+        ignored = [f.relative_path for f in files if f not in data]
+        return Discovery([Delivery(source_name, None, data)] if data else [], ignored)
+    deliveries = [_from_manifest(m, files, s3) for m in manifests]
+    deliveries += _without_manifest(deliveries, files, source_name)
+    listed = {f.relative_path for d in deliveries for f in d.files}
+    claimed = listed | {m.relative_path for m in manifests}
+    return Discovery(deliveries, [f.relative_path for f in files if f.relative_path not in claimed])
+
+
+def _without_manifest(
+    deliveries: list[Delivery], files: list[SourceFile], source_name: str
+) -> list[Delivery]:
+    """A failed delivery for each period whose data has no manifest yet (case 2)."""
+    have = {(d.root, d.period) for d in deliveries}
+    missing: dict[tuple[str, dt.date], SourceError] = {}
+    for f in files:
+        match = DATA.match(f.relative_path)
+        if match is None or (match["root"], _period(match["period"])) in have:
+            continue
+        folder = f"{match['root']}data/BILLING_PERIOD={match['period']}"
+        error = SourceError(folder, "data files without a manifest (delivery incomplete?)")
+        missing.setdefault((match["root"], _period(match["period"])), error)
+    return [
+        Delivery(Path(root.rstrip("/")).name or source_name, period, (), root=root, error=error)
+        for (root, period), error in sorted(missing.items(), key=lambda kv: kv[0])
+    ]
+
+
+def _from_manifest(manifest: SourceFile, files: list[SourceFile], s3: S3Config | None) -> Delivery:
+    match = MANIFEST.match(manifest.relative_path)
+    assert match is not None
+    root, period = match["root"], _period(match["period"])
+    fallback = Path(root.rstrip("/")).name or "billing"
+    try:
+        return _parse_manifest(manifest, read_bytes(manifest, s3), files, root, period)
+    except SourceError as error:
+        return Delivery(fallback, period, (), manifest, root=root, error=error)
+
+
+def _parse_manifest(
+    manifest: SourceFile, body: bytes, files: list[SourceFile], root: str, period: dt.date
+) -> Delivery:
+    try:
+        doc = json.loads(body)
+        entries = [str(e) for e in doc["dataFiles"]]
+        name = str(doc.get("exportName") or Path(root.rstrip("/")).name or "billing")
+        start = str(doc["billingPeriod"]["start"])[:7]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SourceError(manifest.uri, f"unreadable manifest: {exc!r}") from None
+    if start != f"{period:%Y-%m}":
+        raise SourceError(
+            manifest.uri, f"manifest billingPeriod {start} is not its folder's period"
+        )
+    by_path = {f.relative_path: f for f in files}
+    chosen = []
+    for entry in entries:
+        at = entry.find("data/BILLING_PERIOD=")
+        found = by_path.get(root + entry[at:]) if at >= 0 else None
+        if found is None:
+            raise SourceError(manifest.uri, f"manifest lists {entry}, which is not in the source")
+        chosen.append(found)
+    return Delivery(name, period, tuple(chosen), manifest, body, root=root)
