@@ -96,6 +96,7 @@ def _totals_check(con, delivery_ids: list[str]) -> dg.AssetCheckResult:
         dg.AssetCheckSpec("delivery_totals_in_equal_out", asset=LINE_ITEMS, blocking=True)
     ],
     partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
 )
 def billing_line_items(

@@ -113,7 +113,11 @@ def test_registry_and_run_config_load(default_run, truth):
     settings = load_settings(default_run / "unitcost.yaml")
     assert settings.registry_path == (default_run / "registry.yaml").resolve()
     assert settings.duckdb_path == (default_run / "unitcost.duckdb").resolve()
-    assert settings.sources == {}  # the format writers add billing, telemetry and logs
+    assert {name: (src.location, src.format) for name, src in settings.sources.items()} == {
+        "billing": ("billing/cur2", "cur2"),
+        "requests": ("logs/requests", "vllm_jsonl"),
+        "telemetry": ("telemetry", "dcgm"),
+    }
 
 
 def test_totals_equal_sums_over_request_files(default_run, truth):
