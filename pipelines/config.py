@@ -8,6 +8,7 @@ variables override the file, for deployments that template paths: ``UNITCOST_DUC
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,21 @@ DEFAULT_DUCKDB_PATH = "var/unitcost.duckdb"
 SOURCE_NAMES = ("billing", "telemetry", "requests")
 
 
+class TraceFileConfig(StrictModel):
+    """Whose traffic a request trace file is: traces carry no model, request id or host."""
+
+    path: Annotated[str, Field(min_length=1)]  # file name or glob under the source location
+    model_name: Annotated[str, Field(min_length=1)]  # as the registry's request_model_names
+    host: str | None = None
+    start: dt.datetime | None = None  # UTC time of offset 0 (mooncake timestamps are relative)
+
+
 class SourceConfig(StrictModel):
     location: Annotated[str, Field(min_length=1)]
-    format: Literal["focus", "cur2", "dcgm", "vllm_jsonl", "azure_trace", "mooncake"] | None = None
+    format: (
+        Literal["focus", "cur2", "dcgm", "vllm_jsonl", "litellm", "azure_trace", "mooncake"] | None
+    ) = None
+    traces: list[TraceFileConfig] = []  # request traces only (azure_trace, mooncake)
 
     @field_validator("location")
     @classmethod

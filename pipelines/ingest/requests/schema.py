@@ -1,0 +1,43 @@
+"""The contract of ``raw.inference_requests``: one row per (request_source, request_id).
+
+No prompt, completion or message text column exists, ever (RELIABILITY.md case 31). Tokens
+are NULL (never 0) when the log had no usable ``usage``, flagged by ``usage_missing``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+TS = pl.Datetime("us", "UTC")
+
+RAW_REQUESTS = {
+    "request_source": pl.String,  # the unitcost.yaml source name
+    "request_id": pl.String,
+    "model_name": pl.String,
+    "host": pl.String,
+    "pod": pl.String,
+    "namespace": pl.String,
+    "arrival_ts": TS,
+    "first_token_ts": TS,  # NULL when no token was produced (errors) or not logged
+    "finish_ts": TS,
+    "ttft_ms": pl.Float64,  # first_token_ts - arrival_ts
+    "e2e_ms": pl.Float64,  # finish_ts - arrival_ts
+    "input_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "cached_tokens": pl.Int64,  # NULL also when the log has usage but no cache detail
+    "usage_missing": pl.Boolean,
+    "status": pl.String,  # 'ok', 'error' or 'unknown'
+    "user_hash": pl.String,  # HMAC-SHA256 of the user id (salted), NULL without a salt
+    "source_file": pl.String,
+    "source_line": pl.Int64,  # 1-based physical line, header included, by our own counter
+}
+
+# Everything that describes the request itself: two copies of a request_id that agree on
+# these are one request delivered twice; disagreeing copies are a conflict (case 29).
+CONTENT_COLUMNS = [
+    c for c in RAW_REQUESTS if c not in ("request_source", "source_file", "source_line")
+]
+
+
+def empty_requests() -> pl.DataFrame:
+    return pl.DataFrame(schema=RAW_REQUESTS)
