@@ -1,0 +1,88 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        tags=['daily'],
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_window('hour_start') }}{% endif %}"
+    )
+}}
+
+{#- Per vLLM server (host, instance, model_name, engine) per UTC hour: token and request
+    counts from counter deltas, mean latencies from histogram _sum/_count deltas, gauge means.
+    A counter decrease is a restart: the delta is the new value. Unlike GPU energy, a delta
+    across a scrape gap is kept (the counter really counted those tokens) and lands in the
+    hour of the scrape that shows it. -#}
+
+with samples as (
+    select *
+    from {{ ref('stg_telemetry__engine_metric_samples') }}
+    where ts >= {{ window_start() }} - interval 1 hour and ts < {{ window_end() }}
+        and (le is null)
+),
+
+deltas as (
+    select
+        *,
+        lag(value) over (
+            partition by host, instance, namespace, pod, model_name, engine, metric order by ts
+        ) as previous_value
+    from samples
+),
+
+windowed as (
+    select
+        *,
+        case
+            when previous_value is null then null
+            when value < previous_value then value
+            else value - previous_value
+        end as delta
+    from deltas
+    where {{ in_window('ts') }}
+),
+
+final as (
+    select
+        date_trunc('hour', ts) as hour_start,
+        host,
+        instance,
+        model_name,
+        engine,
+        max(namespace) as namespace,
+        max(pod) as pod,
+        count(distinct ts) as scrapes,
+        cast(sum(delta) filter (where metric = 'prompt_tokens_total') as bigint) as prompt_tokens,
+        cast(sum(delta) filter (where metric = 'generation_tokens_total') as bigint)
+            as generation_tokens,
+        cast(sum(delta) filter (where metric = 'prefix_cache_queries_total') as bigint)
+            as prefix_cache_queried_tokens,
+        cast(sum(delta) filter (where metric = 'prefix_cache_hits_total') as bigint)
+            as prefix_cache_hit_tokens,
+        cast(sum(delta) filter (where metric = 'e2e_request_latency_seconds_count') as bigint)
+            as requests_finished,
+        {%- for name, metric in [
+            ('ttft', 'time_to_first_token_seconds'),
+            ('tpot', 'time_per_output_token_seconds'),
+            ('prefill', 'request_prefill_time_seconds'),
+            ('decode', 'request_decode_time_seconds'),
+            ('e2e', 'e2e_request_latency_seconds'),
+        ] %}
+        round(sum(delta) filter (where metric = '{{ metric }}_sum')
+        / nullif(sum(delta) filter (where metric = '{{ metric }}_count'), 0), 9)
+            as mean_{{ name }}_s,
+        {%- endfor %}
+        round(avg(value) filter (where metric = 'kv_cache_usage_perc'), 9)
+            as avg_kv_cache_usage_ratio,
+        max(value) filter (where metric = 'kv_cache_usage_perc') as max_kv_cache_usage_ratio,
+        round(avg(value) filter (where metric = 'num_requests_running'), 9)
+            as avg_requests_running,
+        round(avg(value) filter (where metric = 'num_requests_waiting'), 9)
+            as avg_requests_waiting,
+        count(*) filter (
+            where metric = 'prompt_tokens_total' and value < previous_value
+        ) as counter_resets
+    from windowed
+    group by all
+)
+
+select * from final

@@ -1,0 +1,178 @@
+"""Telemetry: one UTC day of DCGM GPU samples, vLLM engine metrics and their quarantine.
+
+The logic is ``pipelines/ingest/telemetry`` (no dagster there). Each day's rows replace that
+day's ``[d, d+1)`` window, so re-running a partition gives identical tables.
+"""
+
+import datetime as dt
+from collections import Counter
+
+import dagster as dg
+import polars as pl
+
+from pipelines.ingest.quarantine import QUARANTINE_SCHEMA, quarantine_table
+from pipelines.ingest.storage import list_files
+from pipelines.ingest.telemetry.fields import DCGM_SCHEMA, ENGINE_SCHEMA
+from pipelines.ingest.telemetry.load import read_day
+from pipelines.partitions import daily_partitions
+from pipelines.resources import UnitcostConfigResource, WarehouseResource
+from pipelines.warehouse import replace_rows
+
+OWNERS = ["team:unitcost"]
+SOURCE = "telemetry"
+DCGM_KEY = dg.AssetKey(["raw", "dcgm_samples"])
+ENGINE_KEY = dg.AssetKey(["raw", "engine_metric_samples"])
+QUARANTINE_KEY = dg.AssetKey(["raw", "quarantine_telemetry"])
+_SPEC = {"group_name": "telemetry", "kinds": {"duckdb", "polars"}, "owners": OWNERS}
+
+CHECKS = [
+    dg.AssetCheckSpec(
+        "utilisation_in_range",
+        asset=DCGM_KEY,
+        blocking=True,
+        description="GPU_UTIL within 0-100 % and PROF_* ratios within 0-1; coverage in metadata.",
+    ),
+    dg.AssetCheckSpec(
+        "gpu_models_known",
+        asset=DCGM_KEY,
+        description="Every DCGM modelName maps to a catalog GPU (WARN lists unknown names).",
+    ),
+]
+
+
+def _days(window: dg.TimeWindow) -> list[dt.date]:
+    first, end = window.start.date(), window.end.date()
+    return [first + dt.timedelta(days=i) for i in range((end - first).days)]
+
+
+def _empty() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    return (
+        pl.DataFrame(schema=DCGM_SCHEMA),
+        pl.DataFrame(schema=ENGINE_SCHEMA),
+        pl.DataFrame(schema=QUARANTINE_SCHEMA),
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            DCGM_KEY,
+            description="One row per GPU (or MIG slice) scrape: DCGM fields, NULL when absent.",
+            **_SPEC,
+        ),
+        dg.AssetSpec(
+            ENGINE_KEY,
+            description="One row per vLLM metric series sample (counters as read, buckets by le).",
+            **_SPEC,
+        ),
+        dg.AssetSpec(
+            QUARANTINE_KEY,
+            description="One row per rejected telemetry sample: file, line, field, reason.",
+            **_SPEC,
+        ),
+    ],
+    check_specs=CHECKS,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+)
+def telemetry_tables(
+    context: dg.AssetExecutionContext, unitcost: UnitcostConfigResource, duckdb: WarehouseResource
+):
+    """Load telemetry day by day; each day's rows and quarantine replace that day's."""
+    settings = unitcost.settings()
+    location = settings.source_location(SOURCE)
+    files = list_files(location, settings.s3) if location is not None else []
+    counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    with duckdb.get_connection() as con:
+        for day in _days(context.partition_time_window):
+            dcgm, engine, quarantine = _empty()
+            if location is not None:
+                loaded = read_day(files, day, settings.s3)
+                dcgm, engine = loaded.dcgm, loaded.engine
+                quarantine = loaded.quarantine.with_columns(partition_day=pl.lit(day))
+                counts["input_samples"] += loaded.input_samples
+            start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+            window = [start, start + dt.timedelta(days=1)]
+            where = "ts >= ? and ts < ?"
+            counts["dcgm"] += replace_rows(con, "raw", "dcgm_samples", where, window, dcgm)
+            counts["engine"] += replace_rows(
+                con, "raw", "engine_metric_samples", where, window, engine
+            )
+            counts["quarantine"] += replace_rows(
+                con, "raw", quarantine_table(SOURCE), "partition_day = ?", [day], quarantine
+            )
+            reasons.update(quarantine["column_name"].fill_null("(sample)").to_list())
+        checks = _check_results(con, context.partition_time_window)
+    common = {"source_files": len(files), "input_samples": counts["input_samples"]}
+    for key, n, extra in (
+        (DCGM_KEY, counts["dcgm"], {}),
+        (ENGINE_KEY, counts["engine"], {}),
+        (QUARANTINE_KEY, counts["quarantine"], {"by_field": dict(reasons)}),
+    ):
+        yield dg.MaterializeResult(
+            asset_key=key, metadata={**common, **extra, "dagster/row_count": n}
+        )
+    yield from checks
+
+
+_OUT_OF_RANGE = """
+select count(*) from raw.dcgm_samples
+where ts >= ? and ts < ? and (
+    gpu_util_pct not between 0 and 100
+    or gr_engine_active not between 0 and 1 or sm_active not between 0 and 1
+    or sm_occupancy not between 0 and 1 or tensor_active not between 0 and 1
+    or dram_active not between 0 and 1)
+"""
+# Coverage: samples seen / samples expected at each GPU's median scrape interval.
+_COVERAGE = """
+with gaps as (
+    select gpu_uuid, gpu_instance_id,
+        epoch(ts) - epoch(lag(ts) over (
+            partition by gpu_uuid, gpu_instance_id order by ts
+        )) as gap_s
+    from raw.dcgm_samples where ts >= ? and ts < ?
+),
+per_gpu as (
+    select gpu_uuid, gpu_instance_id, count(*) as samples, median(gap_s) as interval_s
+    from gaps group by all
+)
+select count(*), coalesce(sum(samples), 0), sum(samples * interval_s) from per_gpu
+"""
+
+
+def _check_results(con, window: dg.TimeWindow) -> list[dg.AssetCheckResult]:
+    params = [window.start, window.end]
+    bad = con.execute(_OUT_OF_RANGE, params).fetchone()[0]
+    gpus, samples, seen_s = con.execute(_COVERAGE, params).fetchone()
+    window_s = (window.end - window.start).total_seconds()
+    coverage = round(seen_s / (gpus * window_s), 4) if gpus and seen_s else None
+    unknown = [
+        row[0]
+        for row in con.execute(
+            "select distinct gpu_model_name from raw.dcgm_samples "
+            "where ts >= ? and ts < ? and gpu_type = 'unknown' order by 1",
+            params,
+        ).fetchall()
+    ]
+    return [
+        dg.AssetCheckResult(
+            check_name="utilisation_in_range",
+            asset_key=DCGM_KEY,
+            passed=bad == 0,
+            metadata={
+                "out_of_range_rows": bad,
+                "gpus": gpus,
+                "gpu_samples": int(samples),
+                "sample_coverage": coverage,
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name="gpu_models_known",
+            asset_key=DCGM_KEY,
+            passed=not unknown,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"unknown_model_names": [str(u) for u in unknown]},
+        ),
+    ]

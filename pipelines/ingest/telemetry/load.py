@@ -1,0 +1,111 @@
+"""Read one UTC day of a telemetry source: every file's samples -> DCGM rows, engine rows and
+quarantine rows. Files are picked by kind from their name, so one folder (or S3 prefix) can
+hold scraper files, Prometheus exports and long/wide CSV or Parquet side by side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.config import S3Config
+from pipelines.ingest.errors import SourceError
+from pipelines.ingest.storage import SourceFile, local_copy, read_bytes
+from pipelines.ingest.telemetry import samples
+from pipelines.ingest.telemetry.engine_metrics import engine_samples
+from pipelines.ingest.telemetry.exposition import parse_exposition, time_from_name
+from pipelines.ingest.telemetry.fields import LONG_SCHEMA
+from pipelines.ingest.telemetry.long_format import layout, read_long, read_wide, scan
+
+EXPOSITION_SUFFIXES = (".prom", ".txt", ".metrics", ".om")
+TABLE_SUFFIXES = (".parquet", ".csv")
+# Telemetry rows may be quarantined (RELIABILITY.md rule 2), but past 1 % of a day's samples
+# the source itself is broken: fail the partition instead.
+MAX_QUARANTINED_FRACTION = 0.01
+_DAY_IN_PATH = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass(frozen=True)
+class TelemetryDay:
+    dcgm: pl.DataFrame
+    engine: pl.DataFrame
+    quarantine: pl.DataFrame  # samples.QUARANTINE_COLUMNS
+    files: int
+    input_samples: int
+
+
+def files_for_day(files: list[SourceFile], day: dt.date) -> list[SourceFile]:
+    """Files that may hold samples of ``day``: hive ``date=`` folders and timestamped scrape
+    files are pruned by name; anything else is read and filtered by sample time."""
+    picked = []
+    for f in files:
+        if not f.relative_path.endswith(EXPOSITION_SUFFIXES + TABLE_SUFFIXES):
+            continue
+        named_day = _DAY_IN_PATH.search(f.relative_path)
+        named_ts = time_from_name(f.relative_path)
+        if named_day and named_day.group(1) != day.isoformat():
+            continue
+        if named_ts and f.relative_path.endswith(EXPOSITION_SUFFIXES) and named_ts.date() != day:
+            continue
+        picked.append(f)
+    return picked
+
+
+def _read(file: SourceFile, s3: S3Config | None, start, end) -> tuple[str, pl.DataFrame]:
+    name = file.uri
+    if file.relative_path.endswith(EXPOSITION_SUFFIXES):
+        text = read_bytes(file, s3).decode("utf-8")
+        frame = parse_exposition(text, name, time_from_name(file.relative_path))
+        return "long", frame.filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+    with local_copy(file, s3) as path:
+        kind = layout(scan(Path(path)).collect_schema())
+        if kind == "long":
+            return kind, read_long(Path(path), name, start, end)
+        if kind == "wide":
+            return kind, read_wide(Path(path), name, start, end)
+    raise SourceError(
+        name, "neither a long (timestamp, metric, value) nor a wide (DCGM_FI_* columns) export"
+    )
+
+
+def read_day(files: list[SourceFile], day: dt.date, s3: S3Config | None = None) -> TelemetryDay:
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    end = start + dt.timedelta(days=1)
+    longs, wides, bad = [pl.DataFrame(schema=LONG_SCHEMA)], [], []
+    picked = files_for_day(files, day)
+    for file in picked:
+        kind, frame = _read(file, s3, start, end)
+        (longs if kind == "long" else wides).append(frame)
+    long = pl.concat(longs, how="vertical_relaxed")
+    # Split once on a categorical: string predicates over millions of rows dominate otherwise.
+    is_engine = long.select(pl.col("metric").cast(pl.Categorical).cat.starts_with("vllm:"))
+    engine_long = long.filter(is_engine.to_series())
+    dcgm_long, q = samples.prepare_long(long.filter(~is_engine.to_series()))
+    bad.append(q)
+    checked = []
+    for wide in wides:
+        rows, q = samples.prepare_wide(wide)
+        checked.append(rows)
+        bad.append(q)
+    dcgm, q = samples.combine(dcgm_long, checked)
+    engine, q_engine = engine_samples(engine_long)
+    quarantine = pl.concat([*bad, q, q_engine], how="vertical_relaxed")
+    n_in = long.height + sum(w.height for w in wides)
+    _check_threshold(quarantine, n_in, day)
+    return TelemetryDay(dcgm, engine, quarantine, len(picked), n_in)
+
+
+def _check_threshold(quarantine: pl.DataFrame, n_in: int, day: dt.date) -> None:
+    if quarantine.height <= MAX_QUARANTINED_FRACTION * max(n_in, 1):
+        return
+    first = quarantine.sort("source_file", "line").row(0, named=True)
+    raise SourceError(
+        first["source_file"],
+        f"{quarantine.height} of {n_in} telemetry samples on {day} quarantined (over 1 %); "
+        f"first: {first['column_name']}: {first['reason']}",
+        line=first["line"],
+    )
