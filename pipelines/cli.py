@@ -53,10 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--duckdb", default="var/unitcost.duckdb", help="DuckDB file")
     summary.set_defaults(func=_summary)
 
+    from pipelines.bench.billing import add_parsers as add_bench_billing_parsers
+    from pipelines.bench.requests import add_parsers as add_bench_requests_parsers
+    from pipelines.bench.telemetry import add_parsers as add_bench_telemetry_parsers
     from pipelines.costmodel.cli import add_parsers as add_costmodel_parsers
     from pipelines.fleet.cli import add_parsers as add_fleet_parsers
 
     add_fleet_parsers(sub)
+    add_bench_billing_parsers(sub)
+    add_bench_requests_parsers(sub)
+    add_bench_telemetry_parsers(sub)
     add_costmodel_parsers(sub)
     return parser
 

@@ -2,12 +2,18 @@
 
 import dagster as dg
 
+from pipelines.assets.billing import billing_line_items, instance_types
 from pipelines.assets.dbt import dbt_daily_models, dbt_snapshot_models
 from pipelines.assets.registry import gpu_catalog, llm_architectures, registry_tables
+from pipelines.assets.requests import request_log_tables
+from pipelines.assets.telemetry import telemetry_tables
 from pipelines.jobs import build_jobs
 from pipelines.resources import build_resources
 
 assets = [registry_tables, llm_architectures, gpu_catalog, dbt_snapshot_models, dbt_daily_models]
+assets += [request_log_tables]
+assets += [billing_line_items, instance_types]
+assets += [telemetry_tables]
 jobs, schedules = build_jobs(assets)
 
 defs = dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, resources=build_resources())
