@@ -72,6 +72,12 @@ EXPECTED_ASSETS = {
     "intermediate/int_telemetry__gpu_minute": "intermediate",
     "intermediate/int_telemetry__gpu_hourly": "intermediate",
     "intermediate/int_engine__hourly": "intermediate",
+    "intermediate/int_billing__cost_pieces": "intermediate",
+    "intermediate/int_allocation__gpu_assignments": "intermediate",
+    "intermediate/int_allocation__gpu_hours": "intermediate",
+    "intermediate/int_requests__gpu_time_hourly": "intermediate",
+    "marts/fct_cost_allocation_daily": "marts",
+    "marts/fct_cost_per_token_daily": "marts",
 }
 
 

@@ -84,7 +84,35 @@ def write_exports(plan: FleetPlan, billing_dir: Path, formats=("cur2", "focus"),
                 )
                 truth["rows"].setdefault(folder, {})[key] = rows
         _instance_truth(truth["instances"], key, lines)
+        _deployment_truth(truth.setdefault("deployments", {}), plan, lines)
     return truth
+
+
+def _deployment_truth(out: dict, plan: FleetPlan, lines: list[Line]) -> None:
+    """Per deployment and day: its share of its instances' GPU usage lines (GPUs held over
+    GPUs of the instance), what allocation must recover from the bill and the registry."""
+    by_host = {i.host: i for i in plan.instances}
+    shares: dict[str, list[tuple]] = {}
+    for dep in plan.deployments:
+        for host, indexes in dep.host_gpus:
+            inst = by_host[host]
+            shares.setdefault(inst.id, []).append((dep, Decimal(len(indexes)) / inst.gpu_count))
+    for ln in lines:
+        if ln.instance_type is None:
+            continue
+        day = ln.start.date()
+        for dep, share in shares.get(ln.resource_id, []):
+            if not dep.active_on(day):
+                continue
+            entry = out.setdefault(dep.id, {}).setdefault(
+                day.isoformat(), {"billed_usd": Decimal(0), "effective_usd": Decimal(0)}
+            )
+            entry["billed_usd"] += ln.billed * share
+            entry["effective_usd"] += ln.effective * share
+    for days in out.values():
+        for entry in days.values():
+            entry["billed_usd"] = str(entry["billed_usd"])
+            entry["effective_usd"] = str(entry["effective_usd"])
 
 
 def _instance_truth(out: dict, period: str, lines: list[Line]) -> None:

@@ -1,0 +1,142 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        tags=['daily'],
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_billing_window('billing_period') }}{% endif %}"
+    )
+}}
+
+{#- Every billing line of the window's periods cut into pieces whose costs telescope exactly
+    to the line's (see macros/allocation.sql):
+      gpu     GPU instance usage: one piece per UTC hour it overlaps × GPU of the instance;
+      usage   other usage (volumes, egress, ...): one piece per UTC day it overlaps;
+      period  everything else (commitment fees, credits, refunds, tax, support, zero-length
+              lines): one piece on the period's first day, kept at period level.
+    Overlap is weighted in milliseconds, so partial hours and lines spanning days pro-rate. -#}
+
+with lines as (
+    select
+        *,
+        row_number() over (order by delivery_id, source_file, source_line) as line_key
+    from {{ ref('stg_billing__line_items') }}
+    where {{ in_billing_window('billing_period') }}
+),
+
+instance_types as (
+    select * from {{ ref('stg_billing__instance_types') }}
+),
+
+classified as (
+    select
+        lines.*,
+        instance_types.gpu_id as gpu_type,
+        case
+            when lines.charge_period_end <= lines.charge_period_start
+                or lines.charge_period_start is null
+                or lines.charge_category <> 'Usage' then 'period'
+            when instance_types.gpus_per_instance > 0 then 'gpu'
+            else 'usage'
+        end as piece_kind,
+        case
+            when instance_types.gpus_per_instance > 0 then instance_types.gpus_per_instance
+            else 1
+        end as units
+    from lines
+    left join instance_types on lines.instance_type = instance_types.instance_type
+),
+
+slices as (
+    select
+        *,
+        unnest(generate_series(
+            date_trunc(if(piece_kind = 'gpu', 'hour', 'day'), charge_period_start),
+            charge_period_end - interval 1 microsecond,
+            if(piece_kind = 'gpu', interval 1 hour, interval 1 day)
+        )) as slice_start
+    from classified
+    where piece_kind <> 'period'
+),
+
+slice_weights as (
+    select
+        *,
+        date_diff(
+            'millisecond',
+            greatest(charge_period_start, slice_start),
+            least(
+                charge_period_end,
+                slice_start + if(piece_kind = 'gpu', interval 1 hour, interval 1 day)
+            )
+        ) as overlap_ms
+    from slices
+),
+
+slice_cumulative as (
+    select
+        *,
+        sum(overlap_ms) over (partition by line_key order by slice_start) - overlap_ms
+            as before_ms,
+        sum(overlap_ms) over (partition by line_key) as line_ms
+    from slice_weights
+),
+
+unit_pieces as (
+    select
+        *,
+        unnest(generate_series(0, units - 1)) as unit_index
+    from slice_cumulative
+),
+
+timed_pieces as (
+    select
+        *,
+        -- cumulative weight after / before this piece, over line_ms × units
+        before_ms * units + (unit_index + 1) * overlap_ms as cum_end,
+        before_ms * units + unit_index * overlap_ms as cum_start,
+        line_ms * units as cum_total
+    from unit_pieces
+),
+
+pieces as (
+    select
+        line_key, billing_source, billing_account_id, billing_period, billing_currency,
+        charge_category, line_item_type, resource_id, instance_type, gpu_type, piece_kind,
+        units as gpus_per_instance,
+        if(piece_kind = 'gpu', unit_index, null) as gpu_index,
+        slice_start,
+        -- a Savings Plan negation line re-states the same instance-hour: cost, not GPU time
+        if(piece_kind = 'gpu' and line_item_type not ilike '%negation%', overlap_ms / 3600000.0, 0)
+            as gpu_hours,
+        {{ exact_share('billed_cost', 'cum_end', 'cum_total') }}
+        - {{ exact_share('billed_cost', 'cum_start', 'cum_total') }} as billed_cost,
+        {{ exact_share('effective_cost', 'cum_end', 'cum_total') }}
+        - {{ exact_share('effective_cost', 'cum_start', 'cum_total') }} as effective_cost,
+        source_file,
+        source_line
+    from timed_pieces
+    union all
+    select
+        line_key, billing_source, billing_account_id, billing_period, billing_currency,
+        charge_category, line_item_type, resource_id, instance_type, gpu_type, piece_kind,
+        units as gpus_per_instance,
+        null as gpu_index,
+        cast(billing_period as timestamptz) as slice_start,
+        0 as gpu_hours,
+        billed_cost,
+        effective_cost,
+        source_file,
+        source_line
+    from classified
+    where piece_kind = 'period'
+),
+
+final as (
+    select
+        cast(slice_start as date) as usage_date,
+        slice_start,
+        * exclude (slice_start)
+    from pieces
+)
+
+select * from final

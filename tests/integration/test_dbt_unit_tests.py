@@ -1,0 +1,32 @@
+"""The dbt unit tests (allocation edge cases, cost-per-token split) pass on DuckDB.
+
+dbt unit tests read their inputs' column types from the warehouse, so the tiny fleet's run
+builds it first (with no sources, every raw table still exists, empty)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from dbt.cli.main import dbtRunner
+
+from pipelines.dbt_project import DBT_PROJECT_DIR
+from pipelines.runner import run
+
+pytestmark = pytest.mark.slow
+
+
+def test_dbt_unit_tests_pass(tiny_config, tmp_path, monkeypatch, dbt_manifest):
+    built = run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 3))
+    monkeypatch.setenv("UNITCOST_DUCKDB", str(built.duckdb_path))
+    args = ["test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR)]
+    args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")]
+    result = dbtRunner().invoke(args)
+    names = sorted(r.node.name for r in result.result)
+    assert result.success, [(r.node.name, r.message) for r in result.result if r.status != "pass"]
+    assert {
+        "gpu_hours_split_busy_idle_and_unallocated",
+        "pieces_prorate_partial_hours_exactly_and_keep_credits_at_period_level",
+        "overlapping_requests_share_wall_time_by_phase",
+        "cost_per_token_splits_by_gpu_time_falls_back_to_token_ratio_and_keeps_zero_token_days",
+    } <= set(names)
