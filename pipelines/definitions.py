@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.assets.billing import billing_line_items, instance_types
+from pipelines.assets.checks import cross_source_checks
 from pipelines.assets.dbt import dbt_daily_models, dbt_snapshot_models
 from pipelines.assets.registry import gpu_catalog, llm_architectures, registry_tables
 from pipelines.assets.requests import request_log_tables
@@ -16,4 +17,10 @@ assets += [billing_line_items, instance_types]
 assets += [telemetry_tables]
 jobs, schedules = build_jobs(assets)
 
-defs = dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, resources=build_resources())
+defs = dg.Definitions(
+    assets=assets,
+    asset_checks=cross_source_checks,
+    jobs=jobs,
+    schedules=schedules,
+    resources=build_resources(),
+)

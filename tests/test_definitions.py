@@ -110,7 +110,9 @@ def test_definitions_are_built_in_one_place_only():
     assert [Path(h).relative_to(ROOT).as_posix() for h in hits] == ["pipelines/definitions.py"]
 
 
-@pytest.mark.parametrize("package", ["costmodel", "fleet", "registry", "config", "yamlconf"])
+@pytest.mark.parametrize(
+    "package", ["checks", "costmodel", "fleet", "registry", "config", "yamlconf"]
+)
 def test_pure_logic_never_imports_dagster(package):
     code = (
         f"import sys, pkgutil, importlib; import pipelines.{package} as p\n"
@@ -120,3 +122,10 @@ def test_pure_logic_never_imports_dagster(package):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_daily_job_runs_the_cross_source_checks(defs):
+    job = defs.resolve_job_def("daily")
+    checks = {k.name for k in job.asset_layer.asset_graph.asset_check_keys}
+    assert {"billed_gpu_hours_seen_by_telemetry", "logged_tokens_match_engine_counters"} <= checks
+    assert "assert_cost_allocation_conserves_billing" in checks  # the blocking dbt test

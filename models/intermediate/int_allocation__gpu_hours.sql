@@ -57,6 +57,8 @@ observed as (
     select
         assigned.*,
         telemetry.observed_seconds > 0 as telemetry_observed,
+        round(least(1.0, coalesce(telemetry.observed_seconds, 0) / 3600.0), 6)
+            as telemetry_coverage,
         case
             when assigned.deployment_id is null then 0
             when telemetry.observed_seconds > 0 then cast(round(1000000 * least(
@@ -87,6 +89,7 @@ final as (
         deployment_id,
         llm_id,
         coalesce(telemetry_observed, false) as telemetry_observed,
+        telemetry_coverage,
         busy_ppm / 1000000.0 as busy_fraction,
         gpu_hours,
         billed_cost,
