@@ -1,4 +1,5 @@
-"""The dbt unit tests (allocation edge cases, cost-per-token split) pass on DuckDB.
+"""The dbt unit tests (allocation edge cases, cost-per-token split) pass on DuckDB, and the
+documented marts make a dbt docs catalog.
 
 dbt unit tests read their inputs' column types from the warehouse, so the tiny fleet's run
 builds it first (with no sources, every raw table still exists, empty)."""
@@ -16,7 +17,7 @@ from pipelines.runner import run
 pytestmark = pytest.mark.slow
 
 
-def test_dbt_unit_tests_pass(tiny_config, tmp_path, monkeypatch, dbt_manifest):
+def test_dbt_unit_tests_pass_and_docs_generate(tiny_config, tmp_path, monkeypatch, dbt_manifest):
     built = run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 3))
     monkeypatch.setenv("UNITCOST_DUCKDB", str(built.duckdb_path))
     args = ["test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR)]
@@ -30,3 +31,9 @@ def test_dbt_unit_tests_pass(tiny_config, tmp_path, monkeypatch, dbt_manifest):
         "overlapping_requests_share_wall_time_by_phase",
         "cost_per_token_splits_by_gpu_time_falls_back_to_token_ratio_and_keeps_zero_token_days",
     } <= set(names)
+
+    docs = ["docs", "generate", "--project-dir", str(DBT_PROJECT_DIR)]
+    docs += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")]
+    assert dbtRunner().invoke(docs).success
+    catalog = (tmp_path / "target" / "catalog.json").read_text()
+    assert "model.unitcost.fct_cost_per_token_daily" in catalog
