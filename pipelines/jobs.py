@@ -6,8 +6,6 @@ The split is by partitioning, so a new asset lands in the right job by how it is
 
 import dagster as dg
 
-from pipelines.partitions import daily_partitions
-
 SNAPSHOT_JOB = "refresh_snapshots"
 DAILY_JOB = "daily"
 
@@ -24,7 +22,6 @@ def build_jobs(assets: list[dg.AssetsDefinition]) -> tuple[list, list]:
     daily_job = dg.define_asset_job(
         DAILY_JOB,
         selection=dg.AssetSelection.assets(*partitioned),
-        partitions_def=daily_partitions,
         description="Build one UTC day of every daily-partitioned asset.",
     )
     schedules = [

@@ -4,7 +4,6 @@ The logic is ``pipelines/ingest/requests`` (no dagster there). Metadata holds co
 names only: never a log line, a field value or a user id (RELIABILITY.md §5).
 """
 
-
 import datetime as dt
 from collections import Counter
 
@@ -101,7 +100,11 @@ def request_log_tables(
             start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
             window = [start, start + dt.timedelta(days=1)]
             rows += replace_rows(
-                con, "raw", "inference_requests", "arrival_ts >= ? and arrival_ts < ?", window,
+                con,
+                "raw",
+                "inference_requests",
+                "arrival_ts >= ? and arrival_ts < ?",
+                window,
                 requests,
             )
             table = quarantine_table(SOURCE)

@@ -56,7 +56,8 @@ def test_cost_per_deployment_and_day_matches_the_ground_truth_to_the_cent(fleet)
     assert {(d, day.isoformat()): c.quantize(CENT) for d, day, c in got} == expected
     allocated = _rows(
         out / "unitcost.duckdb",
-        "select deployment_id, usage_date, sum(effective_cost) from marts.fct_cost_allocation_daily "
+        "select deployment_id, usage_date, sum(effective_cost) "
+        "from marts.fct_cost_allocation_daily "
         "where allocation_kind in ('allocated', 'idle') group by all",
     )
     assert {(d, day.isoformat()): c.quantize(CENT) for d, day, c in allocated} == expected
@@ -64,7 +65,7 @@ def test_cost_per_deployment_and_day_matches_the_ground_truth_to_the_cent(fleet)
 
 def test_allocated_idle_and_unallocated_sum_to_the_bill_exactly(fleet):
     out, truth = fleet
-    (billed, effective), = _rows(
+    ((billed, effective),) = _rows(
         out / "unitcost.duckdb",
         "select sum(billed_cost), sum(effective_cost) from marts.fct_cost_allocation_daily "
         "where billing_period = '2026-11-01' and billing_currency = 'USD'",
@@ -81,7 +82,7 @@ def test_the_billed_instance_that_serves_nothing_is_unallocated(fleet):
     held = sum(d["gpu"]["count"] * 24 * d["active_days"] for d in truth["deployments"].values())
     # the instance nobody claims, plus GPUs of deployments not yet valid (agents starts later)
     assert truth["instances"][idle]["gpu_hours"] < billed - held
-    (unallocated_gpu_hours,), = _rows(
+    ((unallocated_gpu_hours,),) = _rows(
         out / "unitcost.duckdb",
         "select sum(gpu_hours) from marts.fct_cost_allocation_daily "
         "where allocation_kind = 'unallocated'",
@@ -113,9 +114,9 @@ def test_rerun_is_identical_and_a_restatement_reallocates_earlier_days(fleet, tm
     _point_billing_at(config, "billing/cur2-initial")
     run(config, START, END)
     first_day = "select sum(billed_cost) from marts.fct_cost_allocation_daily where usage_date = $1"
-    (initial,), = _rows(out / "unitcost.duckdb", first_day, [START])
+    ((initial,),) = _rows(out / "unitcost.duckdb", first_day, [START])
     _point_billing_at(config, "billing/cur2")
     run(config, END - dt.timedelta(days=1), END)
-    (restated,), = _rows(out / "unitcost.duckdb", first_day, [START])
+    ((restated,),) = _rows(out / "unitcost.duckdb", first_day, [START])
     assert restated - initial == Decimal("-25")  # the refund, kept at period level on day 1
     assert {m: _rows(out / "unitcost.duckdb", query.format(m)) for m in marts} == before

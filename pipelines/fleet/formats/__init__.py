@@ -41,8 +41,8 @@ FormatWriter = Callable[[SimulationContext], WriterOutput]
 
 def format_writers() -> list[FormatWriter]:
     """The writers `unitcost simulate` runs, in order. Each module adds itself here."""
-    from pipelines.fleet.formats import request_logs
     from pipelines.fleet.formats import billing as billing_writer
+    from pipelines.fleet.formats import request_logs
     from pipelines.fleet.formats import telemetry as telemetry_writer
 
     return [request_logs.write, telemetry_writer.write, billing_writer.write]
