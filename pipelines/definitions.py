@@ -4,7 +4,8 @@ import dagster as dg
 
 from pipelines.assets.billing import billing_line_items, instance_types
 from pipelines.assets.checks import cross_source_checks
-from pipelines.assets.dbt import dbt_daily_models, dbt_snapshot_models
+from pipelines.assets.dbt import dbt_daily_models, dbt_recommend_models, dbt_snapshot_models
+from pipelines.assets.recommend import recommend_tables
 from pipelines.assets.registry import gpu_catalog, llm_architectures, registry_tables
 from pipelines.assets.requests import request_log_tables
 from pipelines.assets.telemetry import telemetry_tables
@@ -15,6 +16,7 @@ assets = [registry_tables, llm_architectures, gpu_catalog, dbt_snapshot_models, 
 assets += [request_log_tables]
 assets += [billing_line_items, instance_types]
 assets += [telemetry_tables]
+assets += [recommend_tables, dbt_recommend_models]
 jobs, schedules = build_jobs(assets)
 
 defs = dg.Definitions(

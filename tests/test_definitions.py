@@ -78,6 +78,10 @@ EXPECTED_ASSETS = {
     "intermediate/int_requests__gpu_time_hourly": "intermediate",
     "marts/fct_cost_allocation_daily": "marts",
     "marts/fct_cost_per_token_daily": "marts",
+    "raw/predicted_efficiency_daily": "recommend",
+    "raw/recommendations": "recommend",
+    "marts/fct_efficiency_daily": "marts",
+    "marts/fct_recommendations": "marts",
 }
 
 
@@ -111,7 +115,7 @@ def test_definitions_are_built_in_one_place_only():
 
 
 @pytest.mark.parametrize(
-    "package", ["checks", "costmodel", "fleet", "registry", "config", "yamlconf"]
+    "package", ["checks", "costmodel", "fleet", "recommend", "registry", "config", "yamlconf"]
 )
 def test_pure_logic_never_imports_dagster(package):
     code = (

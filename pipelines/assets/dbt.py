@@ -1,4 +1,6 @@
-"""The dbt project as assets: snapshot models (registry dimensions) and daily models.
+"""The dbt project as assets: snapshot models (registry dimensions), daily models, and the
+recommendation marts, built after the Python asset that writes their sources (tag
+``recommend``: in the daily selection they would make one op feed itself through Python).
 
 Daily models receive the partition window as ``--vars {min_date, max_date}`` (half-open) and
 delete-then-insert exactly that window, so re-running a partition gives identical tables.
@@ -15,6 +17,7 @@ from pipelines.dbt_project import dbt_project
 from pipelines.partitions import daily_partitions
 
 DAILY_SELECTOR = "tag:daily"
+RECOMMEND_SELECTOR = "tag:recommend"
 
 
 class UnitcostDbtTranslator(DagsterDbtTranslator):
@@ -54,7 +57,7 @@ translator = UnitcostDbtTranslator()
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    exclude=DAILY_SELECTOR,
+    exclude=f"{DAILY_SELECTOR} {RECOMMEND_SELECTOR}",
     dagster_dbt_translator=translator,
     name="dbt_snapshot_models",
     pool="duckdb",
@@ -73,5 +76,19 @@ def dbt_snapshot_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     pool="duckdb",
 )
 def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    dbt_vars = dbt_partition_vars(context.partition_time_window)
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    select=RECOMMEND_SELECTOR,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=translator,
+    name="dbt_recommend_models",
+    pool="duckdb",
+)
+def dbt_recommend_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dbt_vars = dbt_partition_vars(context.partition_time_window)
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

@@ -15,9 +15,8 @@ import polars as pl
 import yaml
 
 from pipelines.recommend.concurrency import add_concurrency
-from pipelines.recommend.inputs import DailyObservation, DeploymentConfig, FleetInputs, IdleInstance
-
-US_PER_DAY = 86_400_000_000
+from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance
+from pipelines.recommend.observations import daily_observations
 
 
 def load_fleet_inputs(folder: str | Path, provider: str = "aws") -> FleetInputs:
@@ -37,12 +36,7 @@ def load_fleet_inputs(folder: str | Path, provider: str = "aws") -> FleetInputs:
     for entry in registry["deployments"]:
         if entry["id"] in set(requests["deployment_id"].unique()):
             configs[entry["id"]] = _config(entry, by_host, provider)
-    busy = _busy_by_day(timeline)
-    observations = tuple(
-        _observation(day, configs[day["deployment_id"]], busy)
-        for day in _request_days(requests).iter_rows(named=True)
-        if day["deployment_id"] in configs
-    )
+    observations = daily_observations(requests, _busy_by_day(timeline), configs)
     return FleetInputs(configs, observations, _idle_instances(timeline), requests)
 
 
@@ -86,38 +80,8 @@ def _requests(root: Path) -> pl.DataFrame:
     )
 
 
-def _request_days(requests: pl.DataFrame) -> pl.DataFrame:
-    ok = pl.col("ok")
-    ttft_ms = (pl.col("first_token_us") - pl.col("arrival_us")) / 1000
-    decode_steps = (pl.col("output_tokens") - 1).clip(lower_bound=1)
-    tpot_ms = (pl.col("finish_us") - pl.col("first_token_us")) / 1000 / decode_steps
-    life_s = (pl.col("finish_us") - pl.col("arrival_us")) / 1e6
-    weight = 1 / pl.col("life_concurrency")
-    hour = pl.col("arrival_us") // 3_600_000_000
-    return (
-        requests.group_by("deployment_id", "usage_date")
-        .agg(
-            requests=pl.len(),
-            input_tokens=pl.col("input_tokens").sum(),
-            output_tokens=pl.col("output_tokens").sum(),
-            cached_tokens=pl.col("cached_tokens").sum(),
-            replicas=pl.col("replica").n_unique(),
-            in_flight_s=life_s.sum(),
-            p95_concurrency=pl.col("life_concurrency").quantile(0.95),
-            mean_ttft_ms=ttft_ms.filter(ok).mean(),
-            p95_ttft_ms=ttft_ms.filter(ok).quantile(0.95),
-            mean_tpot_ms=tpot_ms.filter(ok & (pl.col("output_tokens") > 1)).mean(),
-            p95_tpot_ms=tpot_ms.filter(ok & (pl.col("output_tokens") > 1)).quantile(0.95),
-            prefill_s=(ttft_ms.fill_null(life_s * 1000) / 1000 * weight).sum(),
-            life_weighted_s=(life_s * weight).sum(),
-            hourly=hour.value_counts().struct.field("count"),
-        )
-        .sort("deployment_id", "usage_date")
-    )
-
-
 def _busy_by_day(timeline: pl.DataFrame) -> pl.DataFrame:
-    """Per deployment and day: mean and peak-hour busy fraction, cost, hours covered."""
+    """Per deployment and day: mean and peak-hour busy fraction, cost, share of hours seen."""
     per_gpu = (
         timeline.with_columns(
             usage_date=pl.col("hour_start").dt.date(),
@@ -126,42 +90,18 @@ def _busy_by_day(timeline: pl.DataFrame) -> pl.DataFrame:
         .explode("gpu_deployment_ids", "gpu_busy_fraction")
         .drop_nulls("gpu_deployment_ids")
     )
-    hourly = per_gpu.group_by("gpu_deployment_ids", "usage_date", "hour_start").agg(
-        busy=pl.col("gpu_busy_fraction").mean(), cost=pl.col("usd_per_gpu_hour").sum()
+    # Sorted: group_by returns groups in any order, and float means over them would then
+    # differ run to run in the last bit.
+    hourly = (
+        per_gpu.group_by("gpu_deployment_ids", "usage_date", "hour_start")
+        .agg(busy=pl.col("gpu_busy_fraction").mean(), cost=pl.col("usd_per_gpu_hour").sum())
+        .sort("gpu_deployment_ids", "hour_start")
     )
     return hourly.group_by(deployment_id="gpu_deployment_ids", usage_date="usage_date").agg(
         busy_fraction=pl.col("busy").mean(),
         peak_hour_busy_fraction=pl.col("busy").max(),
         cost_usd=pl.col("cost").sum(),
-        hours=pl.len(),
-    )
-
-
-def _observation(day: dict, config: DeploymentConfig, busy: pl.DataFrame) -> DailyObservation:
-    row = busy.filter(
-        (pl.col("deployment_id") == day["deployment_id"])
-        & (pl.col("usage_date") == day["usage_date"])
-    ).row(0, named=True)
-    hourly = day["hourly"]
-    return DailyObservation(
-        usage_date=day["usage_date"],
-        deployment_id=day["deployment_id"],
-        requests=day["requests"],
-        input_tokens=day["input_tokens"],
-        output_tokens=day["output_tokens"],
-        cached_tokens=day["cached_tokens"],
-        busy_fraction=row["busy_fraction"],
-        peak_hour_busy_fraction=row["peak_hour_busy_fraction"],
-        mean_concurrency=day["in_flight_s"] / 86_400 / config.replicas,
-        p95_concurrency=day["p95_concurrency"],
-        peak_to_mean_load=max(hourly) / (sum(hourly) / 24),
-        mean_ttft_ms=day["mean_ttft_ms"],
-        p95_ttft_ms=day["p95_ttft_ms"],
-        mean_tpot_ms=day["mean_tpot_ms"],
-        p95_tpot_ms=day["p95_tpot_ms"],
-        telemetry_coverage=min(1.0, row["hours"] / 24),
-        cost_usd=row["cost_usd"],
-        prefill_time_share=day["prefill_s"] / day["life_weighted_s"],
+        telemetry_coverage=(pl.len() / 24).clip(upper_bound=1.0),
     )
 
 

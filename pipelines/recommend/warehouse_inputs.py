@@ -1,0 +1,124 @@
+"""Build the engine's inputs from the warehouse (dbt tables) for a UTC day window.
+
+Reads ``marts.dim_deployments`` (configs), ``marts.fct_cost_allocation_daily`` (the price
+paid and each day's cost, allocation basis: allocated + idle, USD),
+``intermediate.int_requests__mapped`` (per-request timings),
+``intermediate.int_telemetry__gpu_hourly`` with ``staging.stg_registry__selectors`` (busy
+time of each deployment's GPUs) and ``intermediate.int_allocation__gpu_hours`` (instances
+no deployment holds). The queries are in ``sql/``; the day summary is shared with
+``fleet_inputs`` (``observations``). No dagster here: the asset passes the connection in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.recommend.concurrency import add_concurrency
+from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance
+from pipelines.recommend.observations import daily_observations
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+
+@cache
+def _sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _query(con: duckdb.DuckDBPyConnection, name: str, start: dt.date, end: dt.date):
+    midnight = dt.time(tzinfo=dt.UTC)
+    window = {
+        "start": start,
+        "end": end,
+        "start_ts": dt.datetime.combine(start, midnight),
+        "end_ts": dt.datetime.combine(end, midnight),
+    }
+    sql = _sql(name)
+    # DuckDB rejects named parameters a statement does not use (comments do not count).
+    used = set(re.findall(r"\$(\w+)", re.sub(r"--[^\n]*", "", sql)))
+    return con.execute(sql, {k: v for k, v in window.items() if k in used}).pl()
+
+
+def load_warehouse_inputs(
+    con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, provider: str = "aws"
+) -> FleetInputs:
+    """Configs, daily observations, idle instances and request timings for ``[start, end)``.
+
+    Parameters
+    ----------
+    con
+        An open warehouse connection in UTC (``pipelines.warehouse.connect`` opens them so);
+        the queries cast timestamps to UTC days.
+    start, end
+        The half-open window of UTC days.
+    provider
+        Cloud whose price list prices other GPU types (``DeploymentConfig.provider``).
+
+    Examples
+    --------
+    >>> with connect("var/unitcost.duckdb", read_only=True) as con:  # doctest: +SKIP
+    ...     inputs = load_warehouse_inputs(con, dt.date(2026, 11, 1), dt.date(2026, 11, 8))
+    """
+    zone = con.execute("select current_setting('TimeZone')").fetchone()[0]
+    if zone != "UTC":
+        raise ValueError(f"the warehouse connection must be in UTC, not {zone}")
+    configs = _configs(_query(con, "configs", start, end), provider)
+    requests = _requests(_query(con, "requests", start, end))
+    days = _query(con, "days", start, end)
+    idle = _idle_instances(_query(con, "idle", start, end))
+    observations = daily_observations(requests, days, configs)
+    return FleetInputs(configs, observations, idle, requests if requests.height else None)
+
+
+def _configs(frame: pl.DataFrame, provider: str) -> dict[str, DeploymentConfig]:
+    return {
+        r["deployment_id"]: DeploymentConfig(
+            deployment_id=r["deployment_id"],
+            llm_id=r["llm_id"],
+            gpu_id=r["gpu_type"],
+            num_gpus=r["gpu_count"],
+            tensor_parallel=r["tensor_parallel"],
+            weight_precision=r["weight_precision"],
+            kv_cache_precision=r["kv_cache_precision"],
+            engine=r["engine"],
+            usd_per_gpu_hour=r["usd_per_gpu_hour"],
+            provider=provider,
+        )
+        for r in frame.iter_rows(named=True)
+    }
+
+
+def _requests(frame: pl.DataFrame) -> pl.DataFrame:
+    """Timings with concurrency per replica, for the day summary and calibration.
+
+    When one log stream carries k replicas, the others in flight with a request are spread
+    over k replicas (load balanced), so its own replica held 1 + (n - 1) / k of them.
+    """
+    if frame.is_empty():
+        return frame.with_columns(
+            decode_concurrency=pl.lit(None, pl.Float64), life_concurrency=pl.lit(None, pl.Float64)
+        )
+    k = pl.col("replicas_sharing")
+    return add_concurrency(frame).with_columns(
+        (1 + (pl.col(c) - 1) / k).alias(c) for c in ("decode_concurrency", "life_concurrency")
+    )
+
+
+def _idle_instances(frame: pl.DataFrame) -> tuple[IdleInstance, ...]:
+    return tuple(
+        IdleInstance(
+            instance_id=r["instance_id"],
+            instance_type=r["instance_type"],
+            gpu_id=r["gpu_id"],
+            gpu_count=r["gpu_count"],
+            usd_per_day=r["usd_per_day"],
+            days_observed=r["days_observed"],
+        )
+        for r in frame.iter_rows(named=True)
+    )

@@ -1,0 +1,116 @@
+"""The engine's inputs read from dbt tables, on a hand-built DuckDB (fixtures/recommend).
+
+Worked by hand for chat-8b on 2026-11-02 (2 × L4, TP 1, both GPUs on host gpu-l4-01):
+
+* requests r1 [0, 1000] ms (TTFT 100), r2 [500, 1500] ms (TTFT 200), r3 failed [1 h, 1 h +
+  500 ms]; r4 (no usage), r5 (next day) and r6 (unmapped) are left out.
+* On the host stream r1 and r2 each see 1.5 in flight over their life; the stream carries 2
+  replicas, so their own replica held 1 + 0.5 / 2 = 1.25. Decode: r1 [100, 1000] has 1 for
+  400 ms and 2 for 500 ms, 1400 / 900; r2 [700, 1500] has 2 for 300 ms and 1 for 500 ms,
+  1100 / 800; each becomes 1 + (c - 1) / 2. r3 (no token) gets 1.
+* TPOT r1 = 900 / 9 = 100 ms, r2 = 800 / 19 ms. Prefill share = Σ ttft / conc ÷ Σ life /
+  conc = (0.1 / 1.25 + 0.2 / 1.25 + 0.5) / (1 / 1.25 + 1 / 1.25 + 0.5) = 0.74 / 2.1.
+* Busy: hour 00 (0.5 + 0.25) / 2 = 0.375, hour 01 (1200 / 3600 + 1800 / 1800) / 2 = 2 / 3;
+  day 0.5208333…, peak 2 / 3; coverage (7200 + 5400) s / (2 × 86400 s).
+* Cost 30 + 18 = 48 USD over 12.5 + 31.5 GPU-hours: 48 / 44 USD per GPU-hour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from pipelines.recommend.engine import recommend
+from pipelines.recommend.warehouse_inputs import load_warehouse_inputs
+from pipelines.warehouse import connect
+
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "recommend" / "warehouse.sql"
+DAY = dt.date(2026, 11, 2)
+WINDOW = (DAY, DAY + dt.timedelta(days=1))
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("recommend_warehouse") / "unitcost.duckdb"
+    with connect(path) as con:
+        con.execute(FIXTURE.read_text())
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(warehouse: Path):
+    with connect(warehouse, read_only=True) as con:
+        return load_warehouse_inputs(con, *WINDOW)
+
+
+def test_configs_are_priced_at_allocation_basis_usd_per_gpu_hour(inputs):
+    # quiet-8b is declared but never billed: no price, no config; the EUR row is not summed.
+    assert sorted(inputs.configs) == ["batch-70b", "chat-8b"]
+    chat = inputs.configs["chat-8b"]
+    assert chat.usd_per_gpu_hour == pytest.approx(48 / 44, rel=1e-15)
+    assert (chat.llm_id, chat.gpu_id, chat.num_gpus, chat.tensor_parallel) == (
+        "llama-3.1-8b",
+        "l4",
+        2,
+        1,
+    )
+    assert (chat.weight_precision, chat.engine, chat.replicas) == ("bf16", "vllm", 2)
+    assert inputs.configs["batch-70b"].usd_per_gpu_hour == 5.0
+
+
+def test_daily_observation_matches_the_hand_calculation(inputs):
+    (obs,) = inputs.observations  # batch-70b is billed but has no telemetry: no observation
+    assert (obs.usage_date, obs.deployment_id, obs.requests) == (DAY, "chat-8b", 3)
+    assert (obs.input_tokens, obs.output_tokens, obs.cached_tokens) == (350, 30, 20)
+    assert obs.cost_usd == 48.0
+    assert obs.busy_fraction == round(0.5 * (0.375 + 2 / 3), 9)
+    assert obs.peak_hour_busy_fraction == round(2 / 3, 9)
+    assert obs.telemetry_coverage == round(12_600 / (2 * 86_400), 9)
+    assert obs.mean_concurrency == pytest.approx(2.5 / 86_400 / 2, rel=1e-12)
+    assert obs.p95_concurrency == 1.25
+    assert obs.peak_to_mean_load == 2 / (3 / 24)
+    assert (obs.mean_ttft_ms, obs.p95_ttft_ms) == (150.0, 200.0)
+    assert obs.mean_tpot_ms == pytest.approx((100 + 800 / 19) / 2, rel=1e-12)
+    assert obs.p95_tpot_ms == 100.0
+    assert obs.prefill_time_share == pytest.approx(0.74 / 2.1, rel=1e-12)
+
+
+def test_a_host_stream_of_two_replicas_spreads_the_others_in_flight_over_both(inputs):
+    frame = inputs.requests.sort("arrival_us")
+    assert frame["replica"].to_list() == ["gpu-l4-01"] * 3
+    assert frame["replicas_sharing"].to_list() == [2, 2, 2]
+    assert frame["life_concurrency"].to_list() == [1.25, 1.25, 1.0]
+    decode = frame["decode_concurrency"].to_list()
+    assert decode == pytest.approx([1 + (1400 / 900 - 1) / 2, 1 + (1100 / 800 - 1) / 2, 1.0])
+
+
+def test_requests_without_usage_outside_the_window_or_unmapped_are_left_out(inputs):
+    start_us = int(dt.datetime(2026, 11, 2, tzinfo=dt.UTC).timestamp() * 1e6)
+    offsets = sorted(us - start_us for us in inputs.requests["arrival_us"])
+    assert offsets == [0, 500_000, 3_600_000_000]
+    assert inputs.requests["ok"].to_list() == [True, True, False]
+
+
+def test_only_a_usd_instance_billed_for_gpu_time_with_no_deployment_is_idle(inputs):
+    (idle,) = inputs.idle_instances
+    assert (idle.instance_id, idle.instance_type, idle.gpu_id) == ("i-idle", "g6.12xlarge", "l4")
+    assert (idle.gpu_count, idle.days_observed) == (2, 1)
+    assert idle.usd_per_day == 4.0  # 2.5 + 2.5 - 1.0 (the Savings Plan negation piece)
+
+
+def test_a_window_without_data_gives_empty_inputs_the_engine_accepts(warehouse):
+    with connect(warehouse, read_only=True) as con:
+        empty = load_warehouse_inputs(con, dt.date(2026, 12, 1), dt.date(2026, 12, 2))
+    assert (empty.configs, empty.observations, empty.idle_instances) == ({}, (), ())
+    assert empty.requests is None
+    result = recommend(empty)
+    assert (result.efficiency, result.recommendations) == ((), ())
+
+
+def test_a_connection_not_in_utc_is_refused(warehouse):
+    with connect(warehouse, read_only=True) as con:
+        con.execute("set TimeZone = 'America/New_York'")
+        with pytest.raises(ValueError, match="must be in UTC, not America/New_York"):
+            load_warehouse_inputs(con, *WINDOW)
