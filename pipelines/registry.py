@@ -47,6 +47,21 @@ class GpuAllocation(StrictModel):
         return value
 
 
+# A100 and H100 MIG profiles are "<g>g.<mem>gb": g of the GPU's 7 compute slices.
+MIG_COMPUTE_SLICES = 7
+
+
+class MigInstance(StrictModel):
+    """One MIG GPU instance (DCGM's GPU_I_ID and GPU_I_PROFILE) the deployment holds."""
+
+    gpu_instance_id: Annotated[int, Field(ge=0)]
+    profile: Annotated[str, Field(pattern=r"^[1-7]g\.[0-9]+gb(\+me)?$")]
+
+    @property
+    def compute_slices(self) -> int:
+        return int(self.profile.split("g.", 1)[0])
+
+
 class HostSelector(StrictModel):
     host: NonEmpty
     gpu_indexes: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
@@ -54,6 +69,9 @@ class HostSelector(StrictModel):
     # host names: this is what lets a billed instance-hour be split by GPU index when several
     # deployments share one host.
     cloud_resource_id: NonEmpty | None = None
+    # MIG slices of each listed GPU this deployment holds; empty means the whole GPU. Its cost
+    # share of the GPU is compute slices / 7 (what allocation bills it).
+    mig_instances: list[MigInstance] = []
 
 
 class KubernetesSelector(StrictModel):
@@ -122,9 +140,23 @@ class Deployment(StrictModel):
         """(kind, value) pairs that identify this deployment's resources; see ``selector_rows``."""
         out = [("cloud_resource_id", v) for v in self.match.cloud_resource_ids]
         out += [("gpu_uuid", v) for v in self.match.gpu_uuids]
-        out += [("host_gpu", f"{h.host}/{i}") for h in self.match.hosts for i in h.gpu_indexes]
+        out += [("host_gpu", _gpu_key(h.host, i, m)) for h, i, m in self.gpu_claims()]
         out += [("request_model_name", v) for v in self.match.request_model_names]
         return out
+
+
+    def gpu_claims(self) -> list[tuple[HostSelector, int, MigInstance | None]]:
+        """(host selector, GPU index, MIG instance or None for the whole GPU) it holds."""
+        return [
+            (h, i, m)
+            for h in self.match.hosts
+            for i in h.gpu_indexes
+            for m in (h.mig_instances or [None])
+        ]
+
+
+def _gpu_key(host: str, index: int, mig: MigInstance | None) -> str:
+    return f"{host}/{index}" if mig is None else f"{host}/{index}/mig{mig.gpu_instance_id}"
 
 
 def _overlap(a: Deployment, b: Deployment) -> bool:
@@ -156,6 +188,31 @@ class Registry(StrictModel):
                             "while both are valid; its cost would be counted twice",
                         )
                 claims[selector].append(dep)
+        return self._check_mig_slices()
+
+    def _check_mig_slices(self) -> Registry:
+        """A GPU is either whole or sliced at a time, and never sliced past its 7 slices."""
+        held: dict[tuple[str, int], list[tuple[Deployment, MigInstance | None]]] = defaultdict(
+            list
+        )
+        for dep in self.deployments:
+            for h, i, m in dep.gpu_claims():
+                held[(h.host, i)].append((dep, m))
+        for i, dep in enumerate(self.deployments):
+            for h, idx, _ in dep.gpu_claims():
+                alive = [(d, m) for d, m in held[(h.host, idx)] if _overlap(dep, d)]
+                where = f"deployments[{i}].match.hosts"
+                if any(m is None for _, m in alive) and any(m is not None for _, m in alive):
+                    raise blame(
+                        where, f"GPU {h.host}/{idx} is claimed whole and as MIG slices at once"
+                    )
+                used = sum(m.compute_slices for _, m in alive if m is not None)
+                if used > MIG_COMPUTE_SLICES:
+                    raise blame(
+                        where,
+                        f"GPU {h.host}/{idx} has {used} MIG compute slices claimed while "
+                        f"{dep.id!r} is valid; a GPU has {MIG_COMPUTE_SLICES}",
+                    )
         return self
 
 
@@ -197,6 +254,8 @@ def selector_frame(registry: Registry) -> pl.DataFrame:
             "gpu_index": None,
             "resource_id": None,
             "pod_labels_json": None,
+            "gpu_instance_id": None,
+            "mig_compute_slices": None,
         }
         rows += [
             {**base, "selector_kind": "cloud_resource_id", "selector_value": v}
@@ -209,13 +268,14 @@ def selector_frame(registry: Registry) -> pl.DataFrame:
             {
                 **base,
                 "selector_kind": "host_gpu",
-                "selector_value": f"{h.host}/{i}",
+                "selector_value": _gpu_key(h.host, i, m),
                 "host": h.host,
                 "gpu_index": i,
                 "resource_id": h.cloud_resource_id,
+                "gpu_instance_id": m.gpu_instance_id if m else None,
+                "mig_compute_slices": m.compute_slices if m else None,
             }
-            for h in d.match.hosts
-            for i in h.gpu_indexes
+            for h, i, m in d.gpu_claims()
         ]
         rows += [
             {
@@ -256,4 +316,6 @@ SELECTOR_SCHEMA = {
     "gpu_index": pl.Int32,
     "resource_id": pl.String,
     "pod_labels_json": pl.String,
+    "gpu_instance_id": pl.Int32,
+    "mig_compute_slices": pl.Int32,
 }

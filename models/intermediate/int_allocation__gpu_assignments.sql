@@ -1,7 +1,8 @@
 {#- Which deployment holds a billed GPU: one row per claim of (resource_id, gpu_index) with
     the deployment's validity [valid_from, valid_to). A host selector that names its
-    cloud_resource_id claims those GPU indexes; a cloud_resource_id selector claims the whole
-    instance (gpu_index NULL: every GPU not claimed index by index). The telemetry host is
+    cloud_resource_id claims those GPU indexes, whole (slices 7 of 7) or as MIG slices (one
+    row per GPU instance, its profile's compute slices of 7); a cloud_resource_id selector
+    claims the whole instance (gpu_index NULL: every GPU not claimed index by index). The telemetry host is
     the host any selector names for that instance; without one, the GPU-hours of the claim
     have no telemetry key and count as unobserved. -#}
 
@@ -17,7 +18,9 @@ instance_hosts as (
 ),
 
 by_index as (
-    select deployment_id, llm_id, resource_id, gpu_index, valid_from, valid_to
+    select
+        deployment_id, llm_id, resource_id, gpu_index, gpu_instance_id,
+        coalesce(mig_compute_slices, 7) as slices, valid_from, valid_to
     from claims
     where selector_kind = 'host_gpu' and resource_id is not null
 ),
@@ -25,7 +28,7 @@ by_index as (
 whole as (
     select
         deployment_id, llm_id, selector_value as resource_id, cast(null as integer) as gpu_index,
-        valid_from, valid_to
+        cast(null as integer) as gpu_instance_id, 7 as slices, valid_from, valid_to
     from claims
     where selector_kind = 'cloud_resource_id'
 ),

@@ -7,12 +7,14 @@
     )
 }}
 
-{#- Each billed GPU-hour piece with the deployment that held it and how busy it was.
-    Assignment: the claim on (resource_id, gpu_index), else the whole-instance claim, valid on
-    the piece's day. Busy share: telemetry busy_seconds / observed_seconds of that GPU-hour
-    (MIG slices summed), in ppm so the split is exact: allocated = cost × busy, idle = the
-    rest. A GPU-hour with no telemetry is allocated whole and flagged unobserved: there is no
-    evidence it idled. Unassigned GPU-hours are unallocated. -#}
+{#- Each billed GPU-hour piece with the deployment(s) that held it and how busy it was.
+    Assignment: the claims on (resource_id, gpu_index), else the whole-instance claim, valid
+    on the piece's day. A MIG-sliced GPU goes to its slices' holders by compute slices of 7
+    (telescoped, so the parts sum exactly to the piece); slices nobody claims are a remainder
+    row with no deployment. Busy share: telemetry busy_seconds / observed_seconds of that
+    GPU-hour (of the slice, under MIG), in ppm so the split is exact: allocated = cost × busy,
+    idle = the rest. A GPU-hour with no telemetry is allocated whole and flagged unobserved:
+    there is no evidence it idled. Unassigned GPU-hours are unallocated. -#}
 
 with pieces as (
     select * from {{ ref('int_billing__cost_pieces') }}
@@ -25,52 +27,112 @@ assignments as (
 
 telemetry as (
     select
-        hour_start,
-        host,
-        gpu_index,
+        hour_start, host, gpu_index, gpu_instance_id,
+        grouping(gpu_instance_id) = 1 as whole_gpu,
         sum(busy_seconds) as busy_seconds,
         sum(observed_seconds) as observed_seconds
     from {{ ref('int_telemetry__gpu_hourly') }}
+    group by grouping sets (
+        (hour_start, host, gpu_index, gpu_instance_id), (hour_start, host, gpu_index)
+    )
+),
+
+by_index as (
+    select p.line_key, p.slice_start, p.gpu_index, a.deployment_id, a.llm_id, a.gpu_instance_id,
+        a.slices
+    from pieces as p
+    inner join assignments as a
+        on p.resource_id = a.resource_id
+        and p.gpu_index = a.gpu_index
+        and p.usage_date >= a.valid_from
+        and (a.valid_to is null or p.usage_date < a.valid_to)
+),
+
+whole as (
+    select p.line_key, p.slice_start, p.gpu_index, a.deployment_id, a.llm_id, a.gpu_instance_id,
+        a.slices
+    from pieces as p
+    inner join assignments as a
+        on p.resource_id = a.resource_id
+        and a.gpu_index is null
+        and p.usage_date >= a.valid_from
+        and (a.valid_to is null or p.usage_date < a.valid_to)
+    anti join by_index as b
+        on p.line_key = b.line_key and p.slice_start = b.slice_start and p.gpu_index = b.gpu_index
+),
+
+claims as (
+    select
+        *,
+        sum(slices) over (
+            partition by line_key, slice_start, gpu_index
+            order by gpu_instance_id nulls first rows unbounded preceding
+        ) as cum_slices
+    from (select * from by_index union all select * from whole)
+),
+
+claimed as (
+    select line_key, slice_start, gpu_index, sum(slices) as slices
+    from claims
     group by all
 ),
 
-assigned as (
+parts as (
     select
-        pieces.*,
-        coalesce(exact.deployment_id, whole.deployment_id) as deployment_id,
-        coalesce(exact.llm_id, whole.llm_id) as llm_id,
-        coalesce(exact.host, whole.host) as host
-    from pieces
-    left join assignments as exact
-        on pieces.resource_id = exact.resource_id
-        and pieces.gpu_index = exact.gpu_index
-        and pieces.usage_date >= exact.valid_from
-        and (exact.valid_to is null or pieces.usage_date < exact.valid_to)
-    left join assignments as whole
-        on pieces.resource_id = whole.resource_id
-        and whole.gpu_index is null
-        and pieces.usage_date >= whole.valid_from
-        and (whole.valid_to is null or pieces.usage_date < whole.valid_to)
+        p.* exclude (billed_cost, effective_cost, gpu_hours),
+        c.deployment_id, c.llm_id, c.gpu_instance_id,
+        p.gpu_hours * c.slices / 7 as gpu_hours,
+        {{ exact_share('p.billed_cost', 'c.cum_slices', 7) }}
+        - {{ exact_share('p.billed_cost', 'c.cum_slices - c.slices', 7) }} as billed_cost,
+        {{ exact_share('p.effective_cost', 'c.cum_slices', 7) }}
+        - {{ exact_share('p.effective_cost', 'c.cum_slices - c.slices', 7) }} as effective_cost
+    from pieces as p
+    inner join claims as c
+        on p.line_key = c.line_key and p.slice_start = c.slice_start
+        and p.gpu_index = c.gpu_index
+    union all
+    select
+        p.* exclude (billed_cost, effective_cost, gpu_hours),
+        null as deployment_id, null as llm_id, null as gpu_instance_id,
+        p.gpu_hours * (7 - coalesce(k.slices, 0)) / 7 as gpu_hours,
+        p.billed_cost - {{ exact_share('p.billed_cost', 'coalesce(k.slices, 0)', 7) }},
+        p.effective_cost - {{ exact_share('p.effective_cost', 'coalesce(k.slices, 0)', 7) }}
+    from pieces as p
+    left join claimed as k
+        on p.line_key = k.line_key and p.slice_start = k.slice_start
+        and p.gpu_index = k.gpu_index
+    where coalesce(k.slices, 0) < 7
+),
+
+hosts as (
+    select distinct resource_id, host from assignments where host is not null
 ),
 
 observed as (
     select
-        assigned.*,
+        parts.*,
+        hosts.host,
         telemetry.observed_seconds > 0 as telemetry_observed,
         round(least(1.0, coalesce(telemetry.observed_seconds, 0) / 3600.0), 6)
             as telemetry_coverage,
         case
-            when assigned.deployment_id is null then 0
+            when parts.deployment_id is null then 0
             when telemetry.observed_seconds > 0 then cast(round(1000000 * least(
                 1.0, telemetry.busy_seconds / telemetry.observed_seconds
             )) as bigint)
             else 1000000
         end as busy_ppm
-    from assigned
+    from parts
+    left join hosts on parts.resource_id = hosts.resource_id
     left join telemetry
-        on assigned.host = telemetry.host
-        and assigned.gpu_index = telemetry.gpu_index
-        and assigned.slice_start = telemetry.hour_start
+        on hosts.host = telemetry.host
+        and parts.gpu_index = telemetry.gpu_index
+        and parts.slice_start = telemetry.hour_start
+        -- a slice reads its own row; a whole GPU the row summed over all its slices
+        and (
+            (parts.gpu_instance_id is null and telemetry.whole_gpu)
+            or (not telemetry.whole_gpu and parts.gpu_instance_id = telemetry.gpu_instance_id)
+        )
 ),
 
 final as (
@@ -85,6 +147,7 @@ final as (
         gpu_type,
         gpus_per_instance,
         gpu_index,
+        gpu_instance_id,
         host,
         deployment_id,
         llm_id,

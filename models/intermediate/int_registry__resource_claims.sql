@@ -17,6 +17,8 @@ final as (
         s.gpu_index,
         s.resource_id,
         s.pod_labels_json,
+        s.gpu_instance_id,
+        s.mig_compute_slices,
         s.deployment_id,
         d.llm_id,
         d.gpu_type,

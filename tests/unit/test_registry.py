@@ -157,3 +157,64 @@ def test_missing_file_is_named(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_registry(tmp_path / "nope.yaml")
     assert err.value.problems == [f"{tmp_path / 'nope.yaml'}: file not found"]
+
+
+MIG_A = (
+    "        - {host: gpu-l4-01, gpu_indexes: [0]}\n",
+    "        - {host: gpu-h100-09, gpu_indexes: [0], cloud_resource_id: i-0ccc000000000001,\n"
+    "           mig_instances: [{gpu_instance_id: 1, profile: 3g.40gb}]}\n",
+)
+MIG_B = (
+    "        - {host: gpu-h100-01, gpu_indexes: [0, 1], cloud_resource_id: i-0bbb000000000001}\n",
+    "        - {host: gpu-h100-09, gpu_indexes: [0], cloud_resource_id: i-0ccc000000000001,\n"
+    "           mig_instances: [{gpu_instance_id: 2, profile: PROFILE}]}\n",
+)
+
+
+def _mig_registry(tmp_path, profile_b: str, whole_b: bool = False) -> Path:
+    text = BASE.replace(*MIG_A)
+    b = MIG_B[1].replace("PROFILE", profile_b)
+    if whole_b:
+        b = MIG_B[1].split(",\n")[0] + "}\n"  # the same GPU, whole
+    path = tmp_path / "r.yaml"
+    path.write_text(text.replace(MIG_B[0], b))
+    return path
+
+
+def test_two_deployments_share_a_gpu_by_mig_slices(tmp_path):
+    registry = load_registry(_mig_registry(tmp_path, "4g.40gb"))
+    rows = selector_frame(registry).filter(selector_frame(registry)["host"] == "gpu-h100-09")
+    assert rows.select(
+        "deployment_id", "selector_value", "gpu_instance_id", "mig_compute_slices"
+    ).rows() == [
+        ("chat-8b", "gpu-h100-09/0/mig1", 1, 3),
+        ("batch-70b", "gpu-h100-09/0/mig2", 2, 4),
+    ]
+
+
+def test_mig_slices_past_seven_are_rejected(tmp_path):
+    path = _mig_registry(tmp_path, "5g.40gb")
+    with pytest.raises(ConfigError) as err:
+        load_registry(path)
+    assert err.value.problems == [
+        f"{path}:14: deployments[0].match.hosts: GPU gpu-h100-09/0 has 8 MIG compute slices "
+        "claimed while 'chat-8b' is valid; a GPU has 7"
+    ]
+
+
+def test_a_gpu_is_not_whole_and_sliced_at_once(tmp_path):
+    path = _mig_registry(tmp_path, "", whole_b=True)
+    with pytest.raises(ConfigError) as err:
+        load_registry(path)
+    assert err.value.problems == [
+        f"{path}:14: deployments[0].match.hosts: GPU gpu-h100-09/0 is claimed whole and as MIG "
+        "slices at once"
+    ]
+
+
+def test_unknown_mig_profile_is_rejected(tmp_path):
+    path = _mig_registry(tmp_path, "3g40gb")
+    with pytest.raises(ConfigError) as err:
+        load_registry(path)
+    (problem,) = err.value.problems
+    assert "deployments[1].match.hosts[0].mig_instances[0].profile: String should match" in problem
