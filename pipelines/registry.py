@@ -144,7 +144,6 @@ class Deployment(StrictModel):
         out += [("request_model_name", v) for v in self.match.request_model_names]
         return out
 
-
     def gpu_claims(self) -> list[tuple[HostSelector, int, MigInstance | None]]:
         """(host selector, GPU index, MIG instance or None for the whole GPU) it holds."""
         return [
@@ -192,9 +191,7 @@ class Registry(StrictModel):
 
     def _check_mig_slices(self) -> Registry:
         """A GPU is either whole or sliced at a time, and never sliced past its 7 slices."""
-        held: dict[tuple[str, int], list[tuple[Deployment, MigInstance | None]]] = defaultdict(
-            list
-        )
+        held: dict[tuple[str, int], list[tuple[Deployment, MigInstance | None]]] = defaultdict(list)
         for dep in self.deployments:
             for h, i, m in dep.gpu_claims():
                 held[(h.host, i)].append((dep, m))
