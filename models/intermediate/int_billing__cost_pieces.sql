@@ -106,7 +106,11 @@ pieces as (
         if(piece_kind = 'gpu', unit_index, null) as gpu_index,
         slice_start,
         -- a Savings Plan negation line re-states the same instance-hour: cost, not GPU time
-        if(piece_kind = 'gpu' and line_item_type not ilike '%negation%', overlap_ms / 3600000.0, 0)
+        if(
+            piece_kind = 'gpu' and coalesce(line_item_type, '') not ilike '%negation%',
+            overlap_ms / 3600000.0,
+            0
+        )
             as gpu_hours,
         {{ exact_share('billed_cost', 'cum_end', 'cum_total') }}
         - {{ exact_share('billed_cost', 'cum_start', 'cum_total') }} as billed_cost,

@@ -137,7 +137,7 @@ def calibrate(
         A deployment or group is calibrated only with this many usable requests over
         this many distinct days; otherwise predictions fall back (group, then prior).
     """
-    if requests is None or requests.is_empty():
+    if requests is None or requests.is_empty() or not configs:
         return Calibration({}, {})
     parts = [
         implied_efficiency(requests.filter(pl.col("deployment_id") == dep_id), config).with_columns(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.fleet.simulate import simulate
 from pipelines.runner import run
 from pipelines.warehouse import connect
 
@@ -28,8 +29,6 @@ def _point_billing_at(config: Path, folder: str) -> None:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory, dbt_manifest) -> tuple[Path, dict]:
-    from pipelines.fleet.simulate import simulate
-
     out = tmp_path_factory.mktemp("alloc_fleet")
     simulate(out, days=2, scale=0.05, seed=7)
     run(out / "unitcost.yaml", START, END)
@@ -120,3 +119,25 @@ def test_rerun_is_identical_and_a_restatement_reallocates_earlier_days(fleet, tm
     ((restated,),) = _rows(out / "unitcost.duckdb", first_day, [START])
     assert restated - initial == Decimal("-25")  # the refund, kept at period level on day 1
     assert {m: _rows(out / "unitcost.duckdb", query.format(m)) for m in marts} == before
+
+
+def test_the_focus_export_allocates_the_same_costs_and_gpu_hours(tmp_path, dbt_manifest, fleet):
+    cur_out, truth = fleet
+    simulate(tmp_path, days=2, scale=0.05, seed=7)
+    config = tmp_path / "unitcost.yaml"
+    text = config.read_text().replace("format: cur2", "format: focus")
+    config.write_text(re.sub(r"location: billing/cur2\S*\n", "location: billing/focus\n", text))
+    run(config, START, END)
+    query = (
+        "select deployment_id, usage_date, sum(gpu_hours), sum(effective_cost) "
+        "from marts.fct_cost_allocation_daily where deployment_id is not null group by all "
+        "order by all"
+    )
+    focus = _rows(tmp_path / "unitcost.duckdb", query)
+    cur = _rows(cur_out / "unitcost.duckdb", query)
+    assert len(focus) == len(truth["billing"]["deployments"]) * 2
+    # FOCUS has no line item types: GPU time must still be counted, and amortized cost agree
+    assert [(d, day, round(h, 6), c) for d, day, h, c in focus] == [
+        (d, day, round(h, 6), c) for d, day, h, c in cur
+    ]
+    assert all(h > 0 for _, _, h, _ in focus)

@@ -80,3 +80,10 @@ def test_too_little_data_keeps_the_prior(fleet):
     cal = calibrate(fleet.requests, fleet.configs, min_requests=10**9)
     assert cal.groups == {}
     assert cal.for_config(fleet.configs["chat-qwen7b"]).source == "prior"
+
+
+def test_no_priced_deployment_means_no_calibration_and_no_crash(fleet):
+    # e.g. a warehouse whose billing has no GPU-hours yet: requests, but no configs
+    from pipelines.recommend.calibrate import calibrate
+
+    assert calibrate(fleet.requests, {}) == calibrate(None, {})
