@@ -7,6 +7,7 @@ from pipelines.assets.checks import cross_source_checks
 from pipelines.assets.dbt import dbt_daily_models, dbt_recommend_models, dbt_snapshot_models
 from pipelines.assets.recommend import recommend_tables
 from pipelines.assets.registry import gpu_catalog, llm_architectures, registry_tables
+from pipelines.assets.report import weekly_report
 from pipelines.assets.requests import request_log_tables
 from pipelines.assets.telemetry import telemetry_tables
 from pipelines.jobs import build_jobs
@@ -17,6 +18,7 @@ assets += [request_log_tables]
 assets += [billing_line_items, instance_types]
 assets += [telemetry_tables]
 assets += [recommend_tables, dbt_recommend_models]
+assets += [weekly_report]
 jobs, schedules = build_jobs(assets)
 
 defs = dg.Definitions(

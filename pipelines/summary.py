@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from pipelines.report.files import ReportFiles, reports_dir
 from pipelines.warehouse import connect, quote_identifier
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -42,3 +43,9 @@ def print_summary(
             overview = con.execute((SQL_DIR / "fleet_overview.sql").read_text()).fetchall()
         for gpu_type, team, deployments, gpus, ids in overview:
             print(f"  {gpus:>4} x {gpu_type:<10} {team:<12} {deployments} deployment(s): {ids}")
+    if end:
+        report = ReportFiles(reports_dir(duckdb_path), end - dt.timedelta(days=1))
+        if report.html.exists():
+            print(f"Weekly right-sizing report: {report.html}")
+            csvs = f"{report.recommendations_csv.name}, {report.deployments_csv.name}"
+            print(f"  CSVs beside it: {csvs}")

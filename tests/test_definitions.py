@@ -82,6 +82,7 @@ EXPECTED_ASSETS = {
     "raw/recommendations": "recommend",
     "marts/fct_efficiency_daily": "marts",
     "marts/fct_recommendations": "marts",
+    "reports/weekly_rightsizing": "report",
 }
 
 
@@ -115,7 +116,8 @@ def test_definitions_are_built_in_one_place_only():
 
 
 @pytest.mark.parametrize(
-    "package", ["checks", "costmodel", "fleet", "recommend", "registry", "config", "yamlconf"]
+    "package",
+    ["checks", "costmodel", "fleet", "recommend", "registry", "config", "yamlconf", "report"],
 )
 def test_pure_logic_never_imports_dagster(package):
     code = (

@@ -1,0 +1,106 @@
+"""The report asset, materialised on the hand-built warehouse (fixtures/report/warehouse.sql).
+
+One real ``dg.materialize`` of ``reports/weekly_rightsizing`` for partition 2026-11-07 into a
+temp DuckDB: the week 2026-11-01..07 lands as three files beside it, the metadata names them,
+and ``unitcost run``'s summary then points at the HTML.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.assets.report import REPORT_KEY, weekly_report
+from pipelines.report.files import REPORTS_DIR_ENV
+from pipelines.resources import WarehouseResource
+from pipelines.summary import print_summary
+from pipelines.warehouse import connect
+
+pytestmark = pytest.mark.slow
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "report" / "warehouse.sql"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, dg.ExecuteInProcessResult]:
+    path = tmp_path_factory.mktemp("report_asset") / "unitcost.duckdb"
+    with connect(path) as con:
+        con.execute(FIXTURE.read_text())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(REPORTS_DIR_ENV, raising=False)
+        result = dg.materialize(
+            [weekly_report],
+            resources={"duckdb": WarehouseResource(database=str(path))},
+            partition_key="2026-11-07",
+        )
+    return path, result
+
+
+def test_the_asset_writes_the_weeks_files_beside_the_duckdb_file(built):
+    path, result = built
+    assert result.success
+    reports = path.parent / "reports"
+    html = reports / "weekly_rightsizing_2026-11-07.html"
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "deployments_2026-11-07.csv",
+        "recommendations_2026-11-07.csv",
+        "weekly_rightsizing_2026-11-07.html",
+    ]
+    text = html.read_text(encoding="utf-8")
+    assert len(text) > 1_000_000  # plotly.js inline
+    assert "<strong>2026-11-01</strong> to <strong>2026-11-07</strong>" in text
+    assert "<td>big-70b</td>" in text and "<td>chat-8b</td>" in text
+    with (reports / "recommendations_2026-11-07.csv").open(newline="") as f:
+        assert len(list(csv.DictReader(f))) == 4
+
+
+def test_the_materialization_names_its_files_and_row_counts(built):
+    path, result = built
+    (event,) = result.get_asset_materialization_events()
+    materialization = event.materialization
+    assert materialization.asset_key == REPORT_KEY
+    metadata = {k: v.value for k, v in materialization.metadata.items()}
+    reports = path.parent / "reports"
+    assert metadata["html"] == str(reports / "weekly_rightsizing_2026-11-07.html")
+    assert metadata["deployments_csv"] == str(reports / "deployments_2026-11-07.csv")
+    assert (metadata["first_day"], metadata["last_day"]) == ("2026-11-01", "2026-11-07")
+    assert (metadata["recommendation_rows"], metadata["deployment_rows"]) == (4, 2)
+    assert metadata["dagster/row_count"] == 4
+
+
+def test_the_reports_folder_can_be_configured(tmp_path, monkeypatch):
+    path = tmp_path / "unitcost.duckdb"
+    with connect(path) as con:
+        con.execute(FIXTURE.read_text())
+    monkeypatch.setenv(REPORTS_DIR_ENV, str(tmp_path / "shared"))
+    result = dg.materialize(
+        [weekly_report],
+        resources={"duckdb": WarehouseResource(database=str(path))},
+        partition_key="2026-11-03",
+    )
+    assert result.success
+    assert (tmp_path / "shared" / "weekly_rightsizing_2026-11-03.html").is_file()
+    assert not (tmp_path / "reports").exists()
+
+
+def test_the_run_summary_ends_with_where_the_report_is(built, capsys, monkeypatch):
+    path, _ = built
+    monkeypatch.delenv(REPORTS_DIR_ENV, raising=False)
+    print_summary(path, dt.date(2026, 11, 1), dt.date(2026, 11, 8))
+    lines = capsys.readouterr().out.splitlines()
+    html = path.parent / "reports" / "weekly_rightsizing_2026-11-07.html"
+    assert f"Weekly right-sizing report: {html}" in lines[-2]
+    assert lines[-1].strip().startswith("CSVs beside it: recommendations_2026-11-07.csv")
+
+
+def test_the_report_runs_after_the_marts_it_reads_in_the_daily_job(dbt_manifest):
+    from pipelines.definitions import defs
+
+    marts = ["fct_recommendations", "fct_efficiency_daily", "fct_cost_per_token_daily"]
+    marts += ["fct_cost_allocation_daily"]
+    assert weekly_report.asset_deps[REPORT_KEY] == {dg.AssetKey(["marts", m]) for m in marts}
+    job = defs.resolve_job_def("daily")
+    assert REPORT_KEY in job.asset_layer.asset_graph.executable_asset_keys
