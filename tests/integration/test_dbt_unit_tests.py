@@ -1,25 +1,21 @@
 """The dbt unit tests (allocation edge cases, cost-per-token split) pass on DuckDB, and the
 documented marts make a dbt docs catalog.
 
-dbt unit tests read their inputs' column types from the warehouse, so the tiny fleet's run
-builds it first (with no sources, every raw table still exists, empty)."""
+dbt unit tests read their inputs' column types from the warehouse: they run on the session's
+small simulated fleet (read only: unit tests and docs generate write nothing to it)."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import pytest
 from dbt.cli.main import dbtRunner
 
 from pipelines.dbt_project import DBT_PROJECT_DIR
-from pipelines.runner import run
 
 pytestmark = pytest.mark.slow
 
 
-def test_dbt_unit_tests_pass_and_docs_generate(tiny_config, tmp_path, monkeypatch, dbt_manifest):
-    built = run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 3))
-    monkeypatch.setenv("UNITCOST_DUCKDB", str(built.duckdb_path))
+def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path, monkeypatch):
+    monkeypatch.setenv("UNITCOST_DUCKDB", str(small_fleet[0] / "unitcost.duckdb"))
     args = ["test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR)]
     args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")]
     result = dbtRunner().invoke(args)

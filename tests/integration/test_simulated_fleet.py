@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
 from pipelines.summary import SQL_DIR
 from pipelines.warehouse import connect
 
@@ -15,15 +13,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def fleet_warehouse(tmp_path_factory, dbt_manifest) -> tuple[Path, dict]:
-    out = tmp_path_factory.mktemp("fleet")
-    args = ["simulate", "--out", str(out), "--days", "1", "--start", "2026-11-01"]
-    assert main([*args, "--scale", "0.05", "--seed", "7"]) == 0
-    config = out / "unitcost.yaml"
-    assert (
-        main(["run", "--config", str(config), "--start", "2026-11-01", "--end", "2026-11-02"]) == 0
-    )
-    return out / "unitcost.duckdb", json.loads((out / "ground_truth.json").read_text())
+def fleet_warehouse(small_fleet) -> tuple[Path, dict]:
+    out, truth = small_fleet  # two days from 2026-11-01 (tests/integration/conftest.py)
+    return out / "unitcost.duckdb", truth
 
 
 def test_registry_in_duckdb_matches_the_simulated_fleet(fleet_warehouse):
@@ -38,9 +30,14 @@ def test_registry_in_duckdb_matches_the_simulated_fleet(fleet_warehouse):
         for dep_id, dep in truth["deployments"].items()
     }
     assert {r[0]: r[1:] for r in rows} == expected
-    # Only deployments valid on 2026-11-01 get a row: the default spec starts one later.
-    active = [d for d in truth["deployments"].values() if d["valid_from"] <= "2026-11-01"]
-    assert days == len(active) < len(expected)
+    # A deployment gets a row only on the days it is valid: the default spec starts one later.
+    active = [
+        (dep, day)
+        for dep, d in truth["deployments"].items()
+        for day in ("2026-11-01", "2026-11-02")
+        if d["valid_from"] <= day and (d["valid_to"] is None or day < d["valid_to"])
+    ]
+    assert days == len(active) < 2 * len(expected)
 
 
 def test_unknown_idle_instance_is_not_claimed_by_any_deployment(fleet_warehouse):

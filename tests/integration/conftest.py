@@ -1,0 +1,29 @@
+"""One small simulated fleet, simulated and run once per session and shared by the modules
+that only read it (each `unitcost run` costs ~30 s of dbt and Dagster start-up)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+
+SMALL_FLEET_START, SMALL_FLEET_END = dt.date(2026, 11, 1), dt.date(2026, 11, 3)
+
+
+@pytest.fixture(scope="session")
+def small_fleet(tmp_path_factory, dbt_manifest) -> tuple[Path, dict]:
+    """The default spec at scale 0.05, two days (seed 7), loaded: (folder, ground truth).
+
+    A test that changes it must leave it as it found it (test_allocation_fleet asserts so).
+    """
+    out = tmp_path_factory.mktemp("small_fleet")
+    # through the CLI, as a user runs it: `unitcost simulate` then `unitcost run`
+    sim = ["simulate", "--out", str(out), "--days", "2", "--start", str(SMALL_FLEET_START)]
+    assert main([*sim, "--scale", "0.05", "--seed", "7"]) == 0
+    window = ["--start", str(SMALL_FLEET_START), "--end", str(SMALL_FLEET_END)]
+    assert main(["run", "--config", str(out / "unitcost.yaml"), *window]) == 0
+    return out, json.loads((out / "ground_truth.json").read_text())
