@@ -2,34 +2,49 @@
 documented marts make a dbt docs catalog.
 
 dbt unit tests read their inputs' column types from the warehouse: they run on the session's
-small simulated fleet (read only: unit tests and docs generate write nothing to it)."""
+small simulated fleet (read only: unit tests and docs generate write nothing to it). dbt runs
+in its own process: in-process, dbt-duckdb keeps its connection open after the command, and
+later read-only opens of the same file in this process would fail.
+"""
 
 from __future__ import annotations
 
-import pytest
-from dbt.cli.main import dbtRunner
+import json
+import os
+import subprocess
 
-from pipelines.dbt_project import DBT_PROJECT_DIR
+import pytest
+
+from pipelines.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
 
-def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path, monkeypatch):
-    monkeypatch.setenv("UNITCOST_DUCKDB", str(small_fleet[0] / "unitcost.duckdb"))
-    args = ["test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR)]
-    args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")]
-    result = dbtRunner().invoke(args)
-    names = sorted(r.node.name for r in result.result)
-    assert result.success, [(r.node.name, r.message) for r in result.result if r.status != "pass"]
+def _dbt(args: list[str], duckdb_path, target) -> subprocess.CompletedProcess:
+    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    return subprocess.run(
+        [DBT_EXECUTABLE, *args, *common, "--target-path", str(target)],
+        env={**os.environ, "UNITCOST_DUCKDB": str(duckdb_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path):
+    duckdb_path = small_fleet[0] / "unitcost.duckdb"
+    result = _dbt(["test", "--select", "test_type:unit"], duckdb_path, tmp_path / "target")
+    assert result.returncode == 0, result.stdout[-3000:]
+    runs = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    passed = {r["unique_id"].rsplit(".", 1)[-1] for r in runs if r["status"] == "pass"}
     assert {
         "gpu_hours_split_busy_idle_and_unallocated",
         "pieces_prorate_partial_hours_exactly_and_keep_credits_at_period_level",
         "overlapping_requests_share_wall_time_by_phase",
         "cost_per_token_splits_by_gpu_time_falls_back_to_token_ratio_and_keeps_zero_token_days",
-    } <= set(names)
+    } <= passed
 
-    docs = ["docs", "generate", "--project-dir", str(DBT_PROJECT_DIR)]
-    docs += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")]
-    assert dbtRunner().invoke(docs).success
+    docs = _dbt(["docs", "generate"], duckdb_path, tmp_path / "target")
+    assert docs.returncode == 0, docs.stdout[-3000:]
     catalog = (tmp_path / "target" / "catalog.json").read_text()
     assert "model.unitcost.fct_cost_per_token_daily" in catalog
