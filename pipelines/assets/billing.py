@@ -41,6 +41,14 @@ def periods_overlapping(start: dt.datetime, end: dt.datetime) -> set[dt.date]:
     return found
 
 
+def periods_to_ingest(start: dt.datetime, end: dt.datetime) -> set[dt.date]:
+    """The window's periods and the month before: a closed period is still restated for about
+    two weeks (credits, refunds, support fees: RELIABILITY.md case 4), and allocation rebuilds
+    the same months (macros/allocation.sql), so a restatement is re-allocated the next day."""
+    previous = (start.date().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    return periods_overlapping(start, end) | {previous}
+
+
 def _source(config: BillingSourceConfig, unitcost: UnitcostConfigResource):
     settings = unitcost.settings()
     entry = settings.sources.get("billing")
@@ -107,7 +115,7 @@ def billing_line_items(
 ):
     """Ingest every billing period overlapping the run's window; replace restated periods."""
     window = context.partition_time_window
-    periods = periods_overlapping(window.start, window.end)
+    periods = periods_to_ingest(window.start, window.end)
     source = _source(config, unitcost)
     with duckdb.get_connection() as con:
         ensure_tables(con)  # downstream dbt views need the tables even with no source

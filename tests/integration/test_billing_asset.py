@@ -14,7 +14,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from pipelines.assets.billing import billing_line_items, instance_types, periods_overlapping
+from pipelines.assets.billing import (
+    billing_line_items,
+    instance_types,
+    periods_overlapping,
+    periods_to_ingest,
+)
 from pipelines.assets.registry import gpu_catalog
 from pipelines.costmodel.prices import INSTANCE_PRICES_PATH
 from pipelines.fleet.simulate import simulate
@@ -32,6 +37,10 @@ def test_periods_overlapping_a_window_spanning_a_month_end():
     assert periods_overlapping(*window) == {dt.date(2026, 10, 1), dt.date(2026, 11, 1)}
     one_day = (dt.datetime(2026, 11, 30, tzinfo=utc), dt.datetime(2026, 12, 1, tzinfo=utc))
     assert periods_overlapping(*one_day) == {dt.date(2026, 11, 1)}
+    # a daily run also re-checks last month, which is restated after it closes
+    assert periods_to_ingest(*one_day) == {dt.date(2026, 10, 1), dt.date(2026, 11, 1)}
+    new_year = (dt.datetime(2027, 1, 1, tzinfo=utc), dt.datetime(2027, 1, 2, tzinfo=utc))
+    assert periods_to_ingest(*new_year) == {dt.date(2026, 12, 1), dt.date(2027, 1, 1)}
 
 
 @pytest.fixture(scope="module")
