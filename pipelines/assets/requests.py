@@ -13,7 +13,7 @@ from pipelines.ingest.quarantine import quarantine_frame, quarantine_table
 from pipelines.ingest.requests.load import MAX_MALFORMED_RATIO, RequestLoader, token_limits
 from pipelines.ingest.requests.privacy import salt_from_env
 from pipelines.ingest.requests.schema import empty_requests
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import daily_partitions, window_days
 from pipelines.registry import load_registry
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
 from pipelines.warehouse import replace_rows
@@ -44,11 +44,6 @@ CHECKS = [
         description="One row per (request_source, request_id) in the partition.",
     ),
 ]
-
-
-def _days(window: dg.TimeWindow) -> list[dt.date]:
-    first, end = window.start.date(), window.end.date()
-    return [first + dt.timedelta(days=i) for i in range((end - first).days)]
 
 
 def _loader(unitcost: UnitcostConfigResource) -> tuple[RequestLoader | None, list]:
@@ -90,7 +85,7 @@ def request_log_tables(
     worst = 0.0
     reasons: Counter[str] = Counter()
     with duckdb.get_connection() as con:
-        for day in _days(context.partition_time_window):
+        for day in window_days(context.partition_time_window):
             if loader is None:
                 requests, quarantine = empty_requests(), quarantine_frame([], day)
             else:
@@ -111,7 +106,7 @@ def request_log_tables(
             quarantined += replace_rows(con, "raw", table, "partition_day = ?", [day], quarantine)
             reasons.update(quarantine["column_name"].fill_null("(line)").to_list())
         checks = _check_results(con, context.partition_time_window, worst)
-    common = {"source_files": len(files), "days": len(_days(context.partition_time_window))}
+    common = {"source_files": len(files), "days": len(window_days(context.partition_time_window))}
     yield dg.MaterializeResult(
         asset_key=REQUESTS_KEY,
         metadata={**common, "dagster/row_count": rows, "worst_malformed_ratio": worst},

@@ -14,7 +14,7 @@ from pipelines.ingest.quarantine import QUARANTINE_SCHEMA, quarantine_table
 from pipelines.ingest.storage import list_files
 from pipelines.ingest.telemetry.fields import DCGM_SCHEMA, ENGINE_SCHEMA
 from pipelines.ingest.telemetry.load import read_day
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import daily_partitions, window_days
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
 from pipelines.warehouse import replace_rows
 
@@ -38,11 +38,6 @@ CHECKS = [
         description="Every DCGM modelName maps to a catalog GPU (WARN lists unknown names).",
     ),
 ]
-
-
-def _days(window: dg.TimeWindow) -> list[dt.date]:
-    first, end = window.start.date(), window.end.date()
-    return [first + dt.timedelta(days=i) for i in range((end - first).days)]
 
 
 def _empty() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -86,7 +81,7 @@ def telemetry_tables(
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     with duckdb.get_connection() as con:
-        for day in _days(context.partition_time_window):
+        for day in window_days(context.partition_time_window):
             dcgm, engine, quarantine = _empty()
             if location is not None:
                 loaded = read_day(files, day, settings.s3)

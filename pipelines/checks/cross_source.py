@@ -6,6 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
+
+SQL_DIR = Path(__file__).parent / "sql"
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -18,22 +25,9 @@ class Reconciliation:
     totals: dict[str, float] = field(default_factory=dict)
 
 
-# Assigned billed GPU-hours with telemetry, and billed vs observed GPU-hours per deployment.
-_TELEMETRY_COVERAGE = """
-select
-    coalesce(deployment_id, '(unallocated)') as deployment,
-    sum(gpu_hours) as billed_gpu_hours,
-    sum(gpu_hours * telemetry_coverage) as observed_gpu_hours
-from intermediate.int_allocation__gpu_hours
-where hour_start >= ? and hour_start < ?
-group by all
-order by 1
-"""
-
-
 def telemetry_coverage(con, start: dt.datetime, end: dt.datetime) -> Reconciliation:
     """Share of billed, assigned GPU-hours that DCGM telemetry saw (case 22)."""
-    rows = con.execute(_TELEMETRY_COVERAGE, [start, end]).fetchall()
+    rows = con.execute(_sql("telemetry_coverage"), [start, end]).fetchall()
     assigned = [(d, b, o or 0.0) for d, b, o in rows if d != "(unallocated)" and b]
     billed = sum(b for _, b, _ in assigned)
     observed = sum(o for _, _, o in assigned)
@@ -49,38 +43,9 @@ def telemetry_coverage(con, start: dt.datetime, end: dt.datetime) -> Reconciliat
     )
 
 
-# Engine counters are per model_name; the registry maps model names to deployments.
-_TOKENS = """
-with claims as (
-    select selector_value as model_name, deployment_id, valid_from, valid_to
-    from intermediate.int_registry__resource_claims
-    where selector_kind = 'request_model_name'
-),
-engine as (
-    select c.deployment_id, sum(e.prompt_tokens + e.generation_tokens) as tokens
-    from intermediate.int_engine__hourly as e
-    inner join claims as c
-        on e.model_name = c.model_name
-        and cast(e.hour_start as date) >= c.valid_from
-        and (c.valid_to is null or cast(e.hour_start as date) < c.valid_to)
-    where e.hour_start >= ? and e.hour_start < ?
-    group by all
-),
-logged as (
-    select deployment_id, sum(input_tokens + output_tokens) as tokens
-    from intermediate.int_requests__deployment_hourly
-    where hour_start >= ? and hour_start < ? and deployment_id is not null
-    group by all
-)
-select deployment_id, logged.tokens, engine.tokens
-from logged full outer join engine using (deployment_id)
-order by 1
-"""
-
-
 def logged_vs_engine_tokens(con, start: dt.datetime, end: dt.datetime) -> Reconciliation:
     """Request-log tokens ÷ engine-counter tokens, for deployments that have both."""
-    rows = con.execute(_TOKENS, [start, end, start, end]).fetchall()
+    rows = con.execute(_sql("logged_vs_engine_tokens"), [start, end, start, end]).fetchall()
     both = [(d, float(lg), float(en)) for d, lg, en in rows if lg and en]
     logged, engine = sum(lg for _, lg, _ in both), sum(en for _, _, en in both)
     return Reconciliation(
