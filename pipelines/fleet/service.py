@@ -9,8 +9,11 @@ Per replica and per minute (Little's law on the minute's arrivals):
   and arrivals wait, in arrival order, in a fluid queue drained at the replica's capacity
   ``max_batch / (prefill + output·tpot(max_batch))`` requests/s (day means). Each day starts
   with an empty queue, so a day's output never depends on another day;
-* the GPUs are busy whenever at least one request is in flight: ``1 − e^(−B)`` of the minute
-  (Poisson occupancy), 1 when saturated. That is what DCGM's GPU utilisation measures.
+* the GPUs are busy whenever at least one request is on them (from its prefill start, after
+  any queue wait, to its finish): the union of the replica's request intervals, measured
+  per minute, 1 when saturated. That is what DCGM's GPU utilisation measures. (The union
+  and not Poisson occupancy ``1 − e^(−B)``: real traces arrive in bursts, which overlap
+  more than Poisson arrivals would and leave the GPUs idle longer.)
 
 Per request, one log-normal speed factor (σ = 0.1) jitters prefill and TPOT alike, and a
 fraction ``error_rate`` fails after prefill with no output tokens.
@@ -33,6 +36,7 @@ class Served:
     replica: np.ndarray  # per request
     error: np.ndarray  # per request, bool
     output_tokens: np.ndarray  # per request; 0 for errors
+    scheduled_us: np.ndarray  # per request, µs after midnight: prefill starts (after queueing)
     first_token_us: np.ndarray  # per request, µs after midnight; meaningless for errors
     finish_us: np.ndarray  # per request, µs after midnight (may pass the next midnight)
     busy: np.ndarray  # (replicas, minutes): fraction of the minute the GPUs are busy
@@ -93,20 +97,41 @@ def serve(day: DayRequests, svc: Service, replicas: int, rng: np.random.Generato
         wait_s, queued = _queue_wait_s(key, day.arrival_us, count.reshape(shape), cap)
         saturated |= queued
     batch = np.where(saturated.ravel(), svc.max_batch, batch)
-    busy = np.where(saturated.ravel(), 1.0, -np.expm1(-batch))
     tpot_s = (b0 + b1 * batch[key]) * speed
-    first_s = wait_s + prefill_s
-    first_us = day.arrival_us + np.round(first_s * 1e6).astype(np.int64)
+    scheduled_us = day.arrival_us + np.round(wait_s * 1e6).astype(np.int64)
+    first_us = scheduled_us + np.round(prefill_s * 1e6).astype(np.int64)
     decode_us = np.round(np.maximum(output - 1, 0) * tpot_s * 1e6).astype(np.int64)
-    return Served(
-        replica,
-        error,
-        output,
-        first_us,
-        first_us + decode_us,
-        busy.reshape(shape),
-        batch.reshape(shape),
+    finish_us = first_us + decode_us
+    occupied = np.stack(
+        [
+            _busy_per_minute(scheduled_us[replica == r], finish_us[replica == r])
+            for r in range(replicas)
+        ]
     )
+    busy = np.where(saturated, 1.0, occupied)
+    return Served(
+        replica, error, output, scheduled_us, first_us, finish_us, busy, batch.reshape(shape)
+    )
+
+
+def _busy_per_minute(start_us: np.ndarray, end_us: np.ndarray) -> np.ndarray:
+    """Share of each minute of the day covered by at least one [start, end) interval."""
+    edges = np.arange(MINUTES_PER_DAY + 1, dtype=np.int64) * US_PER_MINUTE
+    if len(start_us) == 0:
+        return np.zeros(MINUTES_PER_DAY)
+    order = np.argsort(start_us, kind="stable")
+    start, end = start_us[order], end_us[order]
+    # merge overlapping intervals: a new one starts where the running end is behind it
+    reach = np.maximum.accumulate(end)
+    new = np.concatenate([[True], start[1:] > reach[:-1]])
+    a = start[new]
+    b = np.maximum.reduceat(end, np.flatnonzero(new))
+    # covered time before each minute edge: whole intervals ended before it + a partial one
+    ended = np.concatenate([[0], np.cumsum(b - a)])
+    j = np.searchsorted(b, edges, side="right")
+    partial = np.where(j < len(a), np.clip(edges - a[np.minimum(j, len(a) - 1)], 0, None), 0)
+    covered = ended[j] + partial
+    return np.diff(covered) / US_PER_MINUTE
 
 
 def _capacity_per_s(

@@ -34,6 +34,7 @@ REQUEST_ENCODINGS = {
     "column_encoding": {
         "request_id": "DELTA_BYTE_ARRAY",
         "arrival_ts": "DELTA_BINARY_PACKED",
+        "scheduled_ts": "DELTA_BINARY_PACKED",
         "first_token_ts": "DELTA_BINARY_PACKED",
         "finish_ts": "DELTA_BINARY_PACKED",
     },
@@ -47,6 +48,7 @@ REQUEST_SCHEMA = pa.schema(
         ("host", pa.string()),
         ("replica", pa.int16()),
         ("arrival_ts", UTC_US),
+        ("scheduled_ts", UTC_US),  # its prefill starts: arrival + time queued for a batch slot
         ("first_token_ts", UTC_US),  # null when the request failed
         ("finish_ts", UTC_US),
         ("input_tokens", pa.int32()),
@@ -96,6 +98,7 @@ def request_table(
         pc.take(hosts, pa.array(served.replica)),
         pa.array(served.replica.astype(np.int16)),
         pa.array(base + reqs.arrival_us, type=UTC_US),
+        pa.array(base + served.scheduled_us, type=UTC_US),
         pa.array(base + served.first_token_us, type=UTC_US, mask=served.error),
         pa.array(base + served.finish_us, type=UTC_US),
         pa.array(reqs.input_tokens.astype(np.int32)),

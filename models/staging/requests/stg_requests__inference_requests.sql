@@ -14,6 +14,7 @@ final as (
         model_name,
         host,
         pod,
+        server,
         namespace,
         arrival_ts,
         first_token_ts,

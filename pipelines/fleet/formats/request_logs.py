@@ -4,7 +4,8 @@ vLLM's OpenAI server does not log per-request JSON itself; a gateway or proxy in
 does, and logs what unitcost must never store: the prompt (``messages``) and completion
 (``choices[].message.content``) text, and the ``user``. One object per line::
 
-    {"id", "created" (epoch s), "model", "host", "arrival_time",
+    {"id", "created" (epoch s), "model", "host", "api_base" (the vLLM server that served it,
+     http://host:port/v1, as LiteLLM logs it), "arrival_time",
      "first_token_time" (null on errors), "finish_time" (ISO 8601 UTC, µs),
      "usage": {"prompt_tokens", "completion_tokens", "prompt_tokens_details": {"cached_tokens"}},
      "status_code" (200 or 500), "user", "messages": [...], "choices": [...]}
@@ -30,6 +31,7 @@ import duckdb
 
 from pipelines.costmodel.catalog import llm_catalog
 from pipelines.fleet.formats import SimulationContext, WriterOutput
+from pipelines.fleet.formats.vllm_metrics import engine_ports
 
 LOG_DIR = "logs/requests"
 _ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -40,7 +42,8 @@ select
     request_id as id,
     cast(epoch(arrival_ts) as bigint) as created,
     request_model_name as model,
-    host,
+    r.host,
+    'http://' || r.host || ':' || p.port || '/v1' as api_base,
     strftime(arrival_ts, '{_ISO}') as arrival_time,
     strftime(first_token_ts, '{_ISO}') as first_token_time,
     strftime(finish_ts, '{_ISO}') as finish_time,
@@ -56,7 +59,8 @@ select
     case when status = 'ok' then [{{
         'message': {{'role': 'assistant', 'content': 'Done.' || $secret}}
     }}] else [] end as choices
-from read_parquet($files)
+from read_parquet($files) as r
+inner join engine_ports as p on r.deployment_id = p.deployment_id and r.replica = p.replica
 where cast(finish_ts as date) = $day
 """
 
@@ -80,6 +84,11 @@ def write_logs(ctx: SimulationContext, secret: str = "") -> int:
         try:
             con.execute("set TimeZone = 'UTC'")
             con.execute("set enable_progress_bar = false")
+            ports = [(d, r, p) for (d, r), p in sorted(engine_ports(ctx.plan).items())]
+            con.execute(
+                "create temp table engine_ports (deployment_id text, replica int, port int)"
+            )
+            con.executemany("insert into engine_ports values (?, ?, ?)", ports)
             jobs = []
             for day in [*ctx.plan.dates, last]:
                 files = [str(truth[d]) for d in (day - dt.timedelta(days=1), day) if d in truth]

@@ -4,7 +4,7 @@ Per replica (one vLLM server: ``instance`` host:port, ``model_name``, ``engine="
 ``namespace``/``pod`` under Kubernetes) a long Parquet export
 ``vllm/date=D/<host>-<port>.parquet``: token and prefix-cache counters, running/waiting/KV
 gauges, the TTFT and TPOT histograms with vLLM's bucket bounds, and only _sum/_count of the
-prefill, decode and end-to-end ones (their buckets would triple the volume and nothing
+queue, prefill, decode and end-to-end ones (their buckets would triple the volume and nothing
 downstream reads them yet). A request's prompt counts when its first token is out (a failed
 one's when it fails), everything else when it finishes; a scrape shows every event up to its
 own time. Counters run on across days; one replica restarts at 14:00 UTC on the first day
@@ -51,6 +51,8 @@ def _events(reqs: pl.DataFrame, day_us: int) -> pl.DataFrame:
         output_tokens=pl.col("output_tokens"),
         cached_tokens=pl.col("cached_tokens"),
         ttft=(us("first_token_ts") - us("arrival_ts")) / 1e6,
+        queue=(us("scheduled_ts") - us("arrival_ts")) / 1e6,
+        prefill=(us("first_token_ts") - us("scheduled_ts")) / 1e6,
         decode=(us("finish_ts") - us("first_token_ts")) / 1e6,
         e2e=(us("finish_ts") - us("arrival_ts")) / 1e6,
         arrival=_scrape_index(us("arrival_ts"), day_us),
@@ -95,7 +97,8 @@ def replica_series(ev: pl.DataFrame, max_batch: int, old_names: bool) -> list[tu
     for name, bounds, col in (
         ("time_to_first_token_seconds", TTFT, "ttft"),
         ("time_per_output_token_seconds", TPOT, "tpot"),
-        ("request_prefill_time_seconds", None, "ttft"),  # no queue wait in the truth
+        ("request_queue_time_seconds", None, "queue"),
+        ("request_prefill_time_seconds", None, "prefill"),  # TTFT less the time queued
         ("request_decode_time_seconds", None, "decode"),
         ("e2e_request_latency_seconds", None, "e2e"),
     ):
@@ -163,7 +166,8 @@ def pod_name(dep, replica: int) -> str | None:
     return f"{k8s.pod_labels.get('app', dep.id)}-{digest}-{replica}"
 
 
-def _ports(plan) -> dict[tuple[str, int], int]:
+def engine_ports(plan) -> dict[tuple[str, int], int]:
+    """(deployment id, replica) -> its vLLM server's port (8000, 8001, ... per host)."""
     taken: dict[str, int] = {}
     ports = {}
     for dep in plan.deployments:
@@ -189,7 +193,7 @@ def write_engine_metrics(ctx, root: Path) -> dict:
     """Write every replica-day's scrapes under ``root``; returns the ground-truth totals."""
     plan = ctx.plan
     gpu_type = {i.host: i.gpu_type for i in plan.instances}
-    ports, base, carry, truth = _ports(plan), {}, {}, {}
+    ports, base, carry, truth = engine_ports(plan), {}, {}, {}
     restart = (plan.deployments[-1].id, 0, plan.dates[0])
     for day in plan.dates:
         day_us = day_start_us(day)

@@ -8,14 +8,17 @@ away and the careful per-line path never copies them out of the parsed object.
 Mapping to ``raw.inference_requests`` (``schema.RAW_REQUESTS``), per format:
 
 * ``vllm_jsonl`` (a gateway's OpenAI-compatible log; vLLM itself logs no per-request JSON):
-  request_id ← ``id``; model_name ← ``model``; host, pod, namespace ← same names;
+  request_id ← ``id``; model_name ← ``model``; host, pod, namespace ← same names (host
+  else the host of ``api_base``); server ← host:port of ``api_base`` (the engine server that
+  served it, when the gateway logs its upstream);
   arrival_ts ← ``arrival_time``, else ``created`` (epoch s); first_token_ts ←
   ``first_token_time``, else arrival + ``ttft_ms``; finish_ts ← ``finish_time``, else
   arrival + ``e2e_ms``; input/output_tokens ← ``usage.prompt_tokens`` /
   ``usage.completion_tokens``; cached_tokens ← ``usage.prompt_tokens_details.cached_tokens``;
   status ← ``status_code`` (2xx ok, else error), else ``status`` text; user_hash ← ``user``.
 * ``litellm`` (``LiteLLM_SpendLogs`` rows as JSON lines): request_id ← ``request_id``;
-  model_name ← ``model_group``, else ``model``; host ← the host of ``api_base``; arrival,
+  model_name ← ``model_group``, else ``model``; host ← the host of ``api_base``; server ←
+  its host:port; arrival,
   first token, finish ← ``startTime``, ``completionStartTime``, ``endTime``; tokens ←
   ``prompt_tokens``, ``completion_tokens``; cached_tokens ←
   ``metadata.usage_object.prompt_tokens_details.cached_tokens``; status ← ``status``
@@ -72,6 +75,7 @@ VLLM_JSONL = (
     _f("host", "host"),
     _f("pod", "pod"),
     _f("namespace", "namespace"),
+    _f("api_base", "api_base"),
 )
 
 LITELLM = (

@@ -1,6 +1,6 @@
 """From a format's flat fields to the common request columns (mapping: ``fields.py``).
 
-The common frame has: source_line, request_id, model_name, host, pod, namespace, arrival_ts,
+The common frame has: source_line, request_id, model_name, host, pod, server, namespace, arrival_ts,
 first_token_ts, finish_ts (UTC), input/output/cached_tokens, status ('ok', 'error' or
 'unknown'), user, plus ``_bad_column`` naming a timestamp field that did not parse.
 """
@@ -54,6 +54,23 @@ def _times(frame: pl.DataFrame, ts_columns: dict[str, str], arrival: pl.Expr) ->
     )
 
 
+_SCHEME = r"^[A-Za-z][A-Za-z0-9+.-]*://"
+
+
+def _api_base_host() -> pl.Expr:
+    base = pl.col("api_base")
+    return pl.coalesce(
+        base.str.extract(_SCHEME + r"\[([^\]/]+)\]", 1),
+        base.str.extract(_SCHEME + r"([^/:\[]+)", 1),
+    )
+
+
+def _api_base_server() -> pl.Expr:
+    """host:port of an upstream URL (the engine server, one replica); NULL without a port:
+    a bare host may front several replicas."""
+    return pl.col("api_base").str.extract(_SCHEME + r"(\[[^\]/]+\]:\d+|[^/:\[]+:\d+)", 1)
+
+
 def vllm_jsonl(flat: pl.DataFrame) -> pl.DataFrame:
     ts = {"arrival_time": "arrival_time", "first_token_time": "first_token_time"}
     ts["finish_time"] = "finish_time"
@@ -67,7 +84,13 @@ def vllm_jsonl(flat: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("error"))
         .otherwise(_status_from_text("status"))
     )
-    return frame.with_columns(request_id=pl.col("id"), model_name=pl.col("model"), status=status)
+    return frame.with_columns(
+        request_id=pl.col("id"),
+        model_name=pl.col("model"),
+        host=pl.coalesce(_empty_to_null("host"), _api_base_host()),
+        server=_api_base_server(),
+        status=status,
+    )
 
 
 def litellm(flat: pl.DataFrame) -> pl.DataFrame:
@@ -80,10 +103,8 @@ def litellm(flat: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         request_id=pl.col("id"),
         model_name=pl.coalesce("model_group", "model"),
-        host=pl.coalesce(
-            pl.col("api_base").str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://\[([^\]/]+)\]", 1),
-            pl.col("api_base").str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/:\[]+)", 1),
-        ),
+        host=_api_base_host(),
+        server=_api_base_server(),
         pod=pl.lit(None, dtype=pl.String),
         namespace=pl.lit(None, dtype=pl.String),
         user=pl.coalesce("end_user", "user"),

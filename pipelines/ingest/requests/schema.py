@@ -16,6 +16,7 @@ RAW_REQUESTS = {
     "model_name": pl.String,
     "host": pl.String,
     "pod": pl.String,
+    "server": pl.String,  # host:port of the engine server (one replica), from the upstream URL
     "namespace": pl.String,
     "arrival_ts": TS,
     "first_token_ts": TS,  # NULL when no token was produced (errors) or not logged

@@ -113,6 +113,7 @@ def _common(flat: pl.DataFrame, entry: TraceFileConfig, relative_path: str) -> p
         model_name=pl.lit(entry.model_name),
         host=pl.lit(entry.host, dtype=pl.String),
         pod=pl.lit(None, dtype=pl.String),
+        server=pl.lit(None, dtype=pl.String),
         namespace=pl.lit(None, dtype=pl.String),
         first_token_ts=pl.lit(None, dtype=TS),
         finish_ts=pl.lit(None, dtype=TS),

@@ -34,10 +34,27 @@ def test_light_load_ttft_is_prefill_and_decode_follows_tpot():
     # the request's speed factor, so their ratio is exact.
     assert ttft_s.mean() == pytest.approx(0.1, rel=0.05)
     np.testing.assert_allclose(decode_s / ttft_s, 10.0, rtol=1e-4)
-    # Little's law: busy = 1 - exp(-lambda * W) with lambda = 1/60 per s.
-    expected = -np.expm1(-(ttft_s + 1.0) / 60)
-    np.testing.assert_allclose(served.busy[0, :100], expected, rtol=0.01)
+    # One request a minute, alone on the GPUs from its arrival (no queue) to its finish: the
+    # minute is busy for exactly its life (µs-rounded), not 1 - e^(-λW) of it.
+    np.testing.assert_allclose(served.busy[0, :100], (ttft_s + decode_s) / 60, atol=1e-7)
     assert served.busy[0, 100:].sum() == 0
+
+
+def test_busy_is_the_union_of_overlapping_requests():
+    """Two requests at once for 30 s keep the GPUs busy 30 s, not 60 (and not Poisson's
+    1 - e^(-1) of the minute): 12:00:00 and 12:00:00.5 each for ~30 s at this speed."""
+    svc = Service(prefill_tokens_per_s=1e9, tpot_base_ms=100, tpot_per_seq_ms=0, max_batch=8)
+    pair = DayRequests(
+        arrival_us=np.array([720 * 60_000_000, 720 * 60_000_000 + 500_000]),
+        input_tokens=np.full(2, 10),
+        output_tokens=np.full(2, 301),
+        cached_tokens=np.zeros(2, dtype=np.int64),
+    )
+    served = serve(pair, svc, 1, np.random.default_rng(0))
+    start = pair.arrival_us.min()
+    union_s = (served.finish_us.max() - start) / 1e6  # they overlap: one stretch
+    assert served.busy[0, 720] == pytest.approx(min(union_s, 60) / 60, abs=1e-6)
+    assert served.busy[0].sum() == pytest.approx(union_s / 60, abs=1e-6)
 
 
 def test_overload_saturates_and_queues_until_drained():
