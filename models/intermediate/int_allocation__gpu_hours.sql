@@ -149,6 +149,7 @@ final as (
         gpu_index,
         gpu_instance_id,
         host,
+        commitment_discount_id,
         deployment_id,
         llm_id,
         coalesce(telemetry_observed, false) as telemetry_observed,

@@ -102,6 +102,7 @@ pieces as (
     select
         line_key, billing_source, billing_account_id, billing_period, billing_currency,
         charge_category, line_item_type, resource_id, instance_type, gpu_type, piece_kind,
+        commitment_discount_id,
         units as gpus_per_instance,
         if(piece_kind = 'gpu', unit_index, null) as gpu_index,
         slice_start,
@@ -123,6 +124,7 @@ pieces as (
     select
         line_key, billing_source, billing_account_id, billing_period, billing_currency,
         charge_category, line_item_type, resource_id, instance_type, gpu_type, piece_kind,
+        commitment_discount_id,
         units as gpus_per_instance,
         null as gpu_index,
         cast(billing_period as timestamptz) as slice_start,

@@ -52,6 +52,8 @@ def registry_document(plan: FleetPlan) -> dict:
         }
         if dep.valid_to is not None:
             entry["valid_to"] = dep.valid_to
+        if spec.api is not None:
+            entry["api"] = spec.api.model_dump()
         deployments.append(entry)
     return {"version": 1, "deployments": deployments}
 

@@ -18,7 +18,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from pipelines.fleet.formats import SimulationContext, WriterOutput
-from pipelines.fleet.formats.billing_lines import Line, month_start, next_month, period_lines
+from pipelines.fleet.formats.billing_lines import (
+    RI_DISCOUNT,
+    SP_DISCOUNT,
+    Line,
+    commitments,
+    coverage,
+    month_start,
+    next_month,
+    period_lines,
+)
 from pipelines.fleet.formats.billing_render import CUR2_EXPORT, FOCUS_EXPORT, write_files
 from pipelines.fleet.plan import FleetPlan
 
@@ -85,7 +94,27 @@ def write_exports(plan: FleetPlan, billing_dir: Path, formats=("cur2", "focus"),
                 truth["rows"].setdefault(folder, {})[key] = rows
         _instance_truth(truth["instances"], key, lines)
         _deployment_truth(truth.setdefault("deployments", {}), plan, lines)
+    truth["coverage"] = _coverage_truth(plan)
     return truth
+
+
+def _coverage_truth(plan: FleetPlan) -> dict:
+    """Per instance: on_demand, or the commitment that covers all its hours (id, term, the
+    share of the on-demand price it bills as effective cost)."""
+    rate = {"savings_plan": SP_DISCOUNT, "reserved": RI_DISCOUNT}
+    terms = commitments(plan)
+    out = {}
+    for inst_id, kind in sorted(coverage(plan).items()):
+        out[inst_id] = {"kind": kind}
+        if inst_id in terms:
+            term = terms[inst_id]
+            out[inst_id].update(
+                commitment_id=term.arn,
+                term_start=term.start.isoformat(),
+                term_end=term.end.isoformat(),
+                effective_share_of_on_demand=str(rate[kind]),
+            )
+    return out
 
 
 def _deployment_truth(out: dict, plan: FleetPlan, lines: list[Line]) -> None:
@@ -139,7 +168,8 @@ def write(ctx: SimulationContext) -> WriterOutput:
         source="billing/cur2",
         exports={"cur2": CUR2_EXPORT, "focus": FOCUS_EXPORT},
         note="billed/effective per period for the final (restated) delivery; instances: "
-        "GPU instance usage lines only (SP negation included, so SP-covered billed is 0)",
+        "GPU instance usage lines only (SP negation included, so SP-covered billed is 0); "
+        "coverage: each instance on demand or under a commitment (id, term in UTC)",
     )
     return WriterOutput(
         sources={"billing": {"location": "billing/cur2", "format": "cur2"}},

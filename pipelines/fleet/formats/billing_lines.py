@@ -2,7 +2,10 @@
 
 Per copy of the fleet the most expensive instance runs under a no-upfront Compute Savings
 Plan (28 % off, hourly commitment slightly above use, so a little goes unused) and the next
-one under a no-upfront Reserved Instance (38 % off); the rest are on demand. Each simulated
+one under a no-upfront Reserved Instance (38 % off); the rest are on demand. Both are 1-year
+terms bought before the simulation (``commitments``): the reservation ends 45 days after the
+last simulated day (a renewal decision is near), the Savings Plan about 200 days after, so a
+recommendation on their GPUs has a dated cash saving to state. Each simulated
 day adds an EBS volume per instance and internet egress; each period a promotional credit,
 a support fee and sales tax. A restatement adds a refund (``restated_only``): the first
 delivery of the first period lacks it.
@@ -30,6 +33,12 @@ SUPPORT_RATE = Decimal("0.10")
 TAX_RATE = Decimal("0.06")
 CENT = Decimal("0.01")
 HOUR = dt.timedelta(hours=1)
+TERM = dt.timedelta(days=365)  # a 1-year term: EC2's Duration of 31,536,000 s
+# Term ends after the end of the simulated days (odd times: purchases are not at midnight).
+TERM_END_AFTER = {
+    "reserved": dt.timedelta(days=45, hours=9, minutes=14, seconds=27),
+    "savings_plan": dt.timedelta(days=200, hours=16, minutes=3, seconds=51),
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,16 @@ class Line:
     commitment: Decimal | None = None  # SP fee: total commitment; SP/RI usage: effective cost
     arn: str | None = None
     restated_only: bool = False
+    term_start: dt.datetime | None = None  # the commitment's term, on lines with an ARN
+    term_end: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Commitment:
+    kind: str  # savings_plan | reserved
+    arn: str
+    start: dt.datetime
+    end: dt.datetime
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -75,13 +94,26 @@ def coverage(plan: FleetPlan) -> dict[str, str]:
     return out
 
 
+def commitments(plan: FleetPlan) -> dict[str, Commitment]:
+    """instance id -> the commitment covering it all simulated days (on-demand ones absent)."""
+    after_last = _at(plan.dates[-1] + dt.timedelta(days=1))
+    by_id = {i.id: i for i in plan.instances}
+    out = {}
+    for inst_id, kind in coverage(plan).items():
+        if kind != "on_demand":
+            end = after_last + TERM_END_AFTER[kind]
+            out[inst_id] = Commitment(kind, _arn(kind, by_id[inst_id]), end - TERM, end)
+    return out
+
+
 def _arn(kind: str, inst: PlannedInstance) -> str:
     if kind == "savings_plan":
         return f"arn:aws:savingsplans::{ACCOUNT_ID}:savingsplan/sp-{inst.id[2:]}"
     return f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:reserved-instances/ri-{inst.id[2:]}"
 
 
-def _hourly(inst: PlannedInstance, kind: str, start: dt.datetime) -> list[Line]:
+def _hourly(inst: PlannedInstance, term: Commitment | None, start: dt.datetime) -> list[Line]:
+    kind = term.kind if term else "on_demand"
     price = inst.hourly_price_usd
     common = dict(start=start, end=start + HOUR, resource_id=inst.id, instance_type=inst.type)
     usage = f"BoxUsage:{inst.type}"
@@ -100,7 +132,8 @@ def _hourly(inst: PlannedInstance, kind: str, start: dt.datetime) -> list[Line]:
                 unit="Hrs",
             )
         ]
-    arn = _arn(kind, inst)
+    arn = term.arn
+    dates = dict(term_start=term.start, term_end=term.end)
     if kind == "reserved":
         eff = price * RI_DISCOUNT
         return [
@@ -116,6 +149,7 @@ def _hourly(inst: PlannedInstance, kind: str, start: dt.datetime) -> list[Line]:
                 unit="Hrs",
                 commitment=eff,
                 arn=arn,
+                **dates,
             )
         ]
     eff = price * SP_DISCOUNT
@@ -123,27 +157,31 @@ def _hourly(inst: PlannedInstance, kind: str, start: dt.datetime) -> list[Line]:
     fee = dict(start=start, end=start + HOUR, resource_id=arn, instance_type=None)
     return [
         Line("sp_usage", **common, usage_type=usage, product_code="AmazonEC2", billed=price,
-             effective=eff, list_cost=price, quantity=one, unit="Hrs", commitment=eff, arn=arn),
+             effective=eff, list_cost=price, quantity=one, unit="Hrs", commitment=eff, arn=arn,
+             **dates),
         Line("sp_negation", **common, usage_type=usage, product_code="AmazonEC2", billed=-price,
-             effective=Decimal(0), list_cost=Decimal(0), quantity=one, unit="Hrs", arn=arn),
+             effective=Decimal(0), list_cost=Decimal(0), quantity=one, unit="Hrs", arn=arn,
+             **dates),
         Line("sp_fee", **fee, usage_type="ComputeSP:1yrNoUpfront",
              product_code="ComputeSavingsPlans", billed=commit, effective=commit - eff,
-             list_cost=Decimal(0), quantity=one, unit="Hrs", commitment=commit, arn=arn),
+             list_cost=Decimal(0), quantity=one, unit="Hrs", commitment=commit, arn=arn,
+             **dates),
     ]  # fmt: skip
 
 
 def period_lines(plan: FleetPlan, period: dt.date) -> list[Line]:
     """Every charge of ``period`` over the plan's simulated days in it."""
     days = [d for d in plan.dates if month_start(d) == period]
-    cover = coverage(plan)
+    terms = commitments(plan)
     lines: list[Line] = []
     for inst in plan.instances:
+        term = terms.get(inst.id)
         for day in days:
             for hour in range(24):
-                lines.extend(_hourly(inst, cover[inst.id], _at(day, hour)))
+                lines.extend(_hourly(inst, term, _at(day, hour)))
             lines.append(_daily_storage(inst, day))
-        if cover[inst.id] == "reserved":
-            lines.append(_ri_fee(inst, days, period))
+        if term is not None and term.kind == "reserved":
+            lines.append(_ri_fee(inst, term, days, period))
     for copy in sorted({i.copy for i in plan.instances}):
         lines.extend(_egress(copy, day) for day in days)
     return lines + _period_charges(plan, period, lines)
@@ -163,12 +201,12 @@ def _egress(copy: int, day: dt.date) -> Line:
                 EGRESS_GB_PER_DAY, "GB")  # fmt: skip
 
 
-def _ri_fee(inst: PlannedInstance, days: list[dt.date], period: dt.date) -> Line:
+def _ri_fee(inst: PlannedInstance, term: Commitment, days: list[dt.date], period: dt.date) -> Line:
     hours = Decimal(24 * len(days))
     fee = inst.hourly_price_usd * RI_DISCOUNT * hours
-    return Line("ri_fee", _at(period), _at(next_month(period)), _arn("reserved", inst), None,
+    return Line("ri_fee", _at(period), _at(next_month(period)), term.arn, None,
                 f"HeavyUsage:{inst.type}", "AmazonEC2", fee, Decimal(0), Decimal(0), hours, "Hrs",
-                arn=_arn("reserved", inst))  # fmt: skip
+                arn=term.arn, term_start=term.start, term_end=term.end)  # fmt: skip
 
 
 def _period_charges(plan: FleetPlan, period: dt.date, lines: list[Line]) -> list[Line]:

@@ -32,10 +32,25 @@ PARQUET = {"compression": "snappy", "version": "2.6"}
 
 
 COVERED = ("sp_usage", "ri_usage")
+# FOCUS: a row covered by or paying for a commitment names it (CommitmentDiscountId, Type and
+# Category are non-null together); Status ("Used") is for Usage rows only.
+COMMITTED = (*COVERED, "sp_fee", "ri_fee")
+FOCUS_COMMITMENT = {"sp": ("Savings Plan", "Spend"), "ri": ("Reserved Instance", "Usage")}
 
 
 def _arns(lines: list[Line], prefix: str) -> list:
     return [ln.arn if ln.kind.startswith(prefix) else None for ln in lines]
+
+
+def _term(lines: list[Line], prefix: str, field: str) -> list:
+    # CUR 2.0 writes term times as ISO text in UTC with milliseconds, on every line of the plan
+    # or reservation (covered usage, negation, fees).
+    return [
+        getattr(ln, field).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        if ln.kind.startswith(prefix) and getattr(ln, field) is not None
+        else None
+        for ln in lines
+    ]
 
 
 def _commitment(lines: list[Line], kind: str) -> list:
@@ -44,6 +59,10 @@ def _commitment(lines: list[Line], kind: str) -> list:
 
 def _zero(kinds: list[str], kind: str) -> list:
     return [0.0 if k == kind else None for k in kinds]
+
+
+def _focus_commitment(ln: Line, field: int) -> str | None:
+    return FOCUS_COMMITMENT[ln.kind[:2]][field] if ln.kind in COMMITTED else None
 
 
 def _frequency(ln: Line) -> str:
@@ -85,10 +104,14 @@ def _cur_columns(lines: list[Line], period: dt.date) -> dict[str, list]:
         "product_instance_type": [ln.instance_type for ln in lines],
         "product_region_code": [REGION] * len(lines),
         "savings_plan_savings_plan_a_r_n": _arns(lines, "sp"),
+        "savings_plan_start_time": _term(lines, "sp", "term_start"),
+        "savings_plan_end_time": _term(lines, "sp", "term_end"),
         "savings_plan_savings_plan_effective_cost": _commitment(lines, "sp_usage"),
         "savings_plan_total_commitment_to_date": _commitment(lines, "sp_fee"),
         "savings_plan_used_commitment": [_money(u) for u in used],
         "reservation_reservation_a_r_n": _arns(lines, "ri"),
+        "reservation_start_time": _term(lines, "ri", "term_start"),
+        "reservation_end_time": _term(lines, "ri", "term_end"),
         "reservation_effective_cost": _commitment(lines, "ri_usage"),
         "reservation_unused_amortized_upfront_fee_for_billing_period": _zero(kind, "ri_fee"),
         "reservation_unused_recurring_fee": _zero(kind, "ri_fee"),
@@ -114,8 +137,10 @@ def _focus_columns(lines: list[Line], period: dt.date) -> dict[str, list]:
         "ChargeFrequency": [_frequency(ln) for ln in lines],
         "ChargePeriodStart": [ln.start.strftime(iso) for ln in lines],
         "ChargePeriodEnd": [ln.end.strftime(iso) for ln in lines],
-        "CommitmentDiscountId": [ln.arn if ln.kind in COVERED else None for ln in lines],
+        "CommitmentDiscountCategory": [_focus_commitment(ln, 1) for ln in lines],
+        "CommitmentDiscountId": [ln.arn if ln.kind in COMMITTED else None for ln in lines],
         "CommitmentDiscountStatus": ["Used" if c else None for c in covered],
+        "CommitmentDiscountType": [_focus_commitment(ln, 0) for ln in lines],
         "ConsumedQuantity": [ln.quantity if ln.unit else None for ln in lines],
         "ConsumedUnit": [ln.unit or None for ln in lines],
         "BilledCost": billed,

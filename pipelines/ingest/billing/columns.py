@@ -40,6 +40,9 @@ LINE_ITEM_COLUMNS: dict[str, str] = {
     "resource_id": "VARCHAR",
     "region_id": "VARCHAR",
     "commitment_discount_id": "VARCHAR",
+    "commitment_discount_type": "VARCHAR",
+    "commitment_discount_category": "VARCHAR",
+    "commitment_discount_end": "TIMESTAMPTZ",
     "invoice_id": "VARCHAR",
     "billed_cost": MONEY,
     "effective_cost": MONEY,
@@ -114,6 +117,27 @@ def focus_extra(columns: list[str]) -> list[str]:
 
 def cur2_extra(columns: list[str]) -> list[str]:
     return [c for c in columns if c not in cur2_columns()]
+
+
+def commitment_type_sql(commitment_id: str) -> str:
+    """SQL naming the commitment kind from its id, for exports without a type column.
+
+    AWS ids are ARNs: ``arn:aws:savingsplans::<account>:savingsplan/<id>`` or
+    ``arn:aws:ec2:<region>:<account>:reserved-instances/<id>``; other ids stay NULL.
+    """
+    return (
+        f"case when {commitment_id} like '%:savingsplan/%' then 'Savings Plan' "
+        f"when {commitment_id} like '%:reserved-instances/%' then 'Reserved Instance' end"
+    )
+
+
+def commitment_category_sql(commitment_id: str) -> str:
+    """FOCUS CommitmentDiscountCategory from the id: a Savings Plan commits to spend per hour
+    (``Spend``, flexible across instances); a Reserved Instance to an instance (``Usage``)."""
+    return (
+        f"case when {commitment_id} like '%:savingsplan/%' then 'Spend' "
+        f"when {commitment_id} like '%:reserved-instances/%' then 'Usage' end"
+    )
 
 
 def line_items_ddl(table: str) -> str:

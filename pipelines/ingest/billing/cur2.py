@@ -15,6 +15,14 @@ anything else            line_item_unblended_cost
 ======================== ===========================================================
 
 Credits, refunds and negation rows keep their sign (case 7).
+
+The commitment a line is covered by or pays for is ``commitment_discount_id`` (the Savings
+Plan ARN, else the reservation ARN), ``commitment_discount_type`` ``Savings Plan`` or
+``Reserved Instance`` by which of the two ARN columns is set, ``commitment_discount_category``
+as FOCUS names it (``Spend``: a flexible $/hour commitment; ``Usage``: instance-bound), and
+``commitment_discount_end`` from ``savings_plan_end_time`` / ``reservation_end_time`` (AWS
+writes them as ISO text in UTC, e.g. ``2027-01-05T09:14:27.000Z``; NULL when the export
+omits the columns, which are optional here).
 """
 
 from __future__ import annotations
@@ -56,6 +64,8 @@ INPUTS = {
     **dict.fromkeys(TEXT, "text"),
     **dict.fromkeys(MONEY_COLUMNS, "money"),
     "bill_billing_period_start_date": "time",
+    "savings_plan_end_time": "time",
+    "reservation_end_time": "time",
     "line_item_usage_start_date": "time",
     "line_item_usage_end_date": "time",
     "line_item_usage_amount": "quantity",
@@ -99,6 +109,8 @@ CREDIT_TYPES = (
 )
 PURCHASE_TYPES = "('Fee', 'RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee')"
 T = "t.line_item_line_item_type"
+SP_ARN = "t.savings_plan_savings_plan_a_r_n"
+RI_ARN = "t.reservation_reservation_a_r_n"
 ZERO = "cast(0 as decimal(38,12))"
 
 EFFECTIVE = f"""case
@@ -137,6 +149,12 @@ OUTPUTS = {
     "region_id": "t.product_region_code",
     "commitment_discount_id": "coalesce(t.savings_plan_savings_plan_a_r_n, "
     "t.reservation_reservation_a_r_n)",
+    "commitment_discount_type": f"case when {SP_ARN} is not null then 'Savings Plan' "
+    f"when {RI_ARN} is not null then 'Reserved Instance' end",
+    "commitment_discount_category": f"case when {SP_ARN} is not null then 'Spend' "
+    f"when {RI_ARN} is not null then 'Usage' end",
+    "commitment_discount_end": f"case when {SP_ARN} is not null then t.savings_plan_end_time "
+    f"when {RI_ARN} is not null then t.reservation_end_time end",
     "invoice_id": "t.bill_invoice_id",
     "billed_cost": "t.line_item_unblended_cost",
     "effective_cost": EFFECTIVE,

@@ -3,6 +3,12 @@
 The version is detected from the columns present (``columns.detect_focus_version``); that
 version's Mandatory columns must all be present (case 14) and its non-nullable ones filled.
 ``EffectiveCost`` is FOCUS's amortized cost; ``BilledCost`` is what is invoiced.
+
+``CommitmentDiscountType`` and ``CommitmentDiscountCategory`` (``Spend`` / ``Usage``) are
+kept as the provider wrote them; where a file lacks them they are derived from an AWS ARN in
+``CommitmentDiscountId`` (``columns.commitment_type_sql``). FOCUS 1.0-1.2 carry no end date
+for a commitment, so ``commitment_discount_end`` is NULL (1.3's contract-commitment dataset
+is not read yet).
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import pyarrow as pa
 
 from pipelines.ingest.billing.columns import (
     FOCUS_RENAMES,
+    commitment_category_sql,
+    commitment_type_sql,
     detect_focus_version,
     focus_extra,
     focus_non_nullable,
@@ -38,6 +46,8 @@ INPUTS = {
     "ResourceId": "text",
     "RegionId": "text",
     "CommitmentDiscountId": "text",
+    "CommitmentDiscountType": "text",
+    "CommitmentDiscountCategory": "text",
     "InvoiceId": "text",
     "BilledCost": "money",
     "EffectiveCost": "money",
@@ -74,6 +84,11 @@ OUTPUTS = {
     "resource_id": "t.ResourceId",
     "region_id": "t.RegionId",
     "commitment_discount_id": "t.CommitmentDiscountId",
+    "commitment_discount_type": "coalesce(t.CommitmentDiscountType, "
+    f"{commitment_type_sql('t.CommitmentDiscountId')})",
+    "commitment_discount_category": "coalesce(t.CommitmentDiscountCategory, "
+    f"{commitment_category_sql('t.CommitmentDiscountId')})",
+    "commitment_discount_end": "cast(NULL as timestamptz)",
     "invoice_id": "t.InvoiceId",
     "billed_cost": "t.BilledCost",
     "effective_cost": "t.EffectiveCost",

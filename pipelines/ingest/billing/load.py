@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from pipelines.config import S3Config
 from pipelines.ingest.billing import ledger
-from pipelines.ingest.billing.columns import line_items_ddl
+from pipelines.ingest.billing.columns import LINE_ITEM_COLUMNS, line_items_ddl
 from pipelines.ingest.billing.commit import check_periods, commit_delivery
 from pipelines.ingest.billing.cur2 import read_cur2
 from pipelines.ingest.billing.files import read_billing_file
@@ -65,6 +65,18 @@ class IngestResult:
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     con.execute(line_items_ddl(ledger.LINE_ITEMS))
+    # A warehouse made before a column existed gets it, NULL in the periods already loaded
+    # until they are delivered again (an unchanged delivery is not re-read).
+    present = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'billing_line_items'"
+        ).fetchall()
+    }
+    for name, kind in LINE_ITEM_COLUMNS.items():
+        if name not in present:
+            con.execute(f"alter table {ledger.LINE_ITEMS} add column {name} {kind}")
     ledger.ensure_ledger(con)
 
 

@@ -200,3 +200,61 @@ def test_nan_money_in_parquet_fails_with_line_and_column(con, sim_bill, tmp_path
     with pytest.raises(SourceError) as info:
         read_cur2(con, read_billing_file(tmp_path / "f.parquet", "f"), "f")
     assert str(info.value) == "f:7: line_item_unblended_cost: not a valid money"
+
+
+def test_cur2_commitment_end_times_land_as_utc_with_their_kind(con, sim_bill, tmp_path):
+    # AWS writes the term end as ISO text in UTC; each line names its commitment's end.
+    path = next(sim_bill[0].glob("cur2/*/data/BILLING_PERIOD=2026-11/*.parquet"))
+    table = pq.read_table(path)
+    ri_end = table.column("reservation_end_time").to_pylist()
+    ri_end = ["2027-01-05T09:14:27.000Z" if v is not None else None for v in ri_end]
+    i = table.schema.get_field_index("reservation_end_time")
+    pq.write_table(table.set_column(i, "reservation_end_time", [ri_end]), tmp_path / "f.parquet")
+    con.register("items", read_cur2(con, read_billing_file(tmp_path / "f.parquet", "f"), "f"))
+    rows = con.execute(
+        "select line_item_type, commitment_discount_type, commitment_discount_category, "
+        "commitment_discount_end from items where commitment_discount_id is not null "
+        "group by all order by 1"
+    ).fetchall()
+    sp_end = sim_bill[1]["coverage"]["i-0b28d4f6ca0e351a2"]["term_end"]  # the simulator's
+    sp = ("Savings Plan", "Spend", dt.datetime.fromisoformat(sp_end))
+    ri = ("Reserved Instance", "Usage", dt.datetime(2027, 1, 5, 9, 14, 27, tzinfo=dt.UTC))
+    assert rows == [
+        ("DiscountedUsage", *ri),
+        ("RIFee", *ri),
+        ("SavingsPlanCoveredUsage", *sp),
+        ("SavingsPlanNegation", *sp),
+        ("SavingsPlanRecurringFee", *sp),
+    ]
+    on_demand = "select count(*) from items where commitment_discount_id is null and (" + (
+        "commitment_discount_type is not null or commitment_discount_end is not null)"
+    )
+    assert con.execute(on_demand).fetchall() == [(0,)]
+
+
+def test_cur2_bad_commitment_end_time_fails_with_line_and_column(con, sim_bill, tmp_path):
+    path = next(sim_bill[0].glob("cur2/*/data/BILLING_PERIOD=2026-11/*.parquet"))
+    table = pq.read_table(path)
+    ends = table.column("savings_plan_end_time").to_pylist()
+    first = next(k for k, v in enumerate(ends) if v is not None)
+    ends[first] = "next year"
+    i = table.schema.get_field_index("savings_plan_end_time")
+    pq.write_table(table.set_column(i, "savings_plan_end_time", [ends]), tmp_path / "f.parquet")
+    with pytest.raises(SourceError) as info:
+        read_cur2(con, read_billing_file(tmp_path / "f.parquet", "f"), "f")
+    assert str(info.value) == f"f:{first + 1}: savings_plan_end_time: not a valid time"
+
+
+def test_focus_commitment_kind_as_written_else_from_the_arn_and_no_end(con, tmp_path):
+    items = read_focus(con, read_billing_file(SAMPLE, "sample"), "sample")
+    con.register("items", items)
+    # the real AWS sample: Savings Plan rows say their type and category themselves
+    assert con.execute(
+        "select distinct commitment_discount_type, commitment_discount_category, "
+        "commitment_discount_end from items where commitment_discount_id is not null"
+    ).fetchall() == [("Savings Plan", "Spend", None)]
+    ri = "arn:aws:ec2:us-east-1:123456789012:reserved-instances/4f5e6d7c-aaaa"
+    table = _focus_rows([(0, "CommitmentDiscountId", ri)], tmp_path, drop="CommitmentDiscountType")
+    items = read_focus(con, table, "f.csv")
+    assert items.column("commitment_discount_type").to_pylist() == ["Reserved Instance", None]
+    assert items.column("commitment_discount_category").to_pylist() == ["Usage", None]
