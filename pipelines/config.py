@@ -1,4 +1,5 @@
-"""The run configuration (``unitcost.yaml``): where the warehouse, the registry and each source are.
+"""The run configuration (``unitcost.yaml``): where the warehouse, the registry and each source are,
+and the recommendation engine's policy (``recommend:``, ``pipelines/recommend/config.py``).
 
 Relative paths resolve against the config file's own folder, so a config written next to its
 data (as ``unitcost simulate`` does) works from any working directory. Two environment
@@ -16,6 +17,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from pipelines.recommend.api_prices import ApiPrice, load_api_prices
+from pipelines.recommend.config import RecommendConfig, resolve_api_prices
+from pipelines.recommend.policy import Policy
 from pipelines.yamlconf import StrictModel, load_yaml_model
 
 DEFAULT_DUCKDB_PATH = "var/unitcost.duckdb"
@@ -57,6 +61,7 @@ class RunConfig(StrictModel):
     registry: Annotated[str, Field(min_length=1)]
     sources: dict[Literal["billing", "telemetry", "requests"], SourceConfig] = {}
     s3: S3Config = S3Config()
+    recommend: RecommendConfig = RecommendConfig()
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,24 @@ class Settings:
     registry_path: Path
     sources: dict[str, SourceConfig]
     s3: S3Config
+    recommend: RecommendConfig = RecommendConfig()
+
+    @property
+    def policy(self) -> Policy:
+        """The engine's thresholds: ``recommend.policy`` over ``Policy()``'s defaults."""
+        return self.recommend.policy.to_policy()
+
+    @property
+    def api_prices_path(self) -> Path | None:
+        """``recommend.api_prices`` resolved, or None for the shipped table."""
+        if self.recommend.api_prices is None:
+            return None
+        return resolve_api_prices(self.recommend.api_prices, self.config_path.parent)
+
+    def api_prices(self) -> tuple[ApiPrice, ...] | None:
+        """The configured API price table, or None (the engine then uses the shipped one)."""
+        path = self.api_prices_path
+        return None if path is None else load_api_prices(path)
 
     def source_location(self, name: str) -> str | Path | None:
         """The source's folder as a Path, its ``s3://`` URI as a string, or None if absent."""
@@ -87,8 +110,8 @@ def _resolve(base: Path, value: str) -> Path:
 def load_settings(config_path: str | Path) -> Settings:
     """Validate ``config_path`` and resolve its paths (environment overrides applied)."""
     config_path = Path(config_path).resolve()
-    raw = load_yaml_model(config_path, RunConfig)
     base = config_path.parent
+    raw = load_yaml_model(config_path, RunConfig, context={"base_dir": base})
     duckdb = os.environ.get("UNITCOST_DUCKDB") or None
     registry = os.environ.get("UNITCOST_REGISTRY") or None
     return Settings(
@@ -97,4 +120,5 @@ def load_settings(config_path: str | Path) -> Settings:
         registry_path=Path(registry).resolve() if registry else _resolve(base, raw.registry),
         sources=dict(raw.sources),
         s3=raw.s3,
+        recommend=raw.recommend,
     )

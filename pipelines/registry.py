@@ -18,9 +18,9 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from pipelines.costmodel.catalog import gpu_ids, llm_ids
+from pipelines.costmodel.precision import KV_CACHE_BYTES_PER_ELEMENT, PRECISIONS
 from pipelines.yamlconf import StrictModel, blame, load_yaml_model
 
-Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -31,8 +31,54 @@ class Engine(StrictModel):
 
 
 class Precisions(StrictModel):
-    weights: Precision
-    kv_cache: Precision
+    """Weight and KV-cache precision, each one the cost model can price.
+
+    Checked against the cost model's own tables (``costmodel.precision``), so a deployment
+    the registry accepts is one the recommendation engine can evaluate: weights ``fp16``,
+    ``bf16``, ``fp8``, ``int8``, ``int4``; KV cache ``fp16``, ``bf16``, ``fp8``, ``int8``.
+    """
+
+    weights: NonEmpty
+    kv_cache: NonEmpty
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_the_cost_model_knows(cls, value: str) -> str:
+        return _supported(value, PRECISIONS, "weight")
+
+    @field_validator("kv_cache")
+    @classmethod
+    def _kv_cache_the_cost_model_knows(cls, value: str) -> str:
+        return _supported(value, KV_CACHE_BYTES_PER_ELEMENT, "KV-cache")
+
+
+def _supported(value: str, known: dict, what: str) -> str:
+    if value not in known:
+        raise ValueError(
+            f"the cost model has no {what} precision {value!r}; supported: {', '.join(known)}"
+        )
+    return value
+
+
+class ApiAccess(StrictModel):
+    """May this deployment's traffic go to a hosted API, and which hosted LLMs would do.
+
+    ``eligible`` is a data-policy decision (default no). ``substitutes`` are LLM catalog ids
+    acceptable in place of the deployment's own; empty means its own LLM only.
+    """
+
+    eligible: bool = False
+    substitutes: list[NonEmpty] = []
+
+    @field_validator("substitutes")
+    @classmethod
+    def _known_llms(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in llm_ids()]
+        if unknown:
+            raise ValueError(
+                f"unknown LLM {', '.join(map(repr, unknown))}; known: {', '.join(llm_ids())}"
+            )
+        return value
 
 
 class GpuAllocation(StrictModel):
@@ -109,6 +155,7 @@ class Deployment(StrictModel):
     match: Match
     valid_from: dt.date
     valid_to: dt.date | None = None  # exclusive; None = still serving
+    api: ApiAccess = ApiAccess()
 
     @field_validator("llm")
     @classmethod
@@ -132,6 +179,11 @@ class Deployment(StrictModel):
     @property
     def replicas(self) -> int:
         return self.gpu.count // self.tensor_parallel
+
+    @property
+    def api_substitutes(self) -> list[str]:
+        """Hosted LLMs acceptable in its place: the declared list, else its own LLM."""
+        return list(self.api.substitutes) or [self.llm]
 
     def active_on(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
@@ -235,6 +287,8 @@ def deployment_frame(registry: Registry) -> pl.DataFrame:
             "replicas": d.replicas,
             "valid_from": d.valid_from,
             "valid_to": d.valid_to,
+            "api_eligible": d.api.eligible,
+            "api_substitute_llm_ids": d.api_substitutes,
         }
         for d in registry.deployments
     ]
@@ -304,6 +358,8 @@ DEPLOYMENT_SCHEMA = {
     "replicas": pl.Int32,
     "valid_from": pl.Date,
     "valid_to": pl.Date,
+    "api_eligible": pl.Boolean,
+    "api_substitute_llm_ids": pl.List(pl.String),
 }
 SELECTOR_SCHEMA = {
     "deployment_id": pl.String,

@@ -44,7 +44,9 @@ final as (
         coalesce(s.n_gpu_selectors, 0) as n_gpu_selectors,
         s.request_model_names,
         d.valid_from,
-        d.valid_to
+        d.valid_to,
+        d.api_eligible,
+        d.api_substitute_llm_ids
     from deployments as d
     inner join llms as l on d.llm_id = l.llm_id
     inner join gpus as g on d.gpu_type = g.gpu_id

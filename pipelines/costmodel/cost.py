@@ -16,9 +16,7 @@ from pipelines.costmodel.deployment import Deployment
 from pipelines.costmodel.memory import min_tensor_parallel
 from pipelines.costmodel.parallelism import valid_tensor_parallel_degrees
 from pipelines.costmodel.throughput import DoesNotFitError, ThroughputEstimate, estimate_throughput
-
-SECONDS_PER_DAY = 86_400
-HOURS_PER_DAY = 24
+from pipelines.costmodel.units import HOURS_PER_DAY, SECONDS_PER_DAY, per_month
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,8 @@ class CostPrediction:
 
     @property
     def monthly_cost_usd(self) -> float:
-        return self.daily_cost_usd * 365 / 12
+        """A month of 365/12 days (``units.per_month``)."""
+        return per_month(self.daily_cost_usd)
 
 
 def _gpus_for_demand(

@@ -12,8 +12,6 @@ from dataclasses import dataclass, replace
 from pipelines.costmodel.cost import CostPrediction, TrafficProfile, predict_cost, right_size
 from pipelines.costmodel.deployment import Deployment
 
-DAYS_PER_MONTH = 365 / 12
-
 
 @dataclass(frozen=True)
 class WhatIf:

@@ -2,7 +2,7 @@
 
 Weights sizes are plain arithmetic on the LLM catalog (parameter count × bytes per weight,
 the formula of shared/COSTMODEL.md §1), not a cost-model prediction. Money is Decimal.
-A month is 30 days.
+A month is 365/12 days (``costmodel.units.per_month``), the same month every saving uses.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from pipelines.costmodel.architecture import parameter_counts
 from pipelines.costmodel.catalog import gpu_catalog_rows, llm_catalog
 from pipelines.costmodel.memory import weight_bytes
 from pipelines.costmodel.precision import get_precision
+from pipelines.costmodel.units import per_month
 from pipelines.fleet import planted as pl
 from pipelines.fleet.plan import FleetPlan, PlannedDeployment
 from pipelines.fleet.truth import MICRO_USD, TruthBook
 
-DAYS_PER_MONTH = 30
+CENT = Decimal("0.01")
 
 
 def param_count(llm: str, *, active: bool = False) -> int:
@@ -90,7 +91,7 @@ def precision_downsize(s: pl.PrecisionDownsize, dep, plan, book: TruthBook) -> d
 def distill(s: pl.Distill, dep, plan, book: TruthBook) -> dict:
     teacher = gpu_cost_per_day(plan, dep)
     student = (teacher / dep.gpu_count * s.student_gpu_count).quantize(MICRO_USD)
-    saving_month = (teacher - student) * DAYS_PER_MONTH
+    saving_month = per_month(teacher - student).quantize(CENT)
     one_off = Decimal(s.distillation_cost_usd)
     payback = float(one_off / saving_month) if saving_month > 0 else None
     tokens = book.per_day(dep, "input_tokens")

@@ -21,6 +21,7 @@ from pipelines.costmodel.catalog import llm_catalog
 from pipelines.fleet.planted import PlantedScenario
 from pipelines.fleet.specbase import Service, Traffic, context_of, usd
 from pipelines.registry import (
+    ApiAccess,
     Engine,
     GpuAllocation,
     KubernetesSelector,
@@ -115,6 +116,7 @@ class DeploymentSpec(StrictModel):
     kubernetes: KubernetesSelector | None = None
     valid_from_day: int = 0  # days after the simulation start; negative = already serving
     valid_to_day: int | None = None  # exclusive; None = still serving at the end
+    api: ApiAccess | None = None  # copied to the registry as is (data policy, not behaviour)
     traffic: Traffic
     service: Service
 

@@ -8,16 +8,19 @@ traffic. The saving is "conditional on equal quality": quality is an eval, never
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from pipelines.costmodel.architecture import parameter_counts
 from pipelines.costmodel.catalog import LLMArchitecture, llm_architecture, llm_catalog
 from pipelines.costmodel.parallelism import valid_tensor_parallel_degrees
+from pipelines.recommend import claims
 from pipelines.recommend.confidence import confidence
 from pipelines.recommend.inputs import DeploymentConfig
+from pipelines.recommend.money import CENT, monthly_saving_usd, monthly_usd, usd
 from pipelines.recommend.options import Option, check, describe, replicas_to_keep
 from pipelines.recommend.outputs import Recommendation
 from pipelines.recommend.policy import Policy
-from pipelines.recommend.workload import DAYS_PER_MONTH, Workload
+from pipelines.recommend.workload import Workload
 
 MAX_REPLICAS_TRIED = 64
 
@@ -37,8 +40,8 @@ def students(teacher_id: str) -> list[LLMArchitecture]:
     return sorted(found, key=lambda a: -parameter_counts(a).total_params)
 
 
-def one_off_cost_usd(current: DeploymentConfig, student_id: str, policy: Policy) -> float:
-    """Compute cost of distilling, USD, unless ``policy.distill_one_off_usd`` is set.
+def one_off_cost_usd(current: DeploymentConfig, student_id: str, policy: Policy) -> Decimal:
+    """Compute cost of distilling, USD to the cent, unless ``policy.distill_one_off_usd``.
 
     Teacher generation ≈ 2·N_teacher_active FLOPs/token, student training ≈
     6·N_student FLOPs/token per epoch, both at BF16 peak × the policy's MFU on the
@@ -53,7 +56,8 @@ def one_off_cost_usd(current: DeploymentConfig, student_id: str, policy: Policy)
     tokens = policy.distill_token_budget
     gpu_s = tokens * 2 * n_teacher / (peak * policy.distill_generation_mfu)
     gpu_s += tokens * policy.distill_epochs * 6 * n_student / (peak * policy.distill_training_mfu)
-    return gpu_s / 3600 * current.usd_per_gpu_hour
+    # GPU-hours are physics (float); the dollars are Decimal from there on
+    return (usd(gpu_s / 3600) * usd(current.usd_per_gpu_hour)).quantize(CENT)
 
 
 def _student_option(current: DeploymentConfig, student: str, w: Workload, policy: Policy):
@@ -70,20 +74,21 @@ def _student_option(current: DeploymentConfig, student: str, w: Workload, policy
 
 
 def best_distill(
-    current: DeploymentConfig, w: Workload, policy: Policy, lower_risk_saving_usd_day: float
-) -> tuple[Option, float, float] | None:
+    current: DeploymentConfig, w: Workload, policy: Policy, lower_risk_saving_usd_day: Decimal
+) -> tuple[Option, Decimal, float] | None:
     """(option, one-off USD, payback months) for the largest student that clears the bar."""
     for arch in students(current.llm_id):
         option = _student_option(current, arch.llm_id, w, policy)
         if option is None:
             continue
         saving_day = w.daily_cost_usd - option.daily_cost_usd
-        extra_month = (saving_day - max(lower_risk_saving_usd_day, 0.0)) * DAYS_PER_MONTH
+        saving_month = monthly_usd(saving_day)
+        extra_month = monthly_usd(saving_day - max(lower_risk_saving_usd_day, Decimal(0)))
         one_off = one_off_cost_usd(current, arch.llm_id, policy)
-        payback = one_off / (saving_day * DAYS_PER_MONTH) if saving_day > 0 else float("inf")
+        payback = float(one_off / saving_month) if saving_month > 0 else float("inf")
         if (
             extra_month >= policy.distill_min_extra_monthly_savings_usd
-            and saving_day >= policy.distill_min_savings_fraction * w.daily_cost_usd
+            and saving_day >= usd(policy.distill_min_savings_fraction) * w.daily_cost_usd
             and payback <= policy.distill_max_payback_months
         ):
             return option, one_off, payback
@@ -95,24 +100,29 @@ def distill(
     w: Workload,
     policy: Policy,
     calibrated: bool,
-    lower_risk_saving_usd_day: float = 0.0,
+    lower_risk_saving_usd_day: Decimal = Decimal(0),
 ) -> Recommendation | None:
-    """The ``distill`` recommendation for one deployment, or None."""
+    """The ``distill`` recommendation for one deployment, or None.
+
+    Its assumptions name every policy value that bounded the choice (``claims``).
+    """
     found = best_distill(current, w, policy, lower_risk_saving_usd_day)
     if found is None:
         return None
     best, one_off, payback = found
     new = best.config
     source = (
-        "configured"
+        "configured (distill_one_off_usd)"
         if policy.distill_one_off_usd is not None
         else (
-            f"estimated by the cost model for {policy.distill_token_budget / 1e9:.0f}B tokens "
-            f"({policy.distill_epochs:g} epochs, "
+            f"estimated by the cost model for {policy.distill_token_budget / 1e9:g}B tokens "
+            f"(distill_token_budget; {policy.distill_epochs:g} epochs, "
             f"generation MFU {policy.distill_generation_mfu:.0%}, "
             f"training MFU {policy.distill_training_mfu:.0%}, on {current.gpu_id}; compute only)"
         )
     )
+    saving_day = w.daily_cost_usd - best.daily_cost_usd
+    extra = monthly_usd(saving_day - max(lower_risk_saving_usd_day, Decimal(0)))
     return Recommendation(
         deployment_id=current.deployment_id,
         kind="distill",
@@ -120,16 +130,23 @@ def distill(
             f"Distill {current.llm_id} into {new.llm_id} for {current.deployment_id}: "
             f"{describe(current)} to {describe(new)}, paying back in {payback:.1f} months."
         ),
-        monthly_savings_usd=(w.daily_cost_usd - best.daily_cost_usd) * DAYS_PER_MONTH,
+        monthly_savings_usd=monthly_saving_usd(w.daily_cost_usd, best.daily_cost_usd),
         confidence=confidence(w, policy, best.p95_tpot_ms, best.p95_ttft_ms, calibrated),
         assumptions=(
             f"Conditional on equal quality: {new.llm_id} must match {current.llm_id} on this "
             "deployment's eval set; the saving is not a quality prediction.",
-            f"One-off cost ${one_off:,.0f}, {source}.",
-            f"A month is {DAYS_PER_MONTH} days at the observed volume "
-            f"({w.tokens_per_day / 1e6:,.0f}M tokens/day).",
-            f"The student's speed is the cost model's; its busiest hour is predicted at "
-            f"{best.peak_busy:.0%} busy (limit {policy.max_peak_busy_predicted:.0%}).",
+            f"One-off cost ${one_off:,.2f}, {source}.",
+            claims.month(f"the observed volume ({w.tokens_per_day / 1e6:,.0f}M tokens/day)"),
+            f"It saves ${extra:,.2f}/month more than the best lower-risk change (at least "
+            f"${policy.distill_min_extra_monthly_savings_usd:,.2f}, "
+            f"distill_min_extra_monthly_savings_usd), {saving_day / w.daily_cost_usd:.0%} of "
+            f"the current cost (at least {policy.distill_min_savings_fraction:.0%}, "
+            f"distill_min_savings_fraction), and pays back in {payback:.1f} months (at most "
+            f"{policy.distill_max_payback_months:g}, distill_max_payback_months).",
+            "The student's speed is the cost model's. " + claims.peak(w, best),
+            *claims.latencies(w, best, policy),
+            claims.kv_room(policy),
+            claims.replicas_kept(replicas_to_keep(current, policy), new.replicas, policy),
         ),
         as_of_date=w.as_of,
         target={
@@ -137,7 +154,7 @@ def distill(
             "gpu_id": new.gpu_id,
             "num_gpus": new.num_gpus,
             "tensor_parallel": new.tensor_parallel,
-            "one_off_usd": round(one_off, 2),
+            "one_off_usd": one_off,
         },
         current_daily_cost_usd=w.daily_cost_usd,
         proposed_daily_cost_usd=best.daily_cost_usd,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from pipelines.recommend.inputs import DeploymentConfig
+from pipelines.recommend.money import gpu_daily_usd
 from pipelines.recommend.policy import Policy
 from pipelines.recommend.workload import Workload, fits, time_ratio
 
@@ -13,8 +15,10 @@ from pipelines.recommend.workload import Workload, fits, time_ratio
 class Option:
     """A config that fits and carries the observed peak, with its predicted p95 latencies.
 
-    ``peak_busy`` is the predicted busy fraction of the busiest hour; ``daily_cost_usd``
-    what its GPUs cost per day at ``config.usd_per_gpu_hour``.
+    ``peak_busy`` is the predicted busy fraction of the busiest hour and ``peak_limit`` the
+    limit ``check`` held it to, ``peak_limit_field`` the policy value it came from (the texts
+    quote these, so they cannot disagree with the check); ``daily_cost_usd`` what its GPUs
+    cost per day at ``config.usd_per_gpu_hour`` (Decimal, to the micro-dollar).
     """
 
     config: DeploymentConfig
@@ -22,10 +26,12 @@ class Option:
     p95_tpot_ms: float
     p95_ttft_ms: float
     replica_time_ratio: float
+    peak_limit: float
+    peak_limit_field: str
 
     @property
-    def daily_cost_usd(self) -> float:
-        return self.config.num_gpus * self.config.usd_per_gpu_hour * 24
+    def daily_cost_usd(self) -> Decimal:
+        return gpu_daily_usd(self.config.num_gpus, self.config.usd_per_gpu_hour)
 
 
 def describe(c: DeploymentConfig) -> str:
@@ -45,8 +51,10 @@ def check(
 ) -> Option | None:
     """``new`` as an Option if it fits, carries the peak and meets the latency SLOs.
 
-    The peak scales as observed peak busy × current replicas / new replicas × the cost
-    model's per-request replica-time ratio. Only a pure consolidation of identical replicas
+    A predicted p95 over its SLO is allowed only when the deployment is already over it
+    today and the change is predicted not to make it slower (``claims.latency`` says so in
+    the text). The peak scales as observed peak busy × current replicas / new replicas × the
+    cost model's per-request replica-time ratio. Only a pure consolidation of identical replicas
     is judged against ``max_peak_busy_observed``; anything whose speed is predicted must
     stay under ``max_peak_busy_predicted``, unless ``same_speed_ok`` and every replica is
     predicted no slower than now (then the observed load per replica is unchanged).
@@ -64,19 +72,25 @@ def check(
         return None
     replica_ratio, tpot_ratio, ttft_ratio = ratios
     peak = w.peak_busy_fraction * current.replicas / new.replicas * replica_ratio
+    limit, field = policy.max_peak_busy_predicted, "max_peak_busy_predicted"
     if identical:
-        limit = policy.max_peak_busy_observed
-    elif same_speed_ok and new.replicas >= current.replicas and replica_ratio <= 1.05:
-        limit = max(policy.max_peak_busy_predicted, w.peak_busy_fraction * 1.05)
-    else:
-        limit = policy.max_peak_busy_predicted
+        limit, field = policy.max_peak_busy_observed, "max_peak_busy_observed"
+    elif (
+        same_speed_ok
+        and new.replicas >= current.replicas
+        and replica_ratio <= 1.05
+        and w.peak_busy_fraction * 1.05 > limit
+    ):
+        # every replica predicted no slower: the observed load per replica stays as it is
+        limit = w.peak_busy_fraction * 1.05
+        field = "the observed peak × 1.05, as no replica is predicted slower"
     tpot, ttft = w.p95_tpot_ms * tpot_ratio, w.p95_ttft_ms * ttft_ratio
     # a deployment already over its SLO may still change, as long as it gets no slower
     slow_tpot = tpot > policy.slo_p95_tpot_ms and tpot_ratio > 1.0
     slow_ttft = ttft > policy.slo_p95_ttft_ms and ttft_ratio > 1.0
     if peak > limit or slow_tpot or slow_ttft:
         return None
-    return Option(new, peak, tpot, ttft, replica_ratio)
+    return Option(new, peak, tpot, ttft, replica_ratio, limit, field)
 
 
 def replicas_to_keep(current: DeploymentConfig, policy: Policy) -> int:

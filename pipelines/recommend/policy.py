@@ -2,14 +2,26 @@
 
 A recommendation is made only when it clears the saving thresholds here; anything below
 is noise next to the cost model's error (COSTMODEL.md §5: 2-25 % once calibrated).
+Every field can be set in ``unitcost.yaml`` under ``recommend.policy``
+(``pipelines/recommend/config.py`` validates it); unset fields keep these defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
 
 from pipelines.costmodel.prices import InstancePrice, instance_prices
+from pipelines.recommend.money import monthly_saving_usd, usd
+
+# Thresholds in dollars are Decimal like the savings they are compared with.
+MONEY_FIELDS = (
+    "min_monthly_savings_usd",
+    "distill_min_extra_monthly_savings_usd",
+    "distill_one_off_usd",
+    "api_min_monthly_savings_usd",
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +32,7 @@ class Policy:
     ----------
     min_monthly_savings_usd, min_savings_fraction
         right_size / quantize fire only if the saving is at least both ($/month, share of
-        the current cost).
+        the current cost). Dollar thresholds are Decimal; a month is 365/12 days.
     max_peak_busy_observed
         Highest busy fraction of the busiest hour a same-config consolidation may reach
         (load scaled from observation only).
@@ -51,11 +63,13 @@ class Policy:
     api_margin, api_min_monthly_savings_usd
         ``api`` fires for an eligible deployment only if the API costs at most
         (1 − margin) × the cheapest self-hosted option and saves at least this much.
+    days_for_full_confidence
+        Days of observation at which the days factor of confidence reaches 1.
     gpu_price_overrides
         USD per GPU-hour by GPU id (negotiated or on-prem rates) for proposed GPU types.
     """
 
-    min_monthly_savings_usd: float = 500.0
+    min_monthly_savings_usd: Decimal = Decimal("500")
     min_savings_fraction: float = 0.10
     max_peak_busy_observed: float = 0.8
     max_peak_busy_predicted: float = 0.5
@@ -67,25 +81,38 @@ class Policy:
     slo_p95_ttft_ms: float = 3_000.0
     quantize_from: tuple[str, ...] = ("bf16", "fp16")
     quantize_to: tuple[str, ...] = ("fp8", "int8", "int4")
-    distill_min_extra_monthly_savings_usd: float = 10_000.0
+    distill_min_extra_monthly_savings_usd: Decimal = Decimal("10000")
     distill_min_savings_fraction: float = 0.25
     distill_max_payback_months: float = 6.0
-    distill_one_off_usd: float | None = None
+    distill_one_off_usd: Decimal | None = None
     distill_token_budget: float = 10e9
     distill_epochs: float = 2.0
     distill_generation_mfu: float = 0.25
     distill_training_mfu: float = 0.40
     api_margin: float = 0.30
-    api_min_monthly_savings_usd: float = 1_000.0
+    api_min_monthly_savings_usd: Decimal = Decimal("1000")
     days_for_full_confidence: int = 7
     gpu_price_overrides: Mapping[str, float] = field(default_factory=dict)
 
-    def clears(self, current_daily_usd: float, proposed_daily_usd: float) -> bool:
+    def __post_init__(self) -> None:
+        # callers may pass plain numbers; the comparisons below are Decimal against Decimal
+        for name in MONEY_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Decimal):
+                object.__setattr__(self, name, usd(value))
+
+    def clears(self, current_daily_usd: Decimal, proposed_daily_usd: Decimal) -> bool:
+        """True if the saving is at least ``min_monthly_savings_usd`` a month (to the cent,
+        as the recommendation states it) and ``min_savings_fraction`` of the current cost."""
         saving = current_daily_usd - proposed_daily_usd
         return (
-            saving * 30 >= self.min_monthly_savings_usd
-            and saving >= self.min_savings_fraction * current_daily_usd
+            monthly_saving_usd(current_daily_usd, proposed_daily_usd)
+            >= self.min_monthly_savings_usd
+            and saving >= usd(self.min_savings_fraction) * current_daily_usd
         )
+
+
+POLICY_FIELDS = tuple(f.name for f in fields(Policy))
 
 
 def gpu_hour_price(

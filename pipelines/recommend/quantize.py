@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pipelines.costmodel.parallelism import valid_tensor_parallel_degrees
+from pipelines.recommend import claims
 from pipelines.recommend.confidence import confidence
 from pipelines.recommend.inputs import DeploymentConfig
+from pipelines.recommend.money import monthly_saving_usd
 from pipelines.recommend.options import Option, check, describe
 from pipelines.recommend.outputs import Recommendation
 from pipelines.recommend.policy import Policy
-from pipelines.recommend.workload import DAYS_PER_MONTH, Workload, estimate
+from pipelines.recommend.workload import Workload, estimate
 
 
 def _native(gpu, precision: str) -> bool:
@@ -64,7 +66,10 @@ def _ceiling_gain(new: DeploymentConfig, current: DeploymentConfig, w: Workload)
 def quantize(
     current: DeploymentConfig, w: Workload, policy: Policy, calibrated: bool
 ) -> Recommendation | None:
-    """The ``quantize`` recommendation for one deployment, or None."""
+    """The ``quantize`` recommendation for one deployment, or None.
+
+    Its assumptions name every policy value that bounded the choice (``claims``).
+    """
     best = best_quantize(current, w, policy)
     if best is None:
         return None
@@ -78,16 +83,25 @@ def quantize(
             f"Quantize {current.deployment_id} from {describe(current)} to {describe(new)}: "
             f"{saved} GPUs fewer, throughput ceiling per GPU x{gain:.1f}."
         ),
-        monthly_savings_usd=(w.daily_cost_usd - best.daily_cost_usd) * DAYS_PER_MONTH,
+        monthly_savings_usd=monthly_saving_usd(w.daily_cost_usd, best.daily_cost_usd),
         confidence=confidence(w, policy, best.p95_tpot_ms, best.p95_ttft_ms, calibrated),
         assumptions=(
             f"Output quality at {new.weight_precision} weights / {new.kv_cache_precision} KV "
             "is unchanged for this use: an assumption to verify on an eval set, not a "
             "prediction.",
-            f"A month is {DAYS_PER_MONTH} days at the observed volume and the current "
-            f"${current.usd_per_gpu_hour:.4f}/GPU-hour.",
+            f"{current.weight_precision} weights may be quantized (quantize_from: "
+            f"{', '.join(policy.quantize_from)}); {new.weight_precision} is the first of "
+            f"quantize_to ({', '.join(policy.quantize_to)}) that {current.gpu_id} runs "
+            "natively and that frees GPUs within the limits below.",
+            claims.month(
+                f"the observed volume and the current ${current.usd_per_gpu_hour:.4f}/GPU-hour"
+            ),
+            claims.savings_floor(policy, w.daily_cost_usd, best.daily_cost_usd),
             f"The replica count stays {current.replicas}; each replica is predicted "
-            f"{best.replica_time_ratio:.2f}x as long per request, so the observed load fits.",
+            f"{best.replica_time_ratio:.2f}x as long per request.",
+            claims.peak(w, best),
+            *claims.latencies(w, best, policy),
+            claims.kv_room(policy),
             f"The x{gain:.1f} throughput ceiling assumes the quantized kernels reach the same "
             "bandwidth efficiency; it is not counted in the saving.",
         ),

@@ -10,12 +10,14 @@ from dataclasses import replace
 
 from pipelines.costmodel.catalog import gpu_ids
 from pipelines.costmodel.parallelism import valid_tensor_parallel_degrees
+from pipelines.recommend import claims
 from pipelines.recommend.confidence import confidence
 from pipelines.recommend.inputs import DeploymentConfig, IdleInstance
+from pipelines.recommend.money import daily_usd, monthly_saving_usd
 from pipelines.recommend.options import Option, check, describe, replicas_to_keep
 from pipelines.recommend.outputs import Recommendation
 from pipelines.recommend.policy import Policy, gpu_hour_price
-from pipelines.recommend.workload import DAYS_PER_MONTH, Workload
+from pipelines.recommend.workload import Workload
 
 MAX_REPLICAS_TRIED = 64
 
@@ -23,6 +25,7 @@ MAX_REPLICAS_TRIED = 64
 def terminate_idle(instance: IdleInstance, as_of, policy: Policy) -> Recommendation:
     """An instance no deployment used in the window: its whole cost is the saving."""
     days = min(1.0, (instance.days_observed / policy.days_for_full_confidence) ** 0.5)
+    current = daily_usd(instance.usd_per_day)
     return Recommendation(
         deployment_id=None,
         kind="right_size",
@@ -31,17 +34,17 @@ def terminate_idle(instance: IdleInstance, as_of, policy: Policy) -> Recommendat
             f"({instance.gpu_count}x {instance.gpu_id}): billed, but no deployment used its "
             f"GPUs in {instance.days_observed} days."
         ),
-        monthly_savings_usd=instance.usd_per_day * DAYS_PER_MONTH,
+        monthly_savings_usd=monthly_saving_usd(current, daily_usd(0)),
         confidence=round(days, 3),
         assumptions=(
-            "A month is 30 days at the observed daily price.",
+            claims.month(f"the observed ${current:,.2f}/day"),
             "Nothing outside the deployment registry (batch jobs, experiments) needs it; "
             "check with its owner before terminating.",
         ),
         as_of_date=as_of,
         target={"action": "terminate", "instance_id": instance.instance_id, "num_gpus": 0},
-        current_daily_cost_usd=instance.usd_per_day,
-        proposed_daily_cost_usd=0.0,
+        current_daily_cost_usd=current,
+        proposed_daily_cost_usd=daily_usd(0),
         instance_id=instance.instance_id,
     )
 
@@ -87,32 +90,38 @@ def best_right_size(current: DeploymentConfig, w: Workload, policy: Policy) -> O
 def right_size(
     current: DeploymentConfig, w: Workload, policy: Policy, calibrated: bool
 ) -> Recommendation | None:
-    """The ``right_size`` recommendation for one deployment, or None."""
+    """The ``right_size`` recommendation for one deployment, or None.
+
+    Its assumptions name every policy value that bounded the choice (``claims``).
+    """
     best = best_right_size(current, w, policy)
     if best is None:
         return None
     new = best.config
-    same_gpu = new.gpu_id == current.gpu_id
     assumptions = [
-        f"A month is {DAYS_PER_MONTH} days at the observed volume "
-        f"({w.tokens_per_day / 1e6:,.1f}M tokens/day).",
-        f"The busiest hour's GPU busy fraction ({w.peak_busy_fraction:.0%}) is predicted to "
-        f"become {best.peak_busy:.0%} (limit "
-        f"{policy.max_peak_busy_observed if same_gpu and new.tensor_parallel == current.tensor_parallel else policy.max_peak_busy_predicted:.0%}).",  # noqa: E501
-        f"Predicted p95 TPOT {best.p95_tpot_ms:.0f} ms and TTFT {best.p95_ttft_ms:.0f} ms "
-        f"stay within the SLO ({policy.slo_p95_tpot_ms:.0f} / {policy.slo_p95_ttft_ms:.0f} ms).",
-        f"Each replica keeps KV room for a {policy.min_context_tokens:,}-token sequence.",
+        claims.month(f"the observed volume ({w.tokens_per_day / 1e6:,.1f}M tokens/day)"),
+        claims.savings_floor(policy, w.daily_cost_usd, best.daily_cost_usd),
+        claims.not_saturated(w, policy),
+        claims.peak(w, best),
+        *claims.latencies(w, best, policy),
+        claims.kv_room(policy),
+        claims.replicas_kept(replicas_to_keep(current, policy), new.replicas, policy),
     ]
-    if not same_gpu:
+    if new.gpu_id != current.gpu_id:
+        source = (
+            "policy gpu_price_overrides"
+            if new.gpu_id in policy.gpu_price_overrides
+            else (f"the {current.provider} price list")
+        )
         assumptions.append(
-            f"{new.gpu_id} priced at ${new.usd_per_gpu_hour:.4f}/GPU-hour from the "
-            f"{current.provider} price list; speed on it is the cost model's, uncalibrated."
+            f"{new.gpu_id} priced at ${new.usd_per_gpu_hour:.4f}/GPU-hour from {source}; "
+            "speed on it is the cost model's, uncalibrated."
         )
     return Recommendation(
         deployment_id=current.deployment_id,
         kind="right_size",
         summary=f"Move {current.deployment_id} from {describe(current)} to {describe(new)}.",
-        monthly_savings_usd=(w.daily_cost_usd - best.daily_cost_usd) * DAYS_PER_MONTH,
+        monthly_savings_usd=monthly_saving_usd(w.daily_cost_usd, best.daily_cost_usd),
         confidence=confidence(w, policy, best.p95_tpot_ms, best.p95_ttft_ms, calibrated),
         assumptions=tuple(assumptions),
         as_of_date=w.as_of,

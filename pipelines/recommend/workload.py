@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from statistics import fmean
 
 from pipelines.costmodel.engines import Efficiency
 from pipelines.costmodel.memory import plan_memory
 from pipelines.costmodel.throughput import DoesNotFitError, ThroughputEstimate, estimate_throughput
 from pipelines.recommend.inputs import DailyObservation, DeploymentConfig
-
-DAYS_PER_MONTH = 30  # the unit of every monthly saving
+from pipelines.recommend.money import daily_usd, usd
 
 
 @dataclass(frozen=True)
 class Workload:
-    """Traffic, latency and cost of one deployment summarised over the observed days."""
+    """Traffic, latency and cost of one deployment summarised over the observed days.
+
+    ``daily_cost_usd`` is money: the mean of the days' costs in Decimal, to the micro-dollar.
+    """
 
     deployment_id: str
     days: int
@@ -43,7 +46,7 @@ class Workload:
     p95_ttft_ms: float
     p95_tpot_ms: float
     telemetry_coverage: float
-    daily_cost_usd: float
+    daily_cost_usd: Decimal
 
 
 def summarise(days: list[DailyObservation]) -> Workload:
@@ -73,7 +76,7 @@ def summarise(days: list[DailyObservation]) -> Workload:
         p95_ttft_ms=max(d.p95_ttft_ms for d in days),
         p95_tpot_ms=max(d.p95_tpot_ms for d in days),
         telemetry_coverage=fmean(d.telemetry_coverage for d in days),
-        daily_cost_usd=fmean(d.cost_usd for d in days),
+        daily_cost_usd=daily_usd(sum(usd(d.cost_usd) for d in days) / n),
     )
 
 

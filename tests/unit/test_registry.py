@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.costmodel.catalog import gpu_ids
+from pipelines.costmodel.catalog import gpu_ids, llm_ids
 from pipelines.registry import deployment_frame, load_registry, selector_frame
 from pipelines.yamlconf import ConfigError
 
@@ -96,9 +96,36 @@ CASES = {
     "unknown precision": (
         ("weights: fp8", "weights: fp6"),
         [
-            "registry.yaml:22: deployments[1].precision.weights: Input should be 'fp32', 'bf16', "
-            "'fp16', 'fp8', 'int8' or 'int4'"
+            "registry.yaml:22: deployments[1].precision.weights: the cost model has no weight "
+            "precision 'fp6'; supported: fp16, bf16, fp8, int8, int4"
         ],
+    ),
+    # fp32 weights and an int4 KV cache were once accepted here and then failed the
+    # recommendation engine for every deployment: the cost model prices neither.
+    "fp32 weights the cost model cannot price": (
+        ("weights: fp8", "weights: fp32"),
+        [
+            "registry.yaml:22: deployments[1].precision.weights: the cost model has no weight "
+            "precision 'fp32'; supported: fp16, bf16, fp8, int8, int4"
+        ],
+    ),
+    "int4 kv cache the cost model cannot price": (
+        ("kv_cache: fp8", "kv_cache: int4"),
+        [
+            "registry.yaml:22: deployments[1].precision.kv_cache: the cost model has no "
+            "KV-cache precision 'int4'; supported: fp16, bf16, fp8, int8"
+        ],
+    ),
+    "api substitute not in the catalog": (
+        ("    valid_to: 2026-11-03", "    valid_to: 2026-11-03\n    api: {substitutes: [gpt-9]}"),
+        [
+            "registry.yaml:33: deployments[1].api.substitutes: unknown LLM 'gpt-9'; known: "
+            + ", ".join(llm_ids())
+        ],
+    ),
+    "api section typo": (
+        ("    valid_to: 2026-11-03", "    valid_to: 2026-11-03\n    api: {eligable: true}"),
+        ["registry.yaml:33: deployments[1].api.eligable: unknown key"],
     ),
     "broken yaml": (
         ("team: search", "team: [search"),
@@ -116,6 +143,26 @@ def test_invalid_registry_is_reported_by_file_line_and_key(case, tmp_path, monke
     with pytest.raises(ConfigError) as err:
         load_registry("registry.yaml")
     assert err.value.problems == expected
+
+
+def test_api_section_reaches_the_snapshot_with_own_llm_as_default_substitute(tmp_path):
+    path = tmp_path / "registry.yaml"
+    path.write_text(
+        BASE.replace(
+            "    valid_from: 2026-11-01\n  - id",
+            "    valid_from: 2026-11-01\n    api: {eligible: true}\n  - id",
+        ).replace(
+            "    valid_to: 2026-11-03",
+            "    valid_to: 2026-11-03\n    api: {eligible: false, substitutes: [llama-3.3-70b]}",
+        )
+    )
+    frame = deployment_frame(load_registry(path))
+    assert frame.select("deployment_id", "api_eligible", "api_substitute_llm_ids").rows() == [
+        ("chat-8b", True, ["llama-3.1-8b"]),  # no substitutes listed: its own LLM only
+        ("batch-70b", False, ["llama-3.3-70b"]),
+    ]
+    # without an api section a deployment is not eligible (data policy must opt in)
+    assert deployment_frame(load_registry(FIXTURE))["api_eligible"].to_list() == [False, False]
 
 
 def test_unknown_llm_lists_the_catalog(tmp_path):

@@ -11,5 +11,7 @@ select
     cast(gpu_count as integer) as gpu_count,
     cast(replicas as integer) as replicas,
     cast(valid_from as date) as valid_from,
-    cast(valid_to as date) as valid_to
+    cast(valid_to as date) as valid_to,
+    coalesce(cast(api_eligible as boolean), false) as api_eligible,
+    cast(api_substitute_llm_ids as varchar[]) as api_substitute_llm_ids
 from {{ source('registry', 'registry_deployments') }}

@@ -1,5 +1,6 @@
 -- Deployment configs with the price actually paid per GPU-hour over [$start, $end):
--- allocation-basis (allocated + idle) effective USD cost / GPU-hours, per deployment.
+-- allocation-basis (allocated + idle) effective USD cost / GPU-hours, per deployment, and
+-- whether the registry lets its traffic go to a hosted API (and which LLMs would do).
 -- A deployment without USD cost in the window has no price and is left out.
 with cost as (
     select
@@ -23,7 +24,9 @@ select
     d.weight_precision,
     d.kv_cache_precision,
     d.engine,
-    cast(cost.cost_usd as double) / cost.gpu_hours as usd_per_gpu_hour
+    cast(cost.cost_usd as double) / cost.gpu_hours as usd_per_gpu_hour,
+    d.api_eligible,
+    d.api_substitute_llm_ids
 from marts.dim_deployments as d
 inner join cost on d.deployment_id = cost.deployment_id
 where cost.gpu_hours > 0

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from pipelines.config import load_settings
-from pipelines.registry import load_registry, selector_frame
+from pipelines.registry import deployment_frame, load_registry, selector_frame
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +73,10 @@ def test_c_high_volume_70b_distillation_pays_back_within_months(truth):
     day = truth["deployments"][c["deployment"]]["days"]["2026-11-01"]
     assert c["tokens_per_day"] == day["input_tokens"] + day["output_tokens"]
     saving = Decimal(c["teacher_gpu_cost_usd_per_day"]) - Decimal(c["student_gpu_cost_usd_per_day"])
-    assert Decimal(c["saving_usd_per_month"]) == saving * 30
+    month = saving * 365 / 12  # a month is a twelfth of a 365-day year, to the cent
+    assert Decimal(c["saving_usd_per_month"]) == month.quantize(Decimal("0.01"))
     assert c["payback_months"] == pytest.approx(
-        float(Decimal(c["distillation_cost_usd"]) / (saving * 30)), abs=1e-3
+        float(Decimal(c["distillation_cost_usd"]) / month), abs=1e-3
     )
     assert c["payback_months"] < c["max_payback_months"]
 
@@ -145,3 +146,13 @@ def test_instance_costs_are_exact_decimals(truth, timeline):
         assert hours.height == inst["billed_hours"]
     total = sum(Decimal(i["cost_usd"]) for i in truth["instances"].values())
     assert Decimal(truth["totals"]["cost_usd"]) == total
+
+
+def test_the_registry_lets_only_summarise_mixtral_go_to_a_hosted_api(default_run):
+    # the spec's `api: {eligible: true}` reaches the registry the pipeline loads; its
+    # substitutes default to its own LLM
+    frame = deployment_frame(load_registry(default_run / "registry.yaml"))
+    eligible = frame.filter(pl.col("api_eligible"))
+    assert eligible.select("deployment_id", "api_substitute_llm_ids").rows() == [
+        ("summarise-mixtral", ["mixtral-8x7b"])
+    ]
