@@ -62,6 +62,7 @@ final as (
             as requests_finished,
         {%- for name, metric in [
             ('ttft', 'time_to_first_token_seconds'),
+            ('queue', 'request_queue_time_seconds'),
             ('tpot', 'time_per_output_token_seconds'),
             ('prefill', 'request_prefill_time_seconds'),
             ('decode', 'request_decode_time_seconds'),

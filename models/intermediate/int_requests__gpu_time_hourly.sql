@@ -7,45 +7,49 @@
     )
 }}
 
-{#- GPU time in prefill and in decode per deployment per UTC hour, each request's phase
-    weighted by 1/concurrency at that moment (COSTMODEL.md §3): a sweep over arrival,
-    first-token and finish events per deployment and host gives, between two events, n_p
-    requests in prefill and n_d in decode; that stretch's wall time is shared n_p : n_d.
-    Summing raw TTFT and E2E - TTFT instead would count decode time once per sequence in
-    the batch and make output tokens look tens of times dearer. Integer microseconds, so a
-    re-run is bit-identical. Requests without a first-token time are left out. Each UTC day
-    of arrivals is swept alone (a partition's rows never depend on the run's other days);
-    requests in flight at midnight lose their tail. -#}
+{#- The one input/output split of GPU time (COSTMODEL.md §3), per deployment per UTC hour.
+    A sweep over each replica's events (int_requests__phases: prefill start, first token,
+    finish) gives, between two events, n_p requests in prefill and n_d in decode on that
+    replica; the stretch's wall time is shared equally among them, 1/concurrency each, so
+    prefill gets n_p / (n_p + n_d) of it and decode the rest. Replicas are swept apart:
+    two replicas on one host are two GPUs sets, each busy on its own. Queue wait is on no
+    GPU and is charged to nothing; prefill is its compute only (see int_requests__phases
+    for where that time comes from). Summing raw TTFT and E2E - TTFT instead would count
+    decode time once per sequence in the batch and make output tokens look tens of times
+    dearer.
+    Known bias: prefill and decode of a shared step are split by request count, not by FLOP
+    time vs byte time (chunked prefill); a log stream that holds k replicas (no pod or
+    server in the log) is swept as one, its concurrency taken as 1 + (n - 1) / k.
+    Integer microseconds, so a re-run is bit-identical. Each UTC day of arrivals is swept
+    alone (a partition's rows never depend on the run's other days): requests in flight at
+    midnight lose their tail. -#}
 
 with requests as (
-    select
-        deployment_id,
-        coalesce(host, '') as host,
-        cast(arrival_ts as date) as arrival_day,
-        epoch_us(arrival_ts) as arrival_us,
-        epoch_us(arrival_ts) + cast(round(ttft_ms * 1000) as bigint) as first_token_us,
-        epoch_us(arrival_ts) + cast(round(e2e_ms * 1000) as bigint) as finish_us
-    from {{ ref('int_requests__mapped') }}
+    select * from {{ ref('int_requests__phases') }}
     where {{ in_window('arrival_ts') }}
-        and deployment_id is not null
-        and ttft_ms is not null and e2e_ms >= ttft_ms
 ),
 
 events as (
-    select deployment_id, host, arrival_day, arrival_us as ts_us, 1 as d_prefill, 0 as d_decode
+    select deployment_id, replica_key, replicas_sharing, arrival_day,
+        prefill_start_us as ts_us, 1 as d_prefill, 0 as d_decode
     from requests
     union all
-    select deployment_id, host, arrival_day, first_token_us, -1, 1 from requests
+    select
+        deployment_id, replica_key, replicas_sharing, arrival_day,
+        coalesce(first_token_us, finish_us), -1, 1
+    from requests
     union all
-    select deployment_id, host, arrival_day, finish_us, 0, -1 from requests
+    select deployment_id, replica_key, replicas_sharing, arrival_day, finish_us, 0, -1
+    from requests
 ),
 
 steps as (
     select
-        deployment_id, host, arrival_day, ts_us,
+        deployment_id, replica_key, arrival_day, ts_us,
+        any_value(replicas_sharing) as replicas_sharing,
         sum(d_prefill) as d_prefill, sum(d_decode) as d_decode
     from events
-    group by all
+    group by deployment_id, replica_key, arrival_day, ts_us
 ),
 
 segments as (
@@ -53,13 +57,15 @@ segments as (
         deployment_id,
         arrival_day,
         ts_us,
+        replicas_sharing,
         sum(d_prefill) over w as n_prefill,
         sum(d_decode) over w as n_decode,
-        lead(ts_us) over (partition by deployment_id, host, arrival_day order by ts_us) - ts_us
-            as span_us
+        lead(ts_us) over (partition by deployment_id, replica_key, arrival_day order by ts_us)
+            - ts_us as span_us
     from steps
     window w as (
-        partition by deployment_id, host, arrival_day order by ts_us rows unbounded preceding
+        partition by deployment_id, replica_key, arrival_day order by ts_us
+        rows unbounded preceding
     )
 ),
 
@@ -67,9 +73,13 @@ final as (
     select
         date_trunc('hour', make_timestamptz(ts_us)) as hour_start,
         deployment_id,
-        sum(span_us * n_prefill // (n_prefill + n_decode)) / 1e6 as prefill_gpu_seconds,
-        sum(span_us * n_decode // (n_prefill + n_decode)) / 1e6 as decode_gpu_seconds,
-        sum(span_us) / 1e6 as busy_seconds,
+        sum(span_us * n_prefill // (n_prefill + n_decode)) / 1e6 as prefill_replica_seconds,
+        sum(span_us - span_us * n_prefill // (n_prefill + n_decode)) / 1e6
+            as decode_replica_seconds,
+        sum(span_us) / 1e6 as busy_replica_seconds,
+        -- requests in flight per replica × time; a shared stream's n spread over its replicas
+        round(sum(span_us * (1 + (n_prefill + n_decode - 1) / replicas_sharing)) / 1e6, 6)
+            as in_flight_request_seconds,
         max(n_prefill + n_decode) as max_in_flight
     from segments
     where n_prefill + n_decode > 0 and span_us > 0

@@ -8,14 +8,22 @@
 }}
 
 {#- The actual cost of a token. Per deployment-hour the effective (amortized) USD cost is split
-    between prefill and decode by GPU time:
-      gpu_time     share = prefill / (prefill + decode) GPU-seconds of the hour, each request's
-                   TTFT and E2E - TTFT weighted by 1/concurrency (int_requests__gpu_time_hourly);
-                   an hour with no timed requests (e.g. idle) takes the day's ratio. Prefix-
-                   cache hits need no correction here: they already shorten TTFT.
-      token_ratio  no timings that day: share = uncached input tokens /
-                   (uncached input + var('decode_token_weight') × output tokens);
-      none         no tokens that day: cost is kept, per-token prices are NULL.
+    between prefill and decode by GPU time, the one split unitcost uses everywhere
+    (fct_efficiency_daily and the weekly report read these columns):
+      gpu_time      share = prefill / (prefill + decode) replica-seconds of the hour
+                    (int_requests__gpu_time_hourly: per replica, 1/concurrency, prefill as
+                    compute without queue wait); an hour with no timed requests (e.g. idle)
+                    takes the day's ratio. Prefix-cache hits need no correction here: they
+                    already shorten prefill.
+      token_ratio   no timings that day: share = uncached input tokens /
+                    (uncached input + w × output tokens), w fitted on the deployment's own
+                    days with timings in the 28 days before (decode s per output token ÷
+                    prefill s per uncached input token);
+      token_ratio_default  no such days either: w = var('decode_token_weight');
+      none          no tokens that day: cost is kept, per-token prices are NULL.
+    Known bias: the split follows request counts inside a shared step (not FLOP vs byte
+    time), and a log without queue time or engine metrics charges queue wait to prefill only
+    up to the cost model's prefill time (int_requests__phases); docs/cost-split.md.
     Cost bases (as OpenCost): allocation = busy + idle GPU cost + claimed non-GPU cost;
     usage = busy GPU cost only. USD only: other currencies need a dated conversion rate. -#}
 
@@ -59,9 +67,28 @@ gpu_time as (
     select
         hour_start,
         deployment_id,
-        prefill_gpu_seconds,
-        prefill_gpu_seconds + decode_gpu_seconds as e2e_seconds
+        prefill_replica_seconds as prefill_gpu_seconds,
+        prefill_replica_seconds + decode_replica_seconds as e2e_seconds,
+        decode_replica_seconds
     from {{ ref('int_requests__gpu_time_hourly') }}
+),
+
+fit_days as (
+    -- every day with timings and tokens, all history: what a deployment's fallback ratio is
+    -- fitted on (its own days, never another deployment's)
+    select
+        hourly.deployment_id,
+        cast(hourly.hour_start as date) as usage_date,
+        sum(gpu_time.prefill_gpu_seconds) as prefill_seconds,
+        sum(gpu_time.decode_replica_seconds) as decode_seconds,
+        sum(hourly.input_tokens - coalesce(hourly.cached_tokens, 0)) as uncached_input_tokens,
+        sum(hourly.output_tokens) as output_tokens
+    from {{ ref('int_requests__deployment_hourly') }} as hourly
+    inner join gpu_time using (hour_start, deployment_id)
+    group by all
+    having sum(gpu_time.prefill_gpu_seconds) > 0 and sum(gpu_time.decode_replica_seconds) > 0
+        and sum(hourly.input_tokens - coalesce(hourly.cached_tokens, 0)) > 0
+        and sum(hourly.output_tokens) > 0
 ),
 
 requests as (
@@ -84,22 +111,44 @@ request_days as (
     group by all
 ),
 
+fitted_weights as (
+    -- per day without timings: the deployment's decode-token weight over its 28 days before
+    select
+        d.deployment_id,
+        d.usage_date,
+        (sum(f.decode_seconds) / sum(f.output_tokens))
+        / (sum(f.prefill_seconds) / sum(f.uncached_input_tokens)) as decode_token_weight
+    from request_days as d
+    inner join fit_days as f
+        on d.deployment_id = f.deployment_id
+        and f.usage_date >= d.usage_date - 28 and f.usage_date < d.usage_date
+    where coalesce(d.e2e_seconds, 0) = 0
+    group by d.deployment_id, d.usage_date
+),
+
 day_shares as (
     select
-        *,
+        request_days.*,
         case
             when e2e_seconds > 0 then 'gpu_time'
-            when input_tokens + output_tokens > 0 then 'token_ratio'
+            when input_tokens + output_tokens > 0 and w.decode_token_weight is not null
+                then 'token_ratio'
+            when input_tokens + output_tokens > 0 then 'token_ratio_default'
             else 'none'
         end as split_method,
         case
             when e2e_seconds > 0 then prefill_seconds / e2e_seconds
             when uncached_input_tokens + output_tokens > 0
                 then uncached_input_tokens / (
-                    uncached_input_tokens + {{ var('decode_token_weight') }} * output_tokens
+                    uncached_input_tokens
+                    + coalesce(w.decode_token_weight, {{ var('decode_token_weight') }})
+                    * output_tokens
                 )
         end as day_prefill_share
     from request_days
+    left join fitted_weights as w
+        on request_days.deployment_id = w.deployment_id
+        and request_days.usage_date = w.usage_date
 ),
 
 hour_costs as (

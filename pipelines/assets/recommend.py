@@ -14,7 +14,7 @@ from pipelines.partitions import daily_partitions
 from pipelines.recommend.engine import recommend
 from pipelines.recommend.tables import efficiency_table, recommendation_table
 from pipelines.recommend.warehouse_inputs import load_warehouse_inputs
-from pipelines.resources import WarehouseResource
+from pipelines.resources import UnitcostConfigResource, WarehouseResource
 from pipelines.warehouse import replace_rows
 
 EFFICIENCY_KEY = dg.AssetKey(["raw", "predicted_efficiency_daily"])
@@ -22,13 +22,19 @@ RECOMMENDATIONS_KEY = dg.AssetKey(["raw", "recommendations"])
 UPSTREAM = [
     dg.AssetKey(["marts", "fct_cost_allocation_daily"]),
     dg.AssetKey(["intermediate", "int_allocation__gpu_hours"]),
-    dg.AssetKey(["intermediate", "int_requests__mapped"]),
+    dg.AssetKey(["intermediate", "int_billing__commitment_coverage"]),
+    dg.AssetKey(["intermediate", "int_requests__phases"]),
+    dg.AssetKey(["intermediate", "int_requests__gpu_time_hourly"]),
     dg.AssetKey(["intermediate", "int_telemetry__gpu_hourly"]),
     dg.AssetKey(["marts", "dim_deployments"]),
 ]
-# The engine reads at least this many days up to the window's end: a one-day partition
-# alone would calibrate on one day and rate every recommendation low on days observed.
+# Recommendations as of a window's last day summarise this many days up to its end, however
+# the run was cut: a one-day partition alone would rate every recommendation low on days
+# observed, and a month-long backfill would average away the newest load.
 LOOKBACK_DAYS = 7
+# A day's efficiency row is scored with efficiencies fitted on the days before it only (out
+# of sample, unitcost.yaml recommend.calibration.window_days), so the engine reads them too:
+# the daily job and a backfill agree.
 _SPEC = {
     "group_name": "recommend",
     "kinds": {"duckdb", "polars"},
@@ -37,17 +43,20 @@ _SPEC = {
 }
 
 
-def read_window(window: dg.TimeWindow) -> tuple[dt.date, dt.date]:
-    """The days the engine reads for a partition window: it, and the lookback before it."""
-    end = window.end.date()
-    return min(window.start.date(), end - dt.timedelta(days=LOOKBACK_DAYS)), end
+def read_window(window: dg.TimeWindow, calibration_days: int = 7) -> tuple[dt.date, dt.date]:
+    """The days the engine reads for a partition window: it, the calibration window before
+    its first day, and the recommendations' lookback before its last."""
+    start, end = window.start.date(), window.end.date()
+    since = min(start - dt.timedelta(days=calibration_days), end - dt.timedelta(days=LOOKBACK_DAYS))
+    return since, end
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             EFFICIENCY_KEY,
-            description="One row per deployment and UTC day: predicted vs actual cost, gap parts.",
+            description="One row per deployment and UTC day: the cost model's GPU-seconds "
+            "(modelled, best batch, reference, floor) for fct_efficiency_daily to price.",
             **_SPEC,
         ),
         dg.AssetSpec(
@@ -60,14 +69,26 @@ def read_window(window: dg.TimeWindow) -> tuple[dt.date, dt.date]:
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
 )
-def recommend_tables(context: dg.AssetExecutionContext, duckdb: WarehouseResource):
+def recommend_tables(
+    context: dg.AssetExecutionContext, duckdb: WarehouseResource, unitcost: UnitcostConfigResource
+):
     """Run the engine on the window (plus lookback); replace its days and its as-of day."""
     window = context.partition_time_window
     start, end = window.start.date(), window.end.date()
     as_of = end - dt.timedelta(days=1)
+    settings = unitcost.settings()  # unitcost.yaml's recommend: policy, API prices, calibration
+    calibration = settings.recommend.calibration
     with duckdb.get_connection() as con:
-        inputs = load_warehouse_inputs(con, *read_window(window))
-        result = recommend(inputs)
+        inputs = load_warehouse_inputs(con, *read_window(window, calibration.window_days))
+        result = recommend(
+            inputs,
+            settings.policy,
+            settings.api_prices(),
+            min_calibration_requests=calibration.min_requests,
+            calibration_window_days=calibration.window_days,
+            min_calibration_days=calibration.min_days,
+            recommend_since=end - dt.timedelta(days=LOOKBACK_DAYS),
+        )
         efficiency = efficiency_table(result.efficiency, start, end)
         recs = recommendation_table(result.recommendations, as_of)
         n_efficiency = replace_rows(
@@ -87,6 +108,8 @@ def recommend_tables(context: dg.AssetExecutionContext, duckdb: WarehouseResourc
             "dagster/row_count": n_efficiency,
             "deployments": len(inputs.configs),
             "calibrated_deployments": calibrated,
+            # deployments the cost model cannot describe: left out, not failing the others
+            "skipped_deployments": {s.deployment_id: s.reason for s in result.skipped},
         },
     )
     yield dg.MaterializeResult(

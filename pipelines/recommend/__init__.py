@@ -7,7 +7,14 @@ tables through a DuckDB connection the caller opens; both summarise days with
 
 Public API: ``engine.recommend`` (all of it), ``calibrate.calibrate``,
 ``predict.efficiency_row``, the per-kind rules ``rightsize.right_size``,
-``quantize.quantize``, ``distill.distill``, ``api.api``, the thresholds in
+``quantize.quantize``, ``distill.distill``, ``api.api``, the commitment-aware split of each
+saving into cash now and deferred ``commitments.apply_commitments``, the thresholds in
 ``policy.Policy``, and ``outputs.efficiency_frame`` / ``recommendation_frame`` /
 ``to_rows`` for the ``fct_efficiency_daily`` and ``fct_recommendations`` marts.
+
+``config`` validates the run config's ``recommend:`` section (policy, API price table);
+``api_prices`` reads the dated, sourced price table; ``money`` is where float physics
+becomes Decimal dollars (cents a month, micro-dollars a day; a month is 365/12 days,
+``costmodel.units``); ``claims`` writes the sentences that name the policy values bounding a
+recommendation, each true by construction.
 """

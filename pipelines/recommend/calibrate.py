@@ -12,6 +12,13 @@ B_i, so the median of a multi-modal spread is unstable; TPOT has no queueing in 
 Groups are (GPU, engine, weight precision, tensor-parallel degree): TP communication is
 folded into the fitted MBU (as in §6), so it differs by TP.
 ``DCGM_FI_PROF_DRAM_ACTIVE`` would be a cross-check; the simulator emits none.
+
+Two uses. ``calibrate`` fits on a whole window: what recommendations about the future read.
+``calibrate_days`` scores each day out of sample: a day's efficiency is fitted on the
+``window_days`` before it only, so the daily job and a backfill give a day the same fit
+(it depends on the data of those days, never on how a run was cut), and the comparison of
+modelled with actual cost (``fct_efficiency_daily``) tests the model on data it was not
+fitted on. Too little history: the prior, and the row says so.
 """
 
 from __future__ import annotations
@@ -41,7 +48,10 @@ def calibration_key(config: DeploymentConfig) -> CalibrationKey:
 class FittedEfficiency:
     """The efficiency predictions use for one group, and where it came from.
 
-    ``source`` is ``calibrated`` (enough requests and days) or ``prior`` (Tier 0).
+    ``source`` is ``calibrated`` (enough requests and days) or ``prior`` (Tier 0);
+    ``scope`` says whose requests a calibrated fit came from: the ``deployment``'s own, or
+    its ``hardware_group``'s (same GPU, engine, weight precision and TP; another LLM's
+    timings, so a rougher fit), ``prior`` otherwise.
     """
 
     key: CalibrationKey
@@ -49,12 +59,13 @@ class FittedEfficiency:
     source: str
     requests_used: int
     days_used: int
+    scope: str = "prior"
 
 
 def implied_efficiency(requests: pl.DataFrame, config: DeploymentConfig) -> pl.DataFrame:
     """Per-request implied ``mbu`` and ``mfu`` for one deployment's requests (ok ones only).
 
-    ``requests`` needs the columns of ``fleet_inputs`` plus ``decode_concurrency``.
+    ``requests`` needs the columns of ``sql/requests.sql`` plus ``decode_concurrency``.
     """
     dep = config.deployment(_UNIT)
     tp, gpu = config.tensor_parallel, dep.gpu
@@ -97,10 +108,10 @@ class Calibration:
 
     def for_config(self, config: DeploymentConfig) -> FittedEfficiency:
         if config.deployment_id in self.deployments:
-            return self.deployments[config.deployment_id]
+            return replace(self.deployments[config.deployment_id], scope="deployment")
         key = calibration_key(config)
         if key in self.groups:
-            return self.groups[key]
+            return replace(self.groups[key], scope="hardware_group")
         prior = efficiency_prior(config.cost_model_engine, config.gpu_id)
         return FittedEfficiency(key, prior, "prior", 0, 0)
 
@@ -130,7 +141,7 @@ def calibrate(
     Parameters
     ----------
     requests
-        Per-request timings with concurrency (``fleet_inputs``); None: priors everywhere.
+        Per-request timings with concurrency (``warehouse_inputs``); None: priors everywhere.
     configs
         Deployment configs by id; requests of unknown deployments are ignored.
     min_requests, min_days
@@ -139,14 +150,8 @@ def calibrate(
     """
     if requests is None or requests.is_empty() or not configs:
         return Calibration({}, {})
-    parts = [
-        implied_efficiency(requests.filter(pl.col("deployment_id") == dep_id), config).with_columns(
-            key=pl.lit("|".join(map(str, calibration_key(config))))
-        )
-        for dep_id, config in configs.items()
-    ]
-    per_request = pl.concat(parts).drop_nans().drop_nulls()
-    keys = {"|".join(map(str, calibration_key(c))): c for c in configs.values()}
+    per_request = _per_request(requests, configs)
+    keys = {_key_text(c): c for c in configs.values()}
     fits = {
         "key": _fits(per_request, "key", lambda k: keys[k], min_requests, min_days),
         "deployment_id": _fits(
@@ -180,4 +185,70 @@ def _fits(per_request: pl.DataFrame, by: str, config_of, min_requests: int, min_
             eff = _efficiency(row["mbu"], row["mfu"], prior)
             key = calibration_key(config)
             out[row[by]] = FittedEfficiency(key, eff, "calibrated", row["n"], row["days"])
+    return out
+
+
+def _key_text(config: DeploymentConfig) -> str:
+    return "|".join(map(str, calibration_key(config)))
+
+
+def _per_request(requests: pl.DataFrame, configs: dict[str, DeploymentConfig]) -> pl.DataFrame:
+    parts = [
+        implied_efficiency(requests.filter(pl.col("deployment_id") == dep_id), config).with_columns(
+            key=pl.lit(_key_text(config))
+        )
+        for dep_id, config in sorted(configs.items())
+    ]
+    return pl.concat(parts).drop_nans().drop_nulls()
+
+
+def calibrate_days(
+    requests: pl.DataFrame | None,
+    configs: dict[str, DeploymentConfig],
+    days: list[tuple[str, dt.date]],
+    window_days: int = 7,
+    min_requests: int = 300,
+    min_days: int = 1,
+) -> dict[tuple[str, dt.date], FittedEfficiency]:
+    """The efficiency each (deployment, day) is scored with, fitted out of sample.
+
+    Parameters
+    ----------
+    requests
+        Per-request timings with concurrency covering at least ``window_days`` before the
+        first day scored (the asset reads that lookback); None: priors everywhere.
+    configs
+        Deployment configs by id.
+    days
+        The (deployment_id, usage_date) pairs to score.
+    window_days
+        Fit on the requests of ``[day - window_days, day)``: earlier days only.
+    min_requests, min_days
+        As in ``calibrate``: below them the deployment's group, then the prior.
+
+    Returns
+    -------
+    dict
+        (deployment_id, usage_date) -> the fit used, its ``source`` ``calibrated`` or
+        ``prior`` and the requests and days it was fitted on.
+    """
+    out: dict[tuple[str, dt.date], FittedEfficiency] = {}
+    per_request = None
+    if requests is not None and not requests.is_empty() and configs:
+        per_request = _per_request(requests, configs)
+    keys = {_key_text(c): c for c in configs.values()}
+    for day in sorted({d for _, d in days}):
+        history = Calibration({}, {})
+        if per_request is not None:
+            since = day - dt.timedelta(days=window_days)
+            window = per_request.filter(pl.col("usage_date").is_between(since, day, "left"))
+            if not window.is_empty():
+                groups = _fits(window, "key", lambda k: keys[k], min_requests, min_days)
+                own = _fits(window, "deployment_id", lambda d: configs[d], min_requests, min_days)
+                history = Calibration(
+                    {calibration_key(keys[k]): f for k, f in groups.items()}, {}, own
+                )
+        for dep_id, d in days:
+            if d == day and dep_id in configs:
+                out[(dep_id, day)] = history.for_config(configs[dep_id])
     return out

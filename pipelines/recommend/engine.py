@@ -2,17 +2,25 @@
 
 Kinds are tried from least to most risky: right_size (no quality change), quantize
 (quality assumed), distill (must beat both by a margin), api (eligible deployments only).
+
+A deployment the cost model cannot describe (a precision, LLM or GPU it has no data for) is
+left out before anything else runs and recorded in ``EngineResult.skipped`` with the reason,
+and logged: one bad registry entry must not cost every other deployment its rows.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from pipelines.recommend.api import ApiPrice, api
-from pipelines.recommend.calibrate import Calibration, calibrate
+from pipelines.recommend.calibrate import Calibration, calibrate, calibrate_days
+from pipelines.recommend.commitments import apply_commitments
 from pipelines.recommend.distill import distill
-from pipelines.recommend.inputs import FleetInputs
+from pipelines.recommend.inputs import DeploymentConfig, FleetInputs
 from pipelines.recommend.outputs import EfficiencyRow, Recommendation
 from pipelines.recommend.policy import Policy
 from pipelines.recommend.predict import efficiency_row
@@ -20,29 +28,91 @@ from pipelines.recommend.quantize import quantize
 from pipelines.recommend.rightsize import right_size, terminate_idle
 from pipelines.recommend.workload import summarise
 
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SkippedDeployment:
+    """A deployment the engine left out, and why (the cost model's own error message)."""
+
+    deployment_id: str
+    reason: str
+
 
 @dataclass(frozen=True)
 class EngineResult:
-    """Rows for ``fct_efficiency_daily`` and ``fct_recommendations``, and the calibration."""
+    """Rows for ``fct_efficiency_daily`` and ``fct_recommendations``, the calibration, and the
+    deployments left out (``skipped``)."""
 
     efficiency: tuple[EfficiencyRow, ...]
     recommendations: tuple[Recommendation, ...]
     calibration: Calibration
+    skipped: tuple[SkippedDeployment, ...] = ()
+
+
+def unsupported(config: DeploymentConfig) -> str | None:
+    """Why the cost model cannot describe ``config``, or None if it can."""
+    try:
+        config.deployment()
+    except ValueError as exc:  # the cost model's error for ids and precisions it lacks
+        return str(exc)
+    return None
+
+
+def _split_supported(inputs: FleetInputs) -> tuple[FleetInputs, list[SkippedDeployment]]:
+    skipped = [
+        SkippedDeployment(dep_id, reason)
+        for dep_id, config in sorted(inputs.configs.items())
+        if (reason := unsupported(config)) is not None
+    ]
+    if not skipped:
+        return inputs, []
+    out = {s.deployment_id for s in skipped}
+    configs = {k: v for k, v in inputs.configs.items() if k not in out}
+    observations = tuple(o for o in inputs.observations if o.deployment_id not in out)
+    requests = inputs.requests
+    if requests is not None:
+        requests = requests.filter(~requests["deployment_id"].is_in(sorted(out)))
+    return replace(inputs, configs=configs, observations=observations, requests=requests), skipped
+
+
+def _since(inputs: FleetInputs, day: dt.date | None) -> FleetInputs:
+    if day is None:
+        return inputs
+    requests = inputs.requests
+    if requests is not None:
+        requests = requests.filter(requests["usage_date"] >= day)
+    observations = tuple(o for o in inputs.observations if o.usage_date >= day)
+    return replace(inputs, observations=observations, requests=requests)
 
 
 def efficiency_rows(
-    inputs: FleetInputs, calibration: Calibration, policy: Policy
+    inputs: FleetInputs,
+    policy: Policy,
+    window_days: int = 7,
+    min_requests: int = 300,
+    min_days: int = 1,
 ) -> tuple[EfficiencyRow, ...]:
+    """One row per observed deployment-day, each scored with efficiencies fitted on the
+    ``window_days`` before it only (out of sample; ``calibrate.calibrate_days``)."""
+    observed = [o for o in inputs.observations if o.deployment_id in inputs.configs]
+    fitted = calibrate_days(
+        inputs.requests,
+        inputs.configs,
+        [(o.deployment_id, o.usage_date) for o in observed],
+        window_days,
+        min_requests,
+        min_days,
+    )
     rows = (
         efficiency_row(
             o,
             inputs.configs[o.deployment_id],
-            calibration,
+            fitted[(o.deployment_id, o.usage_date)],
             policy.min_context_tokens,
             policy.kv_headroom,
         )
-        for o in inputs.observations
-        if o.deployment_id in inputs.configs
+        for o in observed
     )
     return tuple(r for r in rows if r is not None)
 
@@ -64,7 +134,7 @@ def recommend_deployment(
     lower = (right_size(config, w, policy, calibrated), quantize(config, w, policy, calibrated))
     recs = [r for r in lower if r is not None]
     lower_risk = max(
-        (r.current_daily_cost_usd - r.proposed_daily_cost_usd for r in recs), default=0.0
+        (r.current_daily_cost_usd - r.proposed_daily_cost_usd for r in recs), default=Decimal(0)
     )
     student = distill(config, w, policy, calibrated, lower_risk)
     if student is not None:
@@ -81,29 +151,58 @@ def recommend(
     policy: Policy | None = None,
     api_prices: Iterable[ApiPrice] | None = None,
     min_calibration_requests: int = 300,
+    calibration_window_days: int = 7,
+    min_calibration_days: int = 1,
+    recommend_since: dt.date | None = None,
 ) -> EngineResult:
     """Run the whole engine on one window of observations.
 
     Parameters
     ----------
     inputs
-        Configs, daily observations, idle instances and (optionally) request timings.
+        Configs, daily observations, idle instances, (optionally) request timings, and the
+        commitments that paid for the GPUs (each saving's cash / deferred split).
     policy
-        Thresholds and SLOs; ``Policy()`` documents every default.
+        Thresholds and SLOs; ``Policy()`` documents every default. The asset passes the
+        run config's ``recommend.policy`` (``Settings.policy``).
     api_prices
-        Replaces the shipped ``data/api_prices.csv`` table.
+        Replaces the shipped ``data/api_prices.csv`` table (``Settings.api_prices()``).
     min_calibration_requests
         Requests a (GPU, engine, precision, TP) group needs before its fit replaces the prior.
+    calibration_window_days, min_calibration_days
+        A day's efficiency row is scored with a fit on the ``calibration_window_days``
+        before it only, given at least ``min_calibration_days`` of them (else the prior).
+        The caller must pass that lookback in ``inputs``.
+    recommend_since
+        Recommendations summarise (and calibrate on) the days from this one on; None: all
+        of ``inputs``. The asset keeps it at a fixed lookback before the window's end, so
+        a recommendation does not depend on how a backfill was cut.
 
     Returns
     -------
     EngineResult
+        With ``skipped``: deployments the cost model cannot describe, left out with the
+        reason (and logged), so that the others still get their rows.
     """
     policy = policy or Policy()
-    calibration = calibrate(inputs.requests, inputs.configs, min_calibration_requests)
+    api_prices = None if api_prices is None else tuple(api_prices)
+    inputs, skipped = _split_supported(inputs)
+    recent = _since(inputs, recommend_since)
+    calibration = calibrate(recent.requests, recent.configs, min_calibration_requests)
     recs: list[Recommendation] = []
-    for deployment_id in sorted(inputs.configs):
-        recs += recommend_deployment(inputs, deployment_id, calibration, policy, api_prices)
+    for deployment_id in sorted(recent.configs):
+        try:
+            recs += recommend_deployment(recent, deployment_id, calibration, policy, api_prices)
+        except ValueError as exc:  # a config the cost model describes but cannot evaluate
+            skipped.append(SkippedDeployment(deployment_id, f"no recommendations: {exc}"))
+    for s in skipped:
+        log.warning("recommendations skip deployment %s: %s", s.deployment_id, s.reason)
     as_of = max((o.usage_date for o in inputs.observations), default=None)
     recs += [terminate_idle(i, as_of, policy) for i in inputs.idle_instances]
-    return EngineResult(efficiency_rows(inputs, calibration, policy), tuple(recs), calibration)
+    # Last: what of each saving is cash now, given the commitments that paid for the GPUs.
+    gpu_types = {d: c.gpu_id for d, c in inputs.configs.items()}
+    recs = apply_commitments(recs, inputs.commitments, gpu_types)
+    efficiency = efficiency_rows(
+        inputs, policy, calibration_window_days, min_calibration_requests, min_calibration_days
+    )
+    return EngineResult(efficiency, tuple(recs), calibration, tuple(skipped))

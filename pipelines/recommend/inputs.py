@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pipelines.costmodel.deployment import Deployment
 from pipelines.costmodel.engines import ENGINE_PROFILES, Efficiency
+
+if TYPE_CHECKING:
+    from pipelines.recommend.commitments import CommitmentCoverage
 
 # Engines the cost model has no profile for yet, and the profile that behaves most alike:
 # TGI (v3) allocates paged KV on demand like vLLM. Tell costmodel/engines.py's owner.
@@ -35,9 +39,11 @@ class DeploymentConfig:
         The all-in price actually paid per GPU-hour (allocation basis), USD.
     provider
         Cloud whose catalog prices cheaper GPU types (``prices.instance_prices``).
-    api_eligible
-        True if the traffic may be sent to a third-party API (data policy). Unknown means
-        no: self-hosting is often chosen for reasons a price table cannot see.
+    api_eligible, api_substitutes
+        True if the traffic may be sent to a third-party API (data policy; the registry's
+        ``api.eligible``). Unknown means no: self-hosting is often chosen for reasons a price
+        table cannot see. ``api_substitutes`` are the hosted LLMs (catalog ids) acceptable in
+        its place; empty means the deployment's own LLM only.
     """
 
     deployment_id: str
@@ -51,6 +57,7 @@ class DeploymentConfig:
     usd_per_gpu_hour: float
     provider: str = "aws"
     api_eligible: bool = False
+    api_substitutes: tuple[str, ...] = ()
 
     @property
     def replicas(self) -> int:
@@ -80,12 +87,15 @@ class DeploymentConfig:
 class DailyObservation:
     """One deployment's observed traffic, latency, utilisation and cost on one UTC day.
 
-    Concurrency is requests in flight per replica (time average over the day, Little's
-    law); ``busy_fraction`` the share of GPU-time with at least one request in flight
-    (DCGM GPU utilisation); ``peak_hour_busy_fraction`` its busiest hour. Latencies are
-    per request, ms. ``prefill_time_share`` is the share of busy replica-time spent in
-    prefill (TTFT vs E2E, each weighted by 1/concurrency), COSTMODEL.md §3.
-    ``cost_usd`` is the allocated cost of the deployment's GPUs that day.
+    ``batch_when_busy`` is the mean number of requests on a replica's GPUs while it has any
+    (prefill or decode, queue wait excluded; ``int_requests__gpu_time_hourly``);
+    ``p95_concurrency`` the 95th percentile over requests of the mean number on their
+    replica during their life. ``busy_fraction`` is the share of GPU-time DCGM saw busy,
+    ``peak_hour_busy_fraction`` its busiest hour. Latencies are per request, ms.
+    ``observed_request_share`` is the mean, over the day's requests, of the share of the
+    deployment's GPU-hours telemetry observed in the hour each arrived: the part of the
+    traffic whose busy time was measured rather than assumed. ``cost_usd`` is the
+    allocation-basis cost of the deployment's GPUs that day (recommendations' baseline).
     """
 
     usage_date: dt.date
@@ -96,7 +106,7 @@ class DailyObservation:
     cached_tokens: int
     busy_fraction: float
     peak_hour_busy_fraction: float
-    mean_concurrency: float
+    batch_when_busy: float
     p95_concurrency: float
     peak_to_mean_load: float
     mean_ttft_ms: float
@@ -105,7 +115,7 @@ class DailyObservation:
     p95_tpot_ms: float
     telemetry_coverage: float
     cost_usd: float
-    prefill_time_share: float
+    observed_request_share: float = 1.0
 
     @property
     def mean_input_tokens(self) -> float:
@@ -122,19 +132,6 @@ class DailyObservation:
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
-
-    @property
-    def batch_when_busy(self) -> float:
-        """Mean requests in flight per replica while it is busy (at least 1)."""
-        return max(1.0, self.mean_concurrency / max(self.busy_fraction, 1e-9))
-
-    @property
-    def actual_usd_per_1m_input_tokens(self) -> float:
-        return 1e6 * self.cost_usd * self.prefill_time_share / max(self.input_tokens, 1)
-
-    @property
-    def actual_usd_per_1m_output_tokens(self) -> float:
-        return 1e6 * self.cost_usd * (1 - self.prefill_time_share) / max(self.output_tokens, 1)
 
 
 @dataclass(frozen=True)
@@ -154,13 +151,16 @@ class FleetInputs:
     """Everything ``engine.recommend`` needs.
 
     ``requests`` holds per-request timings for calibration (``calibrate.REQUEST_COLUMNS``);
-    None means no logs, so every prediction uses priors.
+    None means no logs, so every prediction uses priors. ``commitments``: which commitment
+    paid for each deployment's (and idle instance's) GPU cost over the window; empty means
+    none known, so every saving counts as cash (``commitments.apply_commitments``).
     """
 
     configs: dict[str, DeploymentConfig]
     observations: tuple[DailyObservation, ...]
     idle_instances: tuple[IdleInstance, ...] = ()
     requests: pl.DataFrame | None = field(default=None, compare=False)
+    commitments: tuple[CommitmentCoverage, ...] = ()
 
     def days_of(self, deployment_id: str) -> list[DailyObservation]:
         days = [o for o in self.observations if o.deployment_id == deployment_id]

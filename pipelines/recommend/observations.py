@@ -1,11 +1,9 @@
 """Daily observations from per-request timings plus a per-day busy and cost frame.
 
-Shared by ``fleet_inputs`` (a simulator folder) and ``warehouse_inputs`` (the dbt tables):
-the two differ only in where timings, busy time and cost come from, never in how a day is
-summarised. ``requests`` has the columns ``concurrency.add_concurrency`` adds plus
-``usage_date``, token counts and ``ok``; ``busy`` has one row per (deployment_id,
-usage_date) with ``busy_fraction``, ``peak_hour_busy_fraction``, ``telemetry_coverage`` and
-``cost_usd``.
+``requests`` has the columns ``concurrency.add_concurrency`` adds plus ``usage_date``, token
+counts, ``ok`` and ``observed_share``; ``busy`` has one row per (deployment_id, usage_date)
+with ``busy_fraction``, ``peak_hour_busy_fraction``, ``telemetry_coverage``,
+``batch_observed`` (the split's sweep: requests per replica while busy) and ``cost_usd``.
 """
 
 from __future__ import annotations
@@ -18,19 +16,19 @@ BUSY_COLUMNS = (
     "busy_fraction",
     "peak_hour_busy_fraction",
     "telemetry_coverage",
+    "batch_observed",
     "cost_usd",
 )
 
 
 def request_days(requests: pl.DataFrame) -> pl.DataFrame:
-    """Per deployment and day: volumes, latencies and the prefill/decode time split."""
+    """Per deployment and day: volumes, latencies, load shape and the observed share."""
     ok = pl.col("ok")
     ttft_ms = (pl.col("first_token_us") - pl.col("arrival_us")) / 1000
     decode_steps = (pl.col("output_tokens") - 1).clip(lower_bound=1)
     tpot_ms = (pl.col("finish_us") - pl.col("first_token_us")) / 1000 / decode_steps
-    life_s = (pl.col("finish_us") - pl.col("arrival_us")) / 1e6
-    weight = 1 / pl.col("life_concurrency")
     hour = pl.col("arrival_us") // 3_600_000_000
+    decoding = ok & (pl.col("output_tokens") > 1)
     return (
         requests.group_by("deployment_id", "usage_date")
         .agg(
@@ -38,14 +36,12 @@ def request_days(requests: pl.DataFrame) -> pl.DataFrame:
             input_tokens=pl.col("input_tokens").sum(),
             output_tokens=pl.col("output_tokens").sum(),
             cached_tokens=pl.col("cached_tokens").sum(),
-            in_flight_s=life_s.sum(),
             p95_concurrency=pl.col("life_concurrency").quantile(0.95),
             mean_ttft_ms=ttft_ms.filter(ok).mean(),
             p95_ttft_ms=ttft_ms.filter(ok).quantile(0.95),
-            mean_tpot_ms=tpot_ms.filter(ok & (pl.col("output_tokens") > 1)).mean(),
-            p95_tpot_ms=tpot_ms.filter(ok & (pl.col("output_tokens") > 1)).quantile(0.95),
-            prefill_s=(ttft_ms.fill_null(life_s * 1000) / 1000 * weight).sum(),
-            life_weighted_s=(life_s * weight).sum(),
+            mean_tpot_ms=tpot_ms.filter(decoding).mean(),
+            p95_tpot_ms=tpot_ms.filter(decoding).quantile(0.95),
+            observed_request_share=pl.col("observed_share").mean(),
             hourly=hour.value_counts().struct.field("count"),
         )
         .sort("deployment_id", "usage_date")
@@ -68,13 +64,13 @@ def daily_observations(
         how="inner",
     )
     return tuple(
-        _observation(day, configs[day["deployment_id"]].replicas)
+        _observation(day)
         for day in days.sort("deployment_id", "usage_date").iter_rows(named=True)
         if day["deployment_id"] in configs
     )
 
 
-def _observation(day: dict, replicas: int) -> DailyObservation:
+def _observation(day: dict) -> DailyObservation:
     hourly = day["hourly"]
     return DailyObservation(
         usage_date=day["usage_date"],
@@ -85,7 +81,7 @@ def _observation(day: dict, replicas: int) -> DailyObservation:
         cached_tokens=day["cached_tokens"],
         busy_fraction=day["busy_fraction"],
         peak_hour_busy_fraction=day["peak_hour_busy_fraction"],
-        mean_concurrency=day["in_flight_s"] / 86_400 / replicas,
+        batch_when_busy=max(1.0, day["batch_observed"] or 1.0),
         p95_concurrency=day["p95_concurrency"],
         peak_to_mean_load=max(hourly) / (sum(hourly) / 24),
         mean_ttft_ms=day["mean_ttft_ms"],
@@ -94,5 +90,5 @@ def _observation(day: dict, replicas: int) -> DailyObservation:
         p95_tpot_ms=day["p95_tpot_ms"],
         telemetry_coverage=day["telemetry_coverage"],
         cost_usd=day["cost_usd"],
-        prefill_time_share=day["prefill_s"] / day["life_weighted_s"],
+        observed_request_share=day["observed_request_share"],
     )

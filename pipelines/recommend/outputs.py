@@ -5,37 +5,55 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 
 import polars as pl
 
 KINDS = ("right_size", "quantize", "distill", "api")
+MONEY_FIELDS = ("monthly_savings_usd", "current_daily_cost_usd", "proposed_daily_cost_usd")
 
 
 @dataclass(frozen=True)
 class EfficiencyRow:
-    """Predicted vs actual cost of one deployment on one day (``fct_efficiency_daily``).
+    """What the cost model says one deployment-day's traffic takes, in GPU-seconds.
 
-    $/1M figures are USD per million tokens. ``efficiency`` = predicted / actual cost. The
-    gap components are USD for the day and sum, with the prediction, to the actual cost:
-    ``predicted + over_provisioning + idle + batching + kernel_efficiency + residual``.
-    ``efficiency_source`` is ``calibrated`` or ``prior``.
+    Physics only: ``fct_efficiency_daily`` prices these at the deployment's effective $ per
+    GPU-second and sets them beside the actual cost (DECIMAL, in SQL), so money is never a
+    float here. Each ``*_gpu_seconds`` is for the requests of hours telemetry observed
+    (``observed_request_share`` of the day's requests), the part whose busy time was
+    measured; unobserved hours are priced as observed on both sides.
+
+    ``modelled_busy_gpu_seconds``: at the observed batch ``batch_observed``, on the GPUs,
+    TP and precision deployed, with the efficiency fitted on earlier days (or the prior;
+    ``efficiency_source``): the number that tests the cost model against DCGM's busy time.
+    ``reference_gpu_seconds``: the same at the memory-allowed batch ``batch_max`` and the
+    Tier-0 prior; ``kernel_gpu_seconds`` at ``batch_max`` and the fitted efficiency;
+    ``floor_gpu_seconds``: the prior at the memory-allowed batch of the fewest GPUs that fit
+    (``tensor_parallel_min``), no idle. ``*_prefill_share``: prefill's share of that time
+    (the same 1/concurrency rule as the actual split). ``gpus_needed``: fewest GPUs, in
+    replicas of ``tensor_parallel_min``, that fit and carry the measured busy time.
     """
 
     usage_date: dt.date
     deployment_id: str
-    predicted_usd_per_1m_input_tokens: float
-    predicted_usd_per_1m_output_tokens: float
-    actual_usd_per_1m_input_tokens: float
-    actual_usd_per_1m_output_tokens: float
-    efficiency: float
-    predicted_cost_usd: float
-    actual_cost_usd: float
-    gap_over_provisioning_usd: float
-    gap_idle_usd: float
-    gap_batching_usd: float
-    gap_kernel_efficiency_usd: float
-    gap_residual_usd: float
+    requests: int
+    observed_request_share: float
+    batch_observed: float
+    batch_max: float
+    gpu_count: int
+    tensor_parallel: int
+    tensor_parallel_min: int
+    gpus_needed: int
+    modelled_busy_gpu_seconds: float
+    modelled_prefill_share: float
+    kernel_gpu_seconds: float
+    reference_gpu_seconds: float
+    floor_gpu_seconds: float
+    floor_prefill_share: float
     efficiency_source: str
+    calibration_scope: str
+    calibration_days: int
+    calibration_requests: int
     mbu_used: float
     mfu_used: float
     regime: str
@@ -46,29 +64,42 @@ class Recommendation:
     """One recommended change (``fct_recommendations``).
 
     ``deployment_id`` is None for an instance that serves no deployment (then
-    ``instance_id`` names it). ``monthly_savings_usd`` = 30 × (current − proposed daily
-    cost) at the observed volume. ``target`` describes the proposed config, e.g.
-    ``{"gpu_id": "l4", "num_gpus": 1}``. ``payback_months`` only for ``distill``.
+    ``instance_id`` names it). Money is ``Decimal``, never float: the daily costs to the
+    micro-dollar, ``monthly_savings_usd`` = (current − proposed daily cost) × 365/12 at the
+    observed volume, to the cent (``money.monthly_saving_usd``). ``target`` describes the
+    proposed config, e.g. ``{"gpu_id": "l4", "num_gpus": 1}``. ``payback_months`` only for
+    ``distill``.
     """
 
     deployment_id: str | None
     kind: str
     summary: str
-    monthly_savings_usd: float
+    monthly_savings_usd: Decimal
     confidence: float
     assumptions: tuple[str, ...]
     as_of_date: dt.date
     target: dict
-    current_daily_cost_usd: float
-    proposed_daily_cost_usd: float
+    current_daily_cost_usd: Decimal
+    proposed_daily_cost_usd: Decimal
     payback_months: float | None = None
     instance_id: str | None = None
+    # Set by commitments.apply_commitments (the engine's last step): the saving as cash now
+    # + deferred (saved after the commitment ends, or freed for reuse until then), and the
+    # commitments behind the deferred part (ids comma-separated; end: when the last ends).
+    cash_monthly_savings_usd: Decimal | None = None
+    deferred_monthly_savings_usd: Decimal | None = None
+    commitment_ids: str | None = None
+    commitment_kind: str | None = None
+    commitment_end_date: dt.date | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
+        floats = [m for m in MONEY_FIELDS if not isinstance(getattr(self, m), Decimal)]
+        if floats:
+            raise TypeError(f"money must be Decimal, not float: {', '.join(floats)}")
 
 
 def to_rows(items: Iterable[EfficiencyRow | Recommendation]) -> list[dict]:
@@ -94,7 +125,13 @@ def recommendation_frame(recs: Iterable[Recommendation]) -> pl.DataFrame:
     return pl.DataFrame(to_rows(recs), schema=schema)
 
 
-_TYPES = {"float": pl.Float64, "str": pl.String, "dt.date": pl.Date, "int": pl.Int64}
+_TYPES = {
+    "float": pl.Float64,
+    "str": pl.String,
+    "dt.date": pl.Date,
+    "int": pl.Int64,
+    "Decimal": pl.Decimal(38, 12),  # as the marts store money
+}
 
 
 def _schema(cls: type) -> dict:

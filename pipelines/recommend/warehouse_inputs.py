@@ -2,7 +2,8 @@
 
 Reads ``marts.dim_deployments`` (configs), ``marts.fct_cost_allocation_daily`` (the price
 paid and each day's cost, allocation basis: allocated + idle, USD),
-``intermediate.int_requests__mapped`` (per-request timings),
+``intermediate.int_requests__phases`` (per-request GPU phases),
+``intermediate.int_requests__gpu_time_hourly`` (the observed batch),
 ``intermediate.int_telemetry__gpu_hourly`` with ``staging.stg_registry__selectors`` (busy
 time of each deployment's GPUs) and ``intermediate.int_allocation__gpu_hours`` (instances
 no deployment holds). The queries are in ``sql/``; the day summary is shared with
@@ -19,6 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.recommend.commitments import coverage_from_frame
 from pipelines.recommend.concurrency import add_concurrency
 from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance
 from pipelines.recommend.observations import daily_observations
@@ -73,7 +75,10 @@ def load_warehouse_inputs(
     days = _query(con, "days", start, end)
     idle = _idle_instances(_query(con, "idle", start, end))
     observations = daily_observations(requests, days, configs)
-    return FleetInputs(configs, observations, idle, requests if requests.height else None)
+    commitments = coverage_from_frame(_query(con, "commitments", start, end))
+    return FleetInputs(
+        configs, observations, idle, requests if requests.height else None, commitments
+    )
 
 
 def _configs(frame: pl.DataFrame, provider: str) -> dict[str, DeploymentConfig]:
@@ -89,6 +94,8 @@ def _configs(frame: pl.DataFrame, provider: str) -> dict[str, DeploymentConfig]:
             engine=r["engine"],
             usd_per_gpu_hour=r["usd_per_gpu_hour"],
             provider=provider,
+            api_eligible=bool(r["api_eligible"]),
+            api_substitutes=tuple(r["api_substitute_llm_ids"] or ()),
         )
         for r in frame.iter_rows(named=True)
     }
@@ -97,8 +104,9 @@ def _configs(frame: pl.DataFrame, provider: str) -> dict[str, DeploymentConfig]:
 def _requests(frame: pl.DataFrame) -> pl.DataFrame:
     """Timings with concurrency per replica, for the day summary and calibration.
 
-    When one log stream carries k replicas, the others in flight with a request are spread
-    over k replicas (load balanced), so its own replica held 1 + (n - 1) / k of them.
+    When one log stream carries k replicas (the log names no pod or server), the others in
+    flight with a request are spread over k replicas (load balanced), so its own replica
+    held 1 + (n - 1) / k of them: the rule the split's sweep uses too.
     """
     if frame.is_empty():
         return frame.with_columns(

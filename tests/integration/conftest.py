@@ -27,3 +27,22 @@ def small_fleet(tmp_path_factory, dbt_manifest) -> tuple[Path, dict]:
     window = ["--start", str(SMALL_FLEET_START), "--end", str(SMALL_FLEET_END)]
     assert main(["run", "--config", str(out / "unitcost.yaml"), *window]) == 0
     return out, json.loads((out / "ground_truth.json").read_text())
+
+
+DEFAULT_WEEK_START, DEFAULT_WEEK_DAYS = dt.date(2026, 11, 1), 7
+
+
+@pytest.fixture(scope="session")
+def default_week(tmp_path_factory, dbt_manifest) -> tuple[Path, dict]:
+    """The default spec at full scale for a week (seed 42), loaded by one `unitcost run` over
+    the whole range (a backfill): (folder, ground truth). The out-of-sample checks need a
+    week: each day is scored on the days before it. Read-only for its users, except
+    test_efficiency_fleet's re-run of one day, which must leave it identical."""
+    from pipelines.fleet.simulate import simulate
+    from pipelines.runner import run
+
+    out = tmp_path_factory.mktemp("default_week")
+    simulate(out, days=DEFAULT_WEEK_DAYS, start=DEFAULT_WEEK_START, seed=42)
+    end = DEFAULT_WEEK_START + dt.timedelta(days=DEFAULT_WEEK_DAYS)
+    run(out / "unitcost.yaml", DEFAULT_WEEK_START, end)
+    return out, json.loads((out / "ground_truth.json").read_text())

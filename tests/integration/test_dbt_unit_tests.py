@@ -40,7 +40,10 @@ def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path):
     assert {
         "gpu_hours_split_busy_idle_and_unallocated",
         "pieces_prorate_partial_hours_exactly_and_keep_credits_at_period_level",
-        "overlapping_requests_share_wall_time_by_phase",
+        "coverage_names_the_commitment_and_its_end_and_keeps_on_demand_apart",
+        "overlapping_requests_share_wall_time_by_phase_queue_wait_excluded",
+        "two_replicas_on_one_host_are_swept_apart",
+        "prefill_is_compute_not_queue_wait",
         "cost_per_token_splits_by_gpu_time_falls_back_to_token_ratio_and_keeps_zero_token_days",
     } <= passed
 

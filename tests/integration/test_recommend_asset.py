@@ -22,7 +22,7 @@ from pipelines.assets.recommend import (
     read_window,
     recommend_tables,
 )
-from pipelines.resources import WarehouseResource
+from pipelines.resources import UnitcostConfigResource, WarehouseResource
 from pipelines.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -36,8 +36,11 @@ def _materialize(path: Path, assets: list, partition: str) -> dg.ExecuteInProces
 
     from pipelines.dbt_project import DBT_EXECUTABLE, dbt_project
 
+    config = path.parent / "unitcost.yaml"  # the engine's policy: defaults, shipped prices
+    config.write_text(f"duckdb_path: {path.name}\nregistry: registry.yaml\n")
     resources = {
         "duckdb": WarehouseResource(database=str(path)),
+        "unitcost": UnitcostConfigResource(config_path=str(config)),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }
     with pytest.MonkeyPatch.context() as patch:
@@ -61,12 +64,13 @@ def built(tmp_path_factory, dbt_manifest) -> tuple[Path, dg.ExecuteInProcessResu
     return path, result
 
 
-def test_the_read_window_looks_back_a_week_unless_the_window_is_longer():
+def test_the_read_window_adds_the_calibration_window_before_the_first_day():
+    """A day is scored on the 7 days before it, so those are read whatever the window."""
     utc = dt.UTC
     day = dg.TimeWindow(dt.datetime(2026, 11, 2, tzinfo=utc), dt.datetime(2026, 11, 3, tzinfo=utc))
-    assert read_window(day) == (dt.date(2026, 10, 27), dt.date(2026, 11, 3))
+    assert read_window(day) == (dt.date(2026, 10, 26), dt.date(2026, 11, 3))
     month = dg.TimeWindow(dt.datetime(2026, 10, 1, tzinfo=utc), day.end)
-    assert read_window(month) == (dt.date(2026, 10, 1), dt.date(2026, 11, 3))
+    assert read_window(month) == (dt.date(2026, 9, 24), dt.date(2026, 11, 3))
 
 
 def test_asset_and_marts_materialise_and_every_dbt_test_passes(built):
@@ -87,28 +91,39 @@ def test_asset_and_marts_materialise_and_every_dbt_test_passes(built):
     assert counts == {"raw/predicted_efficiency_daily": 1, "raw/recommendations": 1}
 
 
-def test_efficiency_mart_has_one_row_per_deployment_day_with_money_as_decimal(built):
+def test_efficiency_mart_prices_the_engines_gpu_seconds_at_the_days_price(built):
+    """By hand from the fixture: chat-8b's one GPU-hour cost 2.5 USD, so a GPU-second is
+    2.5 / 3600 USD; actual comes from fct_cost_per_token_daily (48 allocation, 2 usage);
+    the 45.5 USD above its GPU cost is claimed non-GPU cost; its 0.5 USD of idle GPU time
+    all falls to idle (both GPUs are needed at DCGM's 52 % busy on 2 GPUs, TP 1)."""
     path, _ = built
     with connect(path, read_only=True) as con:
-        rows = con.execute(
-            "select usage_date, deployment_id, actual_cost_usd, efficiency_source, is_calibrated,"
-            " predicted_cost_usd + gap_over_provisioning_usd + gap_idle_usd + gap_batching_usd"
-            " + gap_kernel_efficiency_usd + gap_residual_usd - actual_cost_usd"
-            " from marts.fct_efficiency_daily"
+        (raw,) = con.execute(
+            "select modelled_busy_gpu_seconds, floor_gpu_seconds"
+            " from raw.predicted_efficiency_daily"
         ).fetchall()
+        cur = con.execute("select * from marts.fct_efficiency_daily")
+        names = [d[0] for d in cur.description]
+        (row,) = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         types = dict(
             con.execute(
                 "select column_name, data_type from information_schema.columns"
                 " where table_schema = 'marts' and table_name = 'fct_efficiency_daily'"
             ).fetchall()
         )
-    ((day, deployment, actual, source, calibrated, gap),) = rows
-    assert (day, deployment, actual) == (dt.date(2026, 11, 2), "chat-8b", Decimal(48))
-    assert (source, calibrated) == ("prior", False)  # 3 requests: too few to calibrate
-    assert abs(gap) < Decimal("1e-6")
-    assert types["predicted_usd_per_1m_output_tokens"] == "DECIMAL(38,12)"
-    assert types["gap_idle_usd"] == "DECIMAL(38,12)"
-    assert types["efficiency"] == "DOUBLE"
+    per_s = Decimal("2.5") / 3600
+    assert (row["usage_date"], row["deployment_id"]) == (dt.date(2026, 11, 2), "chat-8b")
+    assert (row["actual_cost_usd"], row["actual_usage_cost_usd"]) == (Decimal(48), Decimal(2))
+    assert row["usd_per_gpu_hour"] == Decimal("2.5")
+    assert float(row["modelled_cost_usd"]) == pytest.approx(float(per_s) * raw[0], rel=1e-9)
+    assert float(row["floor_cost_usd"]) == pytest.approx(float(per_s) * raw[1], rel=1e-9)
+    assert row["gap_non_gpu_usd"] == Decimal("45.5")
+    assert (row["gap_unobserved_usd"], row["gap_idle_usd"]) == (Decimal(0), Decimal("0.5"))
+    assert row["gpus_needed"] == 2 and row["gap_over_provisioning_usd"] >= 0
+    assert (row["efficiency_source"], row["is_calibrated"]) == ("prior", False)  # 3 requests
+    assert row["calibration_days"] == 0
+    assert types["modelled_cost_usd"] == types["gap_idle_usd"] == "DECIMAL(38,12)"
+    assert types["efficiency"] == types["modelled_to_actual_ratio"] == "DOUBLE"
 
 
 def test_recommendation_mart_dates_rows_by_the_window_and_keys_them_uniquely(built):
@@ -121,8 +136,9 @@ def test_recommendation_mart_dates_rows_by_the_window_and_keys_them_uniquely(bui
     keys = [r[:4] for r in rows]
     assert len(keys) == len(set(keys))
     idle = [r for r in rows if r[2] == "i-idle"]
+    # 4 USD a day (2.5 + 2.5 - 1.0) × 365 / 12 days a month = 121.666… → 121.67 to the cent
     assert idle == [
-        (dt.date(2026, 11, 2), None, "i-idle", "right_size", Decimal(120), idle[0][5], True)
+        (dt.date(2026, 11, 2), None, "i-idle", "right_size", Decimal("121.67"), idle[0][5], True)
     ]
     assert 0 < idle[0][5] <= 1
 

@@ -1,7 +1,9 @@
 -- Per deployment and UTC day in [$start, $end): busy fraction and its busiest hour from DCGM
 -- (busy / observed seconds per GPU-hour, MIG slices summed, GPUs found by their host_gpu
 -- selectors while the deployment is valid), the share of its GPU-seconds telemetry saw, and
--- its allocation-basis (allocated + idle) USD cost. Only days with both telemetry and cost.
+-- its allocation-basis (allocated + idle) USD cost, and the observed batch: requests on a
+-- replica's GPUs while it has any (the split's sweep, int_requests__gpu_time_hourly). Only
+-- days with both telemetry and cost.
 -- Rounded so that re-runs are bit-identical (parallel float sums differ in the last bit).
 with deployments as (
     select deployment_id, gpu_count, valid_from, valid_to from marts.dim_deployments
@@ -56,6 +58,17 @@ busy as (
     group by h.deployment_id, h.usage_date
 ),
 
+sweep as (
+    select
+        deployment_id,
+        cast(hour_start as date) as usage_date,
+        round(sum(in_flight_request_seconds) / nullif(sum(busy_replica_seconds), 0), 9)
+            as batch_observed
+    from intermediate.int_requests__gpu_time_hourly
+    where hour_start >= $start_ts and hour_start < $end_ts
+    group by deployment_id, cast(hour_start as date)
+),
+
 cost as (
     select deployment_id, usage_date, sum(effective_cost) as cost_usd
     from marts.fct_cost_allocation_daily
@@ -66,9 +79,11 @@ cost as (
     group by deployment_id, usage_date
 )
 
-select busy.*, cast(cost.cost_usd as double) as cost_usd
+select busy.*, sweep.batch_observed, cast(cost.cost_usd as double) as cost_usd
 from busy
 inner join cost
     on busy.deployment_id = cost.deployment_id and busy.usage_date = cost.usage_date
+left join sweep
+    on busy.deployment_id = sweep.deployment_id and busy.usage_date = sweep.usage_date
 where cost.cost_usd > 0
 order by busy.deployment_id, busy.usage_date

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
+from fleet_inputs import load_fleet_inputs
 
 from pipelines.fleet.simulate import simulate
 from pipelines.recommend.engine import EngineResult, recommend
-from pipelines.recommend.fleet_inputs import load_fleet_inputs
 from pipelines.recommend.inputs import FleetInputs
 
 

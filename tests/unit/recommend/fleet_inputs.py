@@ -1,9 +1,12 @@
-"""Build the engine's inputs from a simulator output folder (``unitcost simulate --out``).
+"""Test helper: the engine's inputs straight from a simulator folder (``unitcost simulate``).
 
 Reads ``registry.yaml`` (engine, precision, placement), ``ground_truth.json`` (instances and
 their prices), ``truth/requests`` (per-request timings) and ``truth/timeline`` (per-GPU
-hourly busy fraction). Only the observable parts are used: never the simulator's service
-parameters or planted answers, which tests compare against instead.
+hourly busy fraction), so the engine's rules can be unit-tested on a simulated fleet in
+seconds, without the ingest and dbt. It lives in the tests because it reads the
+simulator's ground truth, which no production code may do (the warehouse path,
+``pipelines/recommend/warehouse_inputs.py``, is what runs). Only the observable parts are
+used: never the simulator's service parameters or planted answers.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ def load_fleet_inputs(folder: str | Path, provider: str = "aws") -> FleetInputs:
     for entry in registry["deployments"]:
         if entry["id"] in set(requests["deployment_id"].unique()):
             configs[entry["id"]] = _config(entry, by_host, provider)
-    observations = daily_observations(requests, _busy_by_day(timeline), configs)
+    tp = {c.deployment_id: c.tensor_parallel for c in configs.values()}
+    days = _busy_by_day(timeline).join(
+        _batch_observed(requests, timeline, tp), on=["deployment_id", "usage_date"], how="left"
+    )
+    observations = daily_observations(requests, days, configs)
     return FleetInputs(configs, observations, _idle_instances(timeline), requests)
 
 
@@ -60,23 +67,50 @@ def _config(entry: dict, by_host: dict, provider: str) -> DeploymentConfig:
         engine=entry["engine"]["name"],
         usd_per_gpu_hour=paid / gpus,
         provider=provider,
+        api_eligible=entry.get("api", {}).get("eligible", False),
+        api_substitutes=tuple(entry.get("api", {}).get("substitutes", ())),
     )
 
 
 def _requests(root: Path) -> pl.DataFrame:
+    """As ``sql/requests.sql`` gives them: the replica's stream, prefill from its start after
+    any queue wait (what the engine's prefill histogram tells the warehouse path), every
+    hour observed."""
     frame = pl.read_parquet(root / "truth" / "requests" / "**" / "*.parquet")
     epoch_us = pl.col("arrival_ts").dt.epoch("us")
     return frame.select(
         "deployment_id",
-        "replica",
+        pl.col("replica").cast(pl.String),
         usage_date=pl.col("arrival_ts").dt.date(),
         arrival_us=epoch_us,
+        prefill_start_us=pl.col("scheduled_ts").dt.epoch("us"),
         first_token_us=pl.col("first_token_ts").dt.epoch("us"),
         finish_us=pl.col("finish_ts").dt.epoch("us"),
         input_tokens="input_tokens",
         output_tokens="output_tokens",
         cached_tokens="cached_tokens",
         ok=pl.col("status") == "ok",
+        observed_share=pl.lit(1.0),
+    )
+
+
+def _batch_observed(requests: pl.DataFrame, timeline: pl.DataFrame, tp: dict) -> pl.DataFrame:
+    """Per deployment-day: requests on the GPUs × time / busy replica-time (Little's law, as
+    the split's sweep measures it), busy replica-time from the timeline's GPU busy time."""
+    on_gpu = requests.group_by("deployment_id", "usage_date").agg(
+        in_flight_s=((pl.col("finish_us") - pl.col("prefill_start_us")) / 1e6).sum()
+    )
+    busy = (
+        timeline.explode("gpu_deployment_ids", "gpu_busy_fraction")
+        .drop_nulls("gpu_deployment_ids")
+        .group_by(deployment_id="gpu_deployment_ids", usage_date=pl.col("hour_start").dt.date())
+        .agg(busy_gpu_s=(pl.col("gpu_busy_fraction") * 3600).sum())
+    )
+    tp_of = pl.col("deployment_id").replace_strict(tp, default=1, return_dtype=pl.Float64)
+    return on_gpu.join(busy, on=["deployment_id", "usage_date"]).select(
+        "deployment_id",
+        "usage_date",
+        batch_observed=pl.col("in_flight_s") / (pl.col("busy_gpu_s") / tp_of),
     )
 
 

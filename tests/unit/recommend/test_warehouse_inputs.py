@@ -8,8 +8,9 @@ Worked by hand for chat-8b on 2026-11-02 (2 × L4, TP 1, both GPUs on host gpu-l
   replicas, so their own replica held 1 + 0.5 / 2 = 1.25. Decode: r1 [100, 1000] has 1 for
   400 ms and 2 for 500 ms, 1400 / 900; r2 [700, 1500] has 2 for 300 ms and 1 for 500 ms,
   1100 / 800; each becomes 1 + (c - 1) / 2. r3 (no token) gets 1.
-* TPOT r1 = 900 / 9 = 100 ms, r2 = 800 / 19 ms. Prefill share = Σ ttft / conc ÷ Σ life /
-  conc = (0.1 / 1.25 + 0.2 / 1.25 + 0.5) / (1 / 1.25 + 1 / 1.25 + 0.5) = 0.74 / 2.1.
+* TPOT r1 = 900 / 9 = 100 ms, r2 = 800 / 19 ms. The split's sweep (fixture table) has 1.75
+  + 0.5 request-s on the GPUs over 1.5 + 0.5 busy s: a batch of 2.25 / 2 = 1.125 while busy.
+* Telemetry observed chat-8b's GPU-hour 00 only: r1, r2 observed, r3 not: share 2 / 3.
 * Busy: hour 00 (0.5 + 0.25) / 2 = 0.375, hour 01 (1200 / 3600 + 1800 / 1800) / 2 = 2 / 3;
   day 0.5208333…, peak 2 / 3; coverage (7200 + 5400) s / (2 × 86400 s).
 * Cost 30 + 18 = 48 USD over 12.5 + 31.5 GPU-hours: 48 / 44 USD per GPU-hour.
@@ -68,13 +69,13 @@ def test_daily_observation_matches_the_hand_calculation(inputs):
     assert obs.busy_fraction == round(0.5 * (0.375 + 2 / 3), 9)
     assert obs.peak_hour_busy_fraction == round(2 / 3, 9)
     assert obs.telemetry_coverage == round(12_600 / (2 * 86_400), 9)
-    assert obs.mean_concurrency == pytest.approx(2.5 / 86_400 / 2, rel=1e-12)
+    assert obs.batch_when_busy == 1.125
+    assert obs.observed_request_share == pytest.approx(2 / 3, rel=1e-9)
     assert obs.p95_concurrency == 1.25
     assert obs.peak_to_mean_load == 2 / (3 / 24)
     assert (obs.mean_ttft_ms, obs.p95_ttft_ms) == (150.0, 200.0)
     assert obs.mean_tpot_ms == pytest.approx((100 + 800 / 19) / 2, rel=1e-12)
     assert obs.p95_tpot_ms == 100.0
-    assert obs.prefill_time_share == pytest.approx(0.74 / 2.1, rel=1e-12)
 
 
 def test_a_host_stream_of_two_replicas_spreads_the_others_in_flight_over_both(inputs):
