@@ -1,7 +1,9 @@
 """Report: the weekly right-sizing report, one HTML file with charts plus two CSVs.
 
 The logic is ``pipelines/report`` (no dagster there). The report covers the 7 UTC days
-ending on the partition window's last day; re-running a partition replaces its files.
+ending on the partition window's last day; re-running a partition replaces its files. It reads
+fct_efficiency_daily (floor, modelled and actual per deployment), fct_recommendations (cash and
+deferred savings), fct_cost_allocation_daily (fleet spend) and dim_deployments.
 Files land in ``$UNITCOST_REPORTS_DIR``, else in ``reports/`` beside the DuckDB file.
 """
 
@@ -12,14 +14,13 @@ import dagster as dg
 from pipelines.partitions import daily_partitions
 from pipelines.report.files import reports_dir
 from pipelines.report.render import write_report
-from pipelines.report.tables import load_tables
+from pipelines.report.tables import headline_savings, load_tables
 from pipelines.resources import WarehouseResource
 
 REPORT_KEY = dg.AssetKey(["reports", "weekly_rightsizing"])
 UPSTREAM = [
     dg.AssetKey(["marts", "fct_recommendations"]),
     dg.AssetKey(["marts", "fct_efficiency_daily"]),
-    dg.AssetKey(["marts", "fct_cost_per_token_daily"]),
     dg.AssetKey(["marts", "fct_cost_allocation_daily"]),
 ]
 
@@ -50,6 +51,7 @@ def weekly_report(
     with duckdb.get_connection() as con:
         tables = load_tables(con, last_day)
     files = write_report(tables, reports_dir(duckdb.database))
+    headline = headline_savings(tables.recommendations)
     return dg.MaterializeResult(
         asset_key=REPORT_KEY,
         metadata={
@@ -60,6 +62,9 @@ def weekly_report(
             "deployments_csv": dg.MetadataValue.path(str(files.deployments_csv)),
             "recommendation_rows": tables.recommendations.height,
             "deployment_rows": tables.deployments.height,
+            # the report's headline, rounded to cents for display (the CSV has exact values)
+            "cash_monthly_savings_usd": float(round(headline.cash_monthly_usd, 2)),
+            "deferred_monthly_savings_usd": float(round(headline.deferred_monthly_usd, 2)),
             "dagster/row_count": tables.recommendations.height,
         },
     )

@@ -1,54 +1,78 @@
 """Render the report: one self-contained HTML file (plotly.js inline, no CDN) and two CSVs.
 
-The template is ``dashboards/weekly_report.html.j2``. Money is formatted from Decimal, rounded
-for reading; the CSVs keep the marts' exact DECIMAL values. Nothing in the HTML depends on
-the clock, so re-rendering the same week gives the same file.
+The template is ``dashboards/weekly_report.html.j2``. Money is formatted from Decimal by
+``formats.money`` only, rounded for reading; the CSVs keep the marts' exact DECIMAL values.
+Nothing in the HTML depends on the clock, so re-rendering the same week gives the same file.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 import jinja2
 import plotly.graph_objects as go
-import polars as pl
 from plotly.offline import get_plotlyjs
 
-from pipelines.report.charts import build_charts
+from pipelines.report.charts import build_charts, deployment_charts
 from pipelines.report.files import ReportFiles
-from pipelines.report.tables import ReportTables
+from pipelines.report.formats import money, number, pct
+from pipelines.report.tables import (
+    WATERFALL,
+    ReportTables,
+    headline_savings,
+    waterfall_steps,
+    waterfall_unexplained,
+)
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 TEMPLATE = "weekly_report.html.j2"
 _CHART_CONFIG = {"displaylogo": False, "responsive": True}
+SUMMARY_CHARS = 110
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 
 
-def money(value: Decimal | float | None, places: int = 2) -> str:
-    return "—" if value is None else f"{value:,.{places}f}"
-
-
-def usd(value: Decimal | float | None, places: int = 2) -> str:
+def quantity(value: float | Decimal | None) -> str:
+    """GPUs, batch sizes: up to two decimals, no trailing zeros ("4", "0.43", "16.36")."""
     if value is None:
         return "—"
-    return f"-${-value:,.{places}f}" if value < 0 else f"${value:,.{places}f}"
+    text = number(value, 2)
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def price(value: Decimal | None) -> str:
-    """A price per 1M tokens: cents when it is a dollar or more, else four decimals."""
-    if value is None:
-        return "—"
-    return usd(value, 2 if abs(value) >= 1 else 4)
+def assumption_parts(text: str | None) -> dict | None:
+    """A recommendation's assumptions as a one-line summary and the sentences behind it.
+
+    The summary is the first sentence (cut at a word past ``SUMMARY_CHARS``); ``more`` holds
+    what the summary does not show, rendered inside ``<details>`` so a long list stays one line.
+    """
+    if not text or not text.strip():
+        return None
+    sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    first, rest = sentences[0], sentences[1:]
+    if len(first) > SUMMARY_CHARS:
+        cut = first.rfind(" ", 0, SUMMARY_CHARS)
+        summary = first[: cut if cut > 0 else SUMMARY_CHARS].rstrip(" ,;:") + "…"
+        rest = [first, *rest]
+    else:
+        summary = first
+    return {"summary": summary, "more": rest}
 
 
-def pct(value: float | None, places: int = 1) -> str:
-    return "—" if value is None else f"{100 * value:.{places}f} %"
+def commitment_label(kind: str | None) -> str:
+    return (kind or "commitment").replace("_", " ")
 
 
-def _ratio(part: Decimal, whole: Decimal) -> float | None:
-    return float(part / whole) if whole else None
+def commitment_names(ids: str | None) -> str:
+    """Commitment ids as a reader names them: an ARN's last segment ("savingsplan/ab12" -> "ab12").
+
+    The full ids are in the CSV and in the cell's title (hover)."""
+    if not ids:
+        return "no commitment named"
+    return ", ".join(i.strip().rsplit("/", 1)[-1] for i in ids.split(",") if i.strip())
 
 
 @cache
@@ -60,7 +84,15 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, usd=usd, price=price, pct=pct)
+    env.filters.update(
+        money=money,
+        number=number,
+        pct=pct,
+        quantity=quantity,
+        assumptions=assumption_parts,
+        commitment=commitment_label,
+        commitment_names=commitment_names,
+    )
     return env
 
 
@@ -71,6 +103,10 @@ def _chart_html(name: str, fig: go.Figure | None) -> str | None:
     return fig.to_html(
         full_html=False, include_plotlyjs=False, div_id=f"chart-{name}", config=_CHART_CONFIG
     )
+
+
+def _ratio(part: Decimal, whole: Decimal) -> float | None:
+    return float(part / whole) if whole else None
 
 
 def currency_totals(tables: ReportTables) -> list[dict]:
@@ -93,14 +129,21 @@ def currency_totals(tables: ReportTables) -> list[dict]:
     return totals
 
 
-def recommended_savings(tables: ReportTables) -> Decimal:
-    """Monthly USD saved by the largest recommendation per target (kinds are alternatives)."""
-    best = tables.recommendations.filter(pl.col("is_largest_for_target"))
-    return sum(best["monthly_savings_usd"].to_list(), Decimal(0))
-
-
 def render_html(tables: ReportTables) -> str:
     charts = {name: _chart_html(name, fig) for name, fig in build_charts(tables).items()}
+    per_deployment = {
+        deployment_id: {
+            name: _chart_html(f"{name.replace('_', '-')}-{deployment_id}", fig)
+            for name, fig in figs.items()
+        }
+        for deployment_id, figs in deployment_charts(tables).items()
+    }
+    deployments = tables.deployments.rows(named=True)
+    unexplained = {}  # actual - (floor + gaps), when the mart's parts do not add up
+    for d in deployments:
+        steps = waterfall_steps(d)
+        if steps is not None and waterfall_unexplained(steps) != 0:
+            unexplained[d["deployment_id"]] = waterfall_unexplained(steps)
     coverage = tables.coverage
     template = _environment().get_template(TEMPLATE)
     return template.render(
@@ -108,9 +151,12 @@ def render_html(tables: ReportTables) -> str:
         last_day=tables.last_day,
         days=tables.days,
         totals=currency_totals(tables),
-        savings=recommended_savings(tables),
+        headline=headline_savings(tables.recommendations),
         spend=tables.spend_by_kind.rows(named=True),
-        deployments=tables.deployments.rows(named=True),
+        deployments=[d for d in deployments if d["days"] is not None],
+        without_efficiency=[d for d in deployments if d["days"] is None],
+        waterfall=WATERFALL,
+        unexplained=unexplained,
         idle_unallocated=tables.idle_unallocated.rows(named=True),
         recommendations=tables.recommendations.rows(named=True),
         coverage=coverage,
@@ -122,6 +168,7 @@ def render_html(tables: ReportTables) -> str:
         split_methods=tables.method_counts("split_method"),
         efficiency_sources=tables.method_counts("efficiency_source"),
         charts=charts,
+        deployment_charts=per_deployment,
         plotly_js=get_plotlyjs(),
     )
 

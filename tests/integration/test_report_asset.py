@@ -52,9 +52,12 @@ def test_the_asset_writes_the_weeks_files_beside_the_duckdb_file(built):
     text = html.read_text(encoding="utf-8")
     assert len(text) > 1_000_000  # plotly.js inline
     assert "<strong>2026-11-01</strong> to <strong>2026-11-07</strong>" in text
-    assert "<td>big-70b</td>" in text and "<td>chat-8b</td>" in text
+    assert '<td class="id">big-70b</td>' in text and '<td class="id">chat-8b</td>' in text
+    assert '<div class="value">$2,341/mo</div>' in text  # the cash headline
     with (reports / "recommendations_2026-11-07.csv").open(newline="") as f:
-        assert len(list(csv.DictReader(f))) == 4
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 5
+    assert "cash_monthly_savings_usd" in rows[0] and "commitment_end_date" in rows[0]
 
 
 def test_the_materialization_names_its_files_and_row_counts(built):
@@ -67,8 +70,13 @@ def test_the_materialization_names_its_files_and_row_counts(built):
     assert metadata["html"] == str(reports / "weekly_rightsizing_2026-11-07.html")
     assert metadata["deployments_csv"] == str(reports / "deployments_2026-11-07.csv")
     assert (metadata["first_day"], metadata["last_day"]) == ("2026-11-01", "2026-11-07")
-    assert (metadata["recommendation_rows"], metadata["deployment_rows"]) == (4, 2)
-    assert metadata["dagster/row_count"] == 4
+    assert (metadata["recommendation_rows"], metadata["deployment_rows"]) == (5, 4)
+    assert metadata["dagster/row_count"] == 5
+    # 1,500.50 + 720 + 120 + 0 cash now; 300.25 + 240 after a commitment / reused
+    assert (metadata["cash_monthly_savings_usd"], metadata["deferred_monthly_savings_usd"]) == (
+        2340.5,
+        540.25,
+    )
 
 
 def test_the_reports_folder_can_be_configured(tmp_path, monkeypatch):
@@ -99,8 +107,7 @@ def test_the_run_summary_ends_with_where_the_report_is(built, capsys, monkeypatc
 def test_the_report_runs_after_the_marts_it_reads_in_the_daily_job(dbt_manifest):
     from pipelines.definitions import defs
 
-    marts = ["fct_recommendations", "fct_efficiency_daily", "fct_cost_per_token_daily"]
-    marts += ["fct_cost_allocation_daily"]
+    marts = ["fct_recommendations", "fct_efficiency_daily", "fct_cost_allocation_daily"]
     assert weekly_report.asset_deps[REPORT_KEY] == {dg.AssetKey(["marts", m]) for m in marts}
     job = defs.resolve_job_def("daily")
     assert REPORT_KEY in job.asset_layer.asset_graph.executable_asset_keys

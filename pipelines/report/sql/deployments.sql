@@ -1,29 +1,86 @@
--- Per deployment, the week [$first_day, $last_day] on the allocation cost basis (busy + idle
--- + claimed non-GPU, effective USD): tokens, cost, actual $ per 1M input and output tokens
--- over the week's totals, the cost model's prediction, efficiency (predicted / actual cost),
--- idle cost, GPU-hours without telemetry and the largest saving recommended for it.
--- Prices per 1M tokens are exact like the mart's: DuckDB turns DECIMAL / integer into
--- DOUBLE, so they are taken in integer pico-dollars (10^-12) and truncated.
-with tokens as (
+-- Per deployment, the week [$first_day, $last_day] from marts.fct_efficiency_daily (USD):
+-- costs and the floor-to-actual waterfall summed over the week's days; efficiency and
+-- modelled / actual recomputed from those sums (never a mean of daily ratios); prices per 1M
+-- tokens over the week's tokens. Deployments with cost in fct_cost_allocation_daily but no
+-- efficiency row are listed too (held_cost_usd, NULL efficiency figures).
+--
+-- Bases: actual_cost_usd is the allocation basis (busy + idle + claimed non-GPU);
+-- actual_usage_cost_usd the usage basis (busy GPU time only), the side modelled_cost_usd is
+-- compared with. efficiency = floor_cost_usd / actual_cost_usd, and the blended prices
+-- floor_ and actual_usd_per_1m_tokens (cost / all tokens) have exactly that ratio.
+-- The input/output split prices are the mart's daily prices weighted by the day's tokens,
+-- i.e. the week's input (or output) cost over the week's input (or output) tokens.
+with week as (
+    select * from marts.fct_efficiency_daily
+    where usage_date between $first_day and $last_day
+),
+
+efficiency as (
     select
         deployment_id,
-        any_value(llm_id) as llm_id,
+        arg_max(llm_id, usage_date) as llm_id,
         count(*) as days,
+        cast(sum(requests) as bigint) as requests,
         cast(sum(input_tokens) as bigint) as input_tokens,
         cast(sum(output_tokens) as bigint) as output_tokens,
-        sum(cost_usd) as cost_usd,
-        sum(input_cost_usd) as input_cost_usd,
-        sum(output_cost_usd) as output_cost_usd,
+        sum(floor_cost_usd) as floor_cost_usd,
+        sum(actual_cost_usd) as actual_cost_usd,
+        sum(actual_usage_cost_usd) as actual_usage_cost_usd,
+        sum(modelled_cost_usd) as modelled_cost_usd,
+        sum(gap_kernel_efficiency_usd) as gap_kernel_efficiency_usd,
+        sum(gap_batching_usd) as gap_batching_usd,
+        sum(gap_residual_usd) as gap_residual_usd,
+        sum(gap_over_provisioning_usd) as gap_over_provisioning_usd,
+        sum(gap_idle_usd) as gap_idle_usd,
+        sum(gap_unobserved_usd) as gap_unobserved_usd,
+        sum(gap_non_gpu_usd) as gap_non_gpu_usd,
+        -- price x tokens (USD x 10^6) and the tokens priced, per basis and direction
+        sum(actual_usd_per_1m_input_tokens * input_tokens) as a_in_x1m,
+        sum(input_tokens) filter (where actual_usd_per_1m_input_tokens is not null) as a_in,
+        sum(actual_usd_per_1m_output_tokens * output_tokens) as a_out_x1m,
+        sum(output_tokens) filter (where actual_usd_per_1m_output_tokens is not null) as a_out,
+        sum(actual_usage_usd_per_1m_input_tokens * input_tokens) as u_in_x1m,
+        sum(input_tokens) filter (where actual_usage_usd_per_1m_input_tokens is not null) as u_in,
+        sum(actual_usage_usd_per_1m_output_tokens * output_tokens) as u_out_x1m,
+        sum(output_tokens) filter (
+            where actual_usage_usd_per_1m_output_tokens is not null
+        ) as u_out,
+        sum(modelled_usd_per_1m_input_tokens * input_tokens) as m_in_x1m,
+        sum(input_tokens) filter (where modelled_usd_per_1m_input_tokens is not null) as m_in,
+        sum(modelled_usd_per_1m_output_tokens * output_tokens) as m_out_x1m,
+        sum(output_tokens) filter (where modelled_usd_per_1m_output_tokens is not null) as m_out,
+        sum(floor_usd_per_1m_input_tokens * input_tokens) as f_in_x1m,
+        sum(input_tokens) filter (where floor_usd_per_1m_input_tokens is not null) as f_in,
+        sum(floor_usd_per_1m_output_tokens * output_tokens) as f_out_x1m,
+        sum(output_tokens) filter (where floor_usd_per_1m_output_tokens is not null) as f_out,
+        min(usd_per_gpu_hour) as usd_per_gpu_hour_min,
+        max(usd_per_gpu_hour) as usd_per_gpu_hour_max,
+        max(gpu_count) as gpu_count,
+        max(gpus_needed) as gpus_needed,
+        round(sum(busy_gpu_seconds) / 3600, 6) as busy_gpu_hours,
+        round(sum(modelled_busy_gpu_seconds) / 3600, 6) as modelled_busy_gpu_hours,
+        round(sum(floor_gpu_seconds) / 3600, 6) as floor_gpu_hours,
+        -- the batch the busy time ran at: busy-time weighted
+        round(
+            sum(batch_observed * busy_gpu_seconds) / nullif(sum(busy_gpu_seconds), 0), 6
+        ) as batch_observed,
+        max(batch_max) as batch_max,
+        round(avg(telemetry_coverage), 6) as telemetry_coverage,
+        count(*) filter (where efficiency_source = 'calibrated') as calibrated_days,
+        min(calibration_days) as calibration_days_min,
+        max(calibration_days) as calibration_days_max,
+        round(avg(mbu_used), 6) as mbu_used,
+        round(avg(mfu_used), 6) as mfu_used,
+        string_agg(distinct regime, ', ' order by regime) as regimes,
         string_agg(distinct split_method, ', ' order by split_method) as split_methods
-    from marts.fct_cost_per_token_daily
-    where cost_basis = 'allocation' and usage_date between $first_day and $last_day
+    from week
     group by deployment_id
 ),
 
 held as (
     select
         deployment_id,
-        sum(effective_cost) filter (where allocation_kind = 'idle') as idle_cost_usd,
+        sum(effective_cost) as held_cost_usd,
         round(sum(gpu_hours), 6) as gpu_hours,
         round(sum(unobserved_gpu_hours), 6) as unobserved_gpu_hours
     from marts.fct_cost_allocation_daily
@@ -34,33 +91,13 @@ held as (
     group by deployment_id
 ),
 
-efficiency as (
-    select
-        e.deployment_id,
-        sum(e.predicted_cost_usd) as predicted_cost_usd,
-        sum(e.actual_cost_usd) as actual_cost_usd,
-        -- predicted decode cost x 10^6, to weight the daily predicted prices by tokens
-        sum(e.predicted_usd_per_1m_output_tokens * t.output_tokens) as predicted_output_usd_x1m,
-        sum(t.output_tokens) filter (
-            where e.predicted_usd_per_1m_output_tokens is not null
-        ) as predicted_output_tokens,
-        count(*) filter (where e.efficiency_source = 'calibrated') as calibrated_days,
-        count(*) as efficiency_days
-    from marts.fct_efficiency_daily as e
-    left join marts.fct_cost_per_token_daily as t
-        on
-            e.deployment_id = t.deployment_id
-            and e.usage_date = t.usage_date
-            and t.cost_basis = 'allocation'
-    where e.usage_date between $first_day and $last_day
-    group by e.deployment_id
-),
-
+-- the recommendation the headline counts for the deployment (recommendations.sql's order)
 best as (
     select
         deployment_id,
-        arg_max(kind, monthly_savings_usd) as best_kind,
-        max(monthly_savings_usd) as best_monthly_savings_usd
+        kind as best_kind,
+        cash_monthly_savings_usd as best_cash_monthly_savings_usd,
+        deferred_monthly_savings_usd as best_deferred_monthly_savings_usd
     from marts.fct_recommendations
     where
         deployment_id is not null
@@ -68,48 +105,90 @@ best as (
             select max(as_of_date) from marts.fct_recommendations
             where as_of_date <= $last_day
         )
-    group by deployment_id
+    qualify row_number() over (
+        partition by deployment_id
+        order by cash_monthly_savings_usd desc, monthly_savings_usd desc, kind
+    ) = 1
+),
+
+deployments as (
+    select
+        coalesce(e.deployment_id, h.deployment_id) as deployment_id,
+        e.* exclude (deployment_id),
+        h.held_cost_usd,
+        h.gpu_hours,
+        h.unobserved_gpu_hours
+    from efficiency as e
+    full outer join held as h on e.deployment_id = h.deployment_id
 )
 
 select
-    t.deployment_id,
+    x.deployment_id,
     d.team,
-    coalesce(d.llm_id, t.llm_id) as llm_id,
+    coalesce(d.llm_id, x.llm_id) as llm_id,
     d.gpu_type,
-    d.gpu_count,
-    t.days,
-    t.input_tokens,
-    t.output_tokens,
-    t.cost_usd,
-    case when t.input_tokens > 0 then cast(cast(
-        (cast(t.input_cost_usd * 1000000000000 as hugeint) * 1000000) // t.input_tokens
-        as decimal(38, 0)) * 0.000000000001 as decimal(38, 12))
-    end as usd_per_1m_input_tokens,
-    case when t.output_tokens > 0 then cast(cast(
-        (cast(t.output_cost_usd * 1000000000000 as hugeint) * 1000000) // t.output_tokens
-        as decimal(38, 0)) * 0.000000000001 as decimal(38, 12))
-    end as usd_per_1m_output_tokens,
-    case when e.predicted_output_tokens > 0 then cast(cast(
-        cast(e.predicted_output_usd_x1m * 1000000000000 as hugeint) // e.predicted_output_tokens
-        as decimal(38, 0)) * 0.000000000001 as decimal(38, 12))
-    end as predicted_usd_per_1m_output_tokens,
-    cast(e.predicted_cost_usd as double) / nullif(cast(e.actual_cost_usd as double), 0)
+    coalesce(x.gpu_count, d.gpu_count) as gpu_count,
+    x.gpus_needed,
+    x.days,
+    x.requests,
+    x.input_tokens,
+    x.output_tokens,
+    x.input_tokens + x.output_tokens as tokens,
+    x.floor_cost_usd,
+    x.actual_cost_usd,
+    cast(x.floor_cost_usd as double) / nullif(cast(x.actual_cost_usd as double), 0)
         as efficiency,
+    report_per_1m(x.floor_cost_usd, x.input_tokens + x.output_tokens)
+        as floor_usd_per_1m_tokens,
+    report_per_1m(x.actual_cost_usd, x.input_tokens + x.output_tokens)
+        as actual_usd_per_1m_tokens,
+    x.actual_usage_cost_usd,
+    x.modelled_cost_usd,
+    cast(x.modelled_cost_usd as double) / nullif(cast(x.actual_usage_cost_usd as double), 0)
+        as modelled_to_actual_ratio,
+    report_div(x.a_in_x1m, x.a_in) as actual_usd_per_1m_input_tokens,
+    report_div(x.a_out_x1m, x.a_out) as actual_usd_per_1m_output_tokens,
+    report_div(x.u_in_x1m, x.u_in) as actual_usage_usd_per_1m_input_tokens,
+    report_div(x.u_out_x1m, x.u_out) as actual_usage_usd_per_1m_output_tokens,
+    report_div(x.m_in_x1m, x.m_in) as modelled_usd_per_1m_input_tokens,
+    report_div(x.m_out_x1m, x.m_out) as modelled_usd_per_1m_output_tokens,
+    report_div(x.f_in_x1m, x.f_in) as floor_usd_per_1m_input_tokens,
+    report_div(x.f_out_x1m, x.f_out) as floor_usd_per_1m_output_tokens,
+    x.gap_kernel_efficiency_usd,
+    x.gap_batching_usd,
+    x.gap_residual_usd,
+    x.gap_over_provisioning_usd,
+    x.gap_idle_usd,
+    x.gap_unobserved_usd,
+    x.gap_non_gpu_usd,
+    x.usd_per_gpu_hour_min,
+    x.usd_per_gpu_hour_max,
+    x.busy_gpu_hours,
+    x.modelled_busy_gpu_hours,
+    x.floor_gpu_hours,
+    x.batch_observed,
+    x.batch_max,
+    x.telemetry_coverage,
     case
-        when e.deployment_id is null then null
-        when e.calibrated_days = e.efficiency_days then 'calibrated'
-        when e.calibrated_days = 0 then 'prior'
+        when x.days is null then null
+        when x.calibrated_days = x.days then 'calibrated'
+        when x.calibrated_days = 0 then 'prior'
         else 'mixed'
     end as efficiency_source,
-    h.idle_cost_usd,
-    h.gpu_hours,
-    h.unobserved_gpu_hours,
-    t.split_methods,
+    x.calibrated_days,
+    x.calibration_days_min,
+    x.calibration_days_max,
+    x.mbu_used,
+    x.mfu_used,
+    x.regimes,
+    x.split_methods,
+    x.held_cost_usd,
+    x.gpu_hours,
+    x.unobserved_gpu_hours,
     b.best_kind,
-    b.best_monthly_savings_usd
-from tokens as t
-left join marts.dim_deployments as d on t.deployment_id = d.deployment_id
-left join held as h on t.deployment_id = h.deployment_id
-left join efficiency as e on t.deployment_id = e.deployment_id
-left join best as b on t.deployment_id = b.deployment_id
-order by t.cost_usd desc, t.deployment_id
+    b.best_cash_monthly_savings_usd,
+    b.best_deferred_monthly_savings_usd
+from deployments as x
+left join marts.dim_deployments as d on x.deployment_id = d.deployment_id
+left join best as b on x.deployment_id = b.deployment_id
+order by coalesce(x.actual_cost_usd, x.held_cost_usd) desc, x.deployment_id

@@ -1,9 +1,14 @@
-"""The rendered report: one self-contained HTML file, exact CSVs, money rounded for reading."""
+"""The rendered report: one self-contained HTML file, exact CSVs, money rounded for reading.
+
+Numbers are checked as printed, against values worked out by hand from the fixture
+(tests/fixtures/report/warehouse.sql; see test_report_tables.py).
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import html as htmllib
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -11,18 +16,21 @@ from pathlib import Path
 import pytest
 from plotly.offline import get_plotlyjs
 
-from pipelines.report.charts import build_charts
+from pipelines.report.charts import build_charts, deployment_charts
 from pipelines.report.files import REPORTS_DIR_ENV, ReportFiles, reports_dir
+from pipelines.report.formats import money, pct
 from pipelines.report.render import (
+    assumption_parts,
+    commitment_names,
     currency_totals,
-    price,
-    recommended_savings,
     render_html,
-    usd,
     write_report,
 )
-from pipelines.report.tables import load_tables
+from pipelines.report.tables import WATERFALL, load_tables
 from pipelines.warehouse import connect
+
+D = Decimal
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "report" / "warehouse.sql"
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +41,29 @@ def written(tables, tmp_path_factory) -> ReportFiles:
 @pytest.fixture(scope="module")
 def html(written) -> str:
     return written.html.read_text(encoding="utf-8")
+
+
+def _rows(html: str, table_id: str) -> list[list[str]]:
+    """The text of each row's cells in ``<table id=table_id>``."""
+    table = re.search(rf'<table id="{table_id}">(.*?)</table>', html, re.S).group(1)
+    return [
+        [
+            " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", c)).split())
+            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    ]
+
+
+def _table_rows(html: str, table_id: str) -> dict[str, list[str]]:
+    """The same, by the row's first cell (the last row wins)."""
+    return {cells[0]: cells[1:] for cells in _rows(html, table_id)}
+
+
+def _card(html: str, card_id: str) -> tuple[str, str]:
+    card = re.search(rf'<div class="card" id="{card_id}">(.*?)</div></div>', html, re.S).group(1)
+    value = re.search(r'<div class="value">(.*?)</div>', card, re.S).group(1)
+    return value, " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", card)).split())
 
 
 def test_files_are_named_by_the_weeks_last_day(written):
@@ -52,12 +83,13 @@ def test_files_are_named_by_the_weeks_last_day(written):
     )  # no temporary files left behind
 
 
-def test_html_names_the_range_the_basis_and_every_deployment(html):
+def test_html_names_the_range_the_bases_and_every_deployment(html):
     assert "<strong>2026-11-01</strong> to <strong>2026-11-07</strong>" in html
-    assert "allocation</strong> basis" in html
+    assert "<strong>allocation</strong> basis" in html and "<strong>usage</strong> basis" in html
     assert "effective</em> (amortized)" in html
-    for name in ("chat-8b", "big-70b", "i-0abc"):
-        assert f"<td>{name}</td>" in html
+    assert "<strong>Efficiency = floor ÷ actual cost</strong>" in html  # defined once, here
+    for name in ("chat-8b", "big-70b", "spare-8b", "i-0abc"):
+        assert f'<td class="id">{name}</td>' in html
 
 
 def test_html_is_self_contained_with_plotly_inline(html):
@@ -65,93 +97,246 @@ def test_html_is_self_contained_with_plotly_inline(html):
     assert get_plotlyjs() in html  # the installed package's plotly.js, inline
     page = html.replace(get_plotlyjs(), "")
     assert not re.search(r"<[a-z]+\s[^>]*\b(src|href)=", page)  # no asset fetched from anywhere
-    assert html.count('class="plotly-graph-div"') == 3
+    # daily cost, savings; a waterfall for big-70b, chat-8b, spare-8b; modelled vs actual for
+    # the two with traffic
+    assert html.count('class="plotly-graph-div"') == 7
+    for div in ("waterfall-chat-8b", "modelled-vs-actual-chat-8b", "waterfall-spare-8b"):
+        assert f'id="chart-{div}"' in html
+    assert 'id="chart-modelled-vs-actual-spare-8b"' not in html
 
 
-def test_html_rounds_money_from_the_decimals(html):
-    assert '<td class="num">$3.27</td>' in html  # 3.266666666666 per 1M input tokens
-    assert '<td class="num">$153.33</td>' in html
-    assert "$3,420/mo" in html  # 2400 + 720 + 300.25: the quantize alternative is not added
-    assert "22.6 %" in html  # efficiency 12.6 / 55.8
+def test_the_efficiency_printed_is_floor_over_actual_beside_both(html):
+    rows = _table_rows(html, "efficiency")
+    header = rows["Deployment"]
+    chat = dict(zip(header, rows["chat-8b"], strict=True))
+    assert chat["Floor (USD)"] == "$12.60" == money(D("12.6"))
+    assert chat["Actual (USD, allocation)"] == "$55.80"
+    assert chat["Efficiency = floor ÷ actual"] == "22.6 %" == pct(12.6 / 55.8)  # not 22.5 %
+    # the blended prices beside it: 12.6 and 55.8 USD over 3.3 M tokens; 3.82 / 16.91 = 22.6 %
+    assert chat["Floor $ / 1M tokens"] == "$3.82 per 1M"
+    assert chat["Actual $ / 1M tokens"] == "$16.91 per 1M"
+    assert chat["Tokens (input + output)"] == "3,300,000"
+    assert chat["Modelled ÷ actual (usage)"] == "101.5 %"  # 40.2 / 39.6
+    big = dict(zip(header, rows["big-70b"], strict=True))
+    assert (big["Floor (USD)"], big["Actual (USD, allocation)"]) == ("$60.00", "$300")
+    assert big["Efficiency = floor ÷ actual"] == "20.0 %"
+    assert (big["Floor $ / 1M tokens"], big["Actual $ / 1M tokens"]) == (
+        "$1.20 per 1M",
+        "$6.00 per 1M",
+    )
+    text = " ".join(html.split())
+    assert "Efficiency 22.6 % = floor $12.60 ÷ actual $55.80 (allocation basis" in text  # facts
+
+
+def test_split_prices_are_in_their_own_columns_labelled_with_their_basis(html):
+    rows = _table_rows(html, "prices")
+    assert rows["Deployment"][2:] == [
+        "Actual, allocation basis",
+        "Actual, usage basis",
+        "Modelled, usage basis",
+        "Floor",
+        "Split method",
+    ]
+    assert rows["chat-8b"] == [
+        "3,000,000", "300,000",
+        "$3.27 per 1M", "$153 per 1M",  # allocation basis
+        "$2.20 per 1M", "$110 per 1M",  # usage basis
+        "$2.23 per 1M", "$112 per 1M",  # modelled
+        "$0.70 per 1M", "$35.00 per 1M",  # floor
+        "gpu_time, token_ratio",
+    ]  # fmt: skip
+    assert rows["spare-8b"][2:10] == ["—"] * 8  # no tokens, no prices
+
+
+def test_the_waterfall_table_runs_in_the_stated_order(html):
+    rows = _table_rows(html, "waterfall")
+    assert rows["Deployment"] == [label for label, _, _ in WATERFALL]
+    assert rows["chat-8b"] == [
+        "$12.60", "$11.60", "$16.00", "-$0.60", "$4.00", "$10.60", "$1.00", "$0.60", "$55.80",
+    ]  # fmt: skip
+    assert "old-7b ($6.00 held)" in html  # cost, but no efficiency row
+    assert "miss the actual cost" not in html  # the fixture's parts add up
+
+
+def test_a_waterfall_whose_parts_miss_the_actual_says_so(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute(FIXTURE.read_text())
+        con.execute(
+            "update marts.fct_efficiency_daily set gap_idle_usd = 15 "
+            "where deployment_id = 'big-70b'"
+        )
+        tables = load_tables(con, dt.date(2026, 11, 7))
+    text = " ".join(render_html(tables).split())
+    assert "The waterfall's parts miss the actual cost by $5.00" in text
+
+
+def test_the_headline_is_the_hand_sum_of_cash_savings_with_deferred_apart(html):
+    value, _ = _card(html, "kpi-cash")
+    # quantize big-70b 1,500.50 + terminate i-0abc 720 + release spare-8b 120 + chat-8b 0
+    assert value == "$2,341/mo" == money(D("1500.50") + 720 + 120 + 0, "/mo")
+    value, text = _card(html, "kpi-deferred")
+    assert value == "$540/mo" == money(D("300.25") + 240, "/mo")
+    assert text.endswith("not in cash savings: 2 commitment(s), listed below")
+    assert _rows(html, "deferred")[1:] == [
+        ["ri-0c2d3e", "reserved instance", "2027-06-30", "$300/mo", "chat-8b · right_size"],
+        [
+            "sp-9f8e7d",
+            "savings plan",
+            "unknown (or capacity freed for reuse)",
+            "$240/mo",
+            "spare-8b · right_size",
+        ],
+    ]
+    # distilling big-70b (deferred under sp-0a1b2c) is not the alternative counted
+    assert "sp-0a1b2c" not in re.search(r'<table id="deferred">.*?</table>', html, re.S).group()
+
+
+def test_every_kpi_card_shows_money_the_same_way(html):
+    values = re.findall(r'<div class="value">(.*?)</div>', html)
+    assert values == [
+        "€10.00",
+        "€0.00",
+        "€10.00",
+        "$407",
+        "$84.20",
+        "$33.25",
+        "$2,341/mo",
+        "$540/mo",
+    ]
+
+
+def test_recommendations_show_cash_deferred_commitment_and_what_counts(html):
+    rows = _table_rows(html, "recommendations")
+    assert rows["Target"][:6] == ["Kind", "Change", "Cash now", "Deferred", "Commitment", "Counted"]
+    distill = next(r for r in rows.values() if r[0] == "distill")
+    assert distill[2:6] == ["$900/mo", "$1,500/mo", "sp-0a1b2c (savings plan), ends 2027-03-31", ""]
+    assert rows["chat-8b"][2:6] == [
+        "$0.00/mo",
+        "$300/mo",
+        "ri-0c2d3e (reserved instance), ends 2027-06-30",
+        "✓",
+    ]
+
+
+def test_long_assumptions_collapse_into_one_line(html):
+    assert html.count("<details>") == 1  # only the three-sentence one
+    assert (
+        "<details><summary>Output quality at fp8 weights is unchanged: an assumption to verify. "
+        '<span class="more">+2 more</span></summary>'
+    ) in html
+    assert "<li>The p95 TTFT of 820 ms stays within the 3,000 ms SLO.</li>" in html
+    # closed, every assumptions cell shows one sentence at most (not a 400-px-tall cell)
+    header, *rows = _rows(re.sub(r"<ul>.*?</ul>", "", html, flags=re.S), "recommendations")
+    shown = [cells[header.index("Assumptions")] for cells in rows]
+    assert (
+        shown[0] == "Output quality at fp8 weights is unchanged: an assumption to verify. +2 more"
+    )
+    assert all(len(text) <= 120 and text.count(". ") <= 1 for text in shown)
+
+
+def test_assumption_parts_split_sentences_and_cut_a_long_first_one():
+    assert assumption_parts(None) is None
+    assert assumption_parts("One sentence.") == {"summary": "One sentence.", "more": []}
+    assert assumption_parts("A month is 365/12 days. Quality is kept.") == {
+        "summary": "A month is 365/12 days.",
+        "more": ["Quality is kept."],
+    }
+    long = "word " * 40 + "end."
+    parts = assumption_parts(long)
+    assert parts["summary"].endswith("…") and len(parts["summary"]) <= 111
+    assert parts["more"] == [long.strip()]
+
+
+def test_commitments_are_named_by_the_last_segment_of_their_arns():
+    arns = (
+        "arn:aws:savingsplans::210987654321:savingsplan/4a7b-11,"
+        " arn:aws:ec2:us-east-1:210987654321:reserved-instances/ri-0c2d"
+    )
+    assert commitment_names(arns) == "4a7b-11, ri-0c2d"
+    assert commitment_names("sp-9f8e7d") == "sp-9f8e7d"
+    assert commitment_names(None) == "no commitment named"
 
 
 def test_html_says_quality_changes_are_assumptions_and_shows_coverage(html):
     assert "Quality is assumed, not predicted." in html
     assert "4 of 7" in html  # days with cost data
-    assert "2.0 (0.9 %)" in html  # unobserved GPU-hours of 216
-    assert "gpu_time: 1, none: 1, token_ratio: 1" in html
-    assert "calibrated: 1, prior: 1" in html
+    assert "2.0 (0.8 %)" in html  # unobserved GPU-hours of 264
+    assert "gpu_time: 2, none: 1, token_ratio: 1" in html
+    assert "calibrated: 2, prior: 2" in html
 
 
 def test_rendering_twice_gives_the_same_file(tables, html):
     assert render_html(tables) == html
 
 
-def test_recommendations_csv_keeps_exact_values_in_the_tables_order(written):
+def test_recommendations_csv_carries_cash_deferred_and_commitments_exactly(written):
     with written.recommendations_csv.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == [
         "as_of_date", "deployment_id", "instance_id", "kind", "summary",
-        "monthly_savings_usd", "confidence", "assumptions", "target",
-        "current_daily_cost_usd", "proposed_daily_cost_usd", "payback_months",
-        "is_largest_for_target",
+        "monthly_savings_usd", "cash_monthly_savings_usd", "deferred_monthly_savings_usd",
+        "commitment_ids", "commitment_kind", "commitment_end_date", "confidence",
+        "assumptions", "target", "current_daily_cost_usd", "proposed_daily_cost_usd",
+        "payback_months", "is_latest", "counts_in_headline",
     ]  # fmt: skip
     assert [(r["deployment_id"] or r["instance_id"], r["kind"]) for r in rows] == [
-        ("big-70b", "distill"),
         ("big-70b", "quantize"),
+        ("big-70b", "distill"),
         ("i-0abc", "right_size"),
+        ("spare-8b", "right_size"),
         ("chat-8b", "right_size"),
     ]
-    assert Decimal(rows[1]["monthly_savings_usd"]) == Decimal("1500.5")
-    assert rows[1]["proposed_daily_cost_usd"] == "49.983333333333"
+    assert Decimal(rows[0]["cash_monthly_savings_usd"]) == Decimal("1500.5")
+    assert rows[0]["proposed_daily_cost_usd"] == "49.983333333333"
+    assert (rows[1]["commitment_ids"], rows[1]["commitment_end_date"]) == (
+        "sp-0a1b2c",
+        "2027-03-31",
+    )
+    assert Decimal(rows[4]["deferred_monthly_savings_usd"]) == Decimal("300.25")
+    assert [r["counts_in_headline"] for r in rows] == ["true", "false", "true", "true", "true"]
 
 
-def test_deployments_csv_has_one_row_per_deployment_with_exact_prices(written):
+def test_deployments_csv_carries_floor_modelled_actual_and_the_waterfall_exactly(written):
     with written.deployments_csv.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert list(rows[0])[:4] == ["deployment_id", "team", "llm_id", "gpu_type"]
-    assert {"usd_per_1m_input_tokens", "usd_per_1m_output_tokens", "efficiency"} <= set(rows[0])
-    assert [r["deployment_id"] for r in rows] == ["big-70b", "chat-8b"]
-    assert rows[1]["usd_per_1m_output_tokens"] == "153.333333333333"
-    assert rows[0]["usd_per_1m_output_tokens"] == ""
+        rows = {r["deployment_id"]: r for r in csv.DictReader(f)}
+    assert list(rows) == ["big-70b", "chat-8b", "spare-8b", "old-7b"]
+    columns = set(rows["chat-8b"])
+    assert {
+        "floor_cost_usd", "actual_cost_usd", "efficiency", "floor_usd_per_1m_tokens",
+        "actual_usd_per_1m_tokens", "actual_usage_cost_usd", "modelled_cost_usd",
+        "modelled_to_actual_ratio", "actual_usage_usd_per_1m_output_tokens",
+        "modelled_usd_per_1m_output_tokens", "floor_usd_per_1m_input_tokens",
+        "best_cash_monthly_savings_usd", "best_deferred_monthly_savings_usd",
+    } | {column for _, column, _ in WATERFALL} <= columns  # fmt: skip
+    chat = rows["chat-8b"]
+    assert chat["floor_usd_per_1m_tokens"] == "3.818181818181"
+    assert chat["actual_usd_per_1m_output_tokens"] == "153.333333333333"
+    assert Decimal(chat["gap_residual_usd"]) == Decimal("-0.6")
+    assert float(chat["efficiency"]) == pytest.approx(12.6 / 55.8)
+    assert rows["spare-8b"]["actual_usd_per_1m_output_tokens"] == ""
 
 
-def test_totals_and_savings_add_decimals_exactly(tables):
+def test_currency_totals_add_decimals_exactly(tables):
     usd_total = next(t for t in currency_totals(tables) if t["currency"] == "USD")
-    assert usd_total["effective_cost"] == Decimal("389.05")
+    assert usd_total["effective_cost"] == Decimal("407.05")
+    assert usd_total["idle_cost"] == Decimal("84.2")
     assert usd_total["unallocated_cost"] == Decimal("33.25")
-    assert recommended_savings(tables) == Decimal("3420.25")
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (Decimal("0.008750203193"), "$0.0088"),
-        (Decimal("153.333333333333"), "$153.33"),
-        (Decimal("1234.5"), "$1,234.50"),
-        (None, "—"),
-    ],
-)
-def test_prices_per_1m_tokens_keep_cents_or_four_decimals(value, expected):
-    assert price(value) == expected
-
-
-def test_credits_show_a_leading_minus():
-    assert usd(Decimal("-12.5")) == "-$12.50"
-
-
-def test_an_empty_week_renders_without_charts(tables, tmp_path):
+def test_an_empty_week_renders_without_charts(tmp_path):
     path = tmp_path / "empty.duckdb"
     with connect(path) as con:
-        con.execute((Path(__file__).parents[2] / "fixtures/report/warehouse.sql").read_text())
-        for table in ("fct_cost_allocation_daily", "fct_cost_per_token_daily",
-                      "fct_efficiency_daily", "fct_recommendations"):  # fmt: skip
+        con.execute(FIXTURE.read_text())
+        for table in ("fct_cost_allocation_daily", "fct_efficiency_daily", "fct_recommendations"):
             con.execute(f"delete from marts.{table}")
         empty = load_tables(con, dt.date(2026, 11, 7))
-    assert build_charts(empty) == {"daily_cost": None, "output_price": None, "savings": None}
+    assert build_charts(empty) == {"daily_cost": None, "savings": None}
+    assert deployment_charts(empty) == {}
     html = render_html(empty)
     assert "No cost data in this window." in html
+    assert "No deployment has efficiency rows in this window." in html
     assert "No recommendations dated on or before 2026-11-07." in html
+    assert _card(html, "kpi-cash")[0] == "$0.00/mo"
     assert 'class="plotly-graph-div"' not in html
 
 
