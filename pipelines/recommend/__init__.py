@@ -1,11 +1,14 @@
-"""Recommendation engine: predicted vs actual $/1M tokens, calibration, recommendations.
+"""Recommendation engine: modelled vs actual GPU time, calibration, recommendations.
 
 A pure library (no dagster): typed inputs in (``inputs``), mart rows out (``outputs``).
-``fleet_inputs`` builds the inputs from a simulator folder, ``warehouse_inputs`` from the dbt
-tables through a DuckDB connection the caller opens; both summarise days with
-``observations``. ``tables`` types the rows for the raw tables the asset writes.
+``warehouse_inputs`` builds the inputs from the dbt tables through a DuckDB connection the
+caller opens and summarises days with ``observations`` (tests also build them straight from
+a simulator folder: tests/unit/recommend/fleet_inputs.py). ``tables`` types the rows for the
+raw tables the asset writes; ``predict`` gives GPU-seconds that ``fct_efficiency_daily``
+prices (docs/cost-split.md).
 
-Public API: ``engine.recommend`` (all of it), ``calibrate.calibrate``,
+Public API: ``engine.recommend`` (all of it), ``calibrate.calibrate`` and the out-of-sample
+``calibrate.calibrate_days``,
 ``predict.efficiency_row``, the per-kind rules ``rightsize.right_size``,
 ``quantize.quantize``, ``distill.distill``, ``api.api``, the commitment-aware split of each
 saving into cash now and deferred ``commitments.apply_commitments``, the thresholds in

@@ -95,7 +95,7 @@ def implied_efficiency(requests: pl.DataFrame, config: DeploymentConfig) -> pl.D
 
 @dataclass(frozen=True)
 class Calibration:
-    """Fitted efficiencies per deployment and per group, achieved ones per deployment-day.
+    """Fitted efficiencies per deployment and per group.
 
     A deployment with enough data of its own uses its own fit (different LLMs on the same
     hardware reach different MBU, e.g. MoE vs dense); otherwise its group's; otherwise
@@ -103,7 +103,6 @@ class Calibration:
     """
 
     groups: dict[CalibrationKey, FittedEfficiency]
-    achieved: dict[tuple[str, dt.date], Efficiency]
     deployments: dict[str, FittedEfficiency] = field(default_factory=dict)
 
     def for_config(self, config: DeploymentConfig) -> FittedEfficiency:
@@ -149,7 +148,7 @@ def calibrate(
         this many distinct days; otherwise predictions fall back (group, then prior).
     """
     if requests is None or requests.is_empty() or not configs:
-        return Calibration({}, {})
+        return Calibration({})
     per_request = _per_request(requests, configs)
     keys = {_key_text(c): c for c in configs.values()}
     fits = {
@@ -159,15 +158,7 @@ def calibrate(
         ),
     }
     groups = {calibration_key(keys[k]): f for k, f in fits["key"].items()}
-    achieved = {
-        (r["deployment_id"], r["usage_date"]): _efficiency(
-            r["mbu"], r["mfu"], efficiency_prior("*", "*")
-        )
-        for r in per_request.group_by("deployment_id", "usage_date")
-        .agg(mbu=_trimmed_mean("mbu"), mfu=pl.col("mfu").median())
-        .iter_rows(named=True)
-    }
-    return Calibration(groups, achieved, fits["deployment_id"])
+    return Calibration(groups, fits["deployment_id"])
 
 
 def _fits(per_request: pl.DataFrame, by: str, config_of, min_requests: int, min_days: int):
@@ -238,16 +229,14 @@ def calibrate_days(
         per_request = _per_request(requests, configs)
     keys = {_key_text(c): c for c in configs.values()}
     for day in sorted({d for _, d in days}):
-        history = Calibration({}, {})
+        history = Calibration({})
         if per_request is not None:
             since = day - dt.timedelta(days=window_days)
             window = per_request.filter(pl.col("usage_date").is_between(since, day, "left"))
             if not window.is_empty():
                 groups = _fits(window, "key", lambda k: keys[k], min_requests, min_days)
                 own = _fits(window, "deployment_id", lambda d: configs[d], min_requests, min_days)
-                history = Calibration(
-                    {calibration_key(keys[k]): f for k, f in groups.items()}, {}, own
-                )
+                history = Calibration({calibration_key(keys[k]): f for k, f in groups.items()}, own)
         for dep_id, d in days:
             if d == day and dep_id in configs:
                 out[(dep_id, day)] = history.for_config(configs[dep_id])

@@ -1,7 +1,7 @@
 """What the recommendation engine reads: deployment configs and daily observations.
 
 These types say nothing about where the numbers come from: the dbt marts feed them in
-production, ``fleet_inputs`` builds them from a simulator folder in tests.
+production (``warehouse_inputs``); tests also build them from a simulator folder.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ paid and each day's cost, allocation basis: allocated + idle, USD),
 ``intermediate.int_requests__gpu_time_hourly`` (the observed batch),
 ``intermediate.int_telemetry__gpu_hourly`` with ``staging.stg_registry__selectors`` (busy
 time of each deployment's GPUs) and ``intermediate.int_allocation__gpu_hours`` (instances
-no deployment holds). The queries are in ``sql/``; the day summary is shared with
-``fleet_inputs`` (``observations``). No dagster here: the asset passes the connection in.
+no deployment holds) and ``intermediate.int_billing__commitment_coverage`` (which
+commitment paid for what). The queries are in ``sql/``; days are summarised by
+``observations``. No dagster here: the asset passes the connection in.
 """
 
 from __future__ import annotations
