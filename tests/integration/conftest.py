@@ -46,3 +46,25 @@ def default_week(tmp_path_factory, dbt_manifest) -> tuple[Path, dict]:
     end = DEFAULT_WEEK_START + dt.timedelta(days=DEFAULT_WEEK_DAYS)
     run(out / "unitcost.yaml", DEFAULT_WEEK_START, end)
     return out, json.loads((out / "ground_truth.json").read_text())
+
+
+SECOND_FLEET_SPEC = (
+    Path(__file__).parents[2] / "pipelines" / "fleet" / "specs" / "second_fleet.yaml"
+)
+SECOND_FLEET_DAYS = 3
+
+
+@pytest.fixture(scope="session")
+def second_fleet_run(tmp_path_factory, dbt_manifest) -> tuple[Path, dict]:
+    """pipelines/fleet/specs/second_fleet.yaml for three days (seed 42), loaded by one
+    `unitcost run`: (folder, ground truth). Read-only for its users."""
+    from pipelines.fleet.simulate import simulate
+    from pipelines.runner import run
+
+    out = tmp_path_factory.mktemp("second_fleet")
+    simulate(
+        out, spec_path=SECOND_FLEET_SPEC, start=DEFAULT_WEEK_START, days=SECOND_FLEET_DAYS, seed=42
+    )
+    end = DEFAULT_WEEK_START + dt.timedelta(days=SECOND_FLEET_DAYS)
+    run(out / "unitcost.yaml", DEFAULT_WEEK_START, end)
+    return out, json.loads((out / "ground_truth.json").read_text())

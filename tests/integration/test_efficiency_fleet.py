@@ -1,4 +1,6 @@
-"""Actual, modelled and floor on the default fleet over a week, against the simulator's truth.
+"""Actual, modelled and floor on two simulated fleets, against the simulator's truth: the
+default fleet over a week and the second fleet (pipelines/fleet/specs/second_fleet.yaml)
+over three days, each loaded by one `unitcost run`.
 
 Every expected value comes from the simulator, never from the project's marts or the engine:
 ``ground_truth.json`` (busy GPU-seconds per deployment-day, the bill's effective USD per
@@ -28,19 +30,20 @@ from pipelines.warehouse import connect
 
 pytestmark = pytest.mark.slow
 
-# What the code achieves on this fleet (measured, not loosened; see the module's tests).
-MODELLED_BOUND = 0.10  # issue 11: median |modelled / actual - 1| per deployment-week
-USAGE_VS_TRUTH = 0.005  # DCGM-measured busy cost vs the simulator's busy seconds
-IDLE_VS_TRUTH = 0.005
-BATCHING_VS_SPEC = 0.10
-MBU_VS_SPEC = 0.25
-MFU_VS_SPEC = 0.25
+# The bound is issue 11's; the tolerances are what the code achieves on both fleets (measured
+# maxima over every scored day in brackets), not loosened to pass.
+MODELLED_BOUND = 0.10  # median |modelled / actual - 1| per deployment [9.7 %: mixtral, MoE]
+USAGE_VS_TRUTH = 0.002  # DCGM-measured busy cost vs the simulator's busy time [0.11 %]
+IDLE_VS_TRUTH = 0.002  # idle + surplus GPUs vs the simulator's idle time [0.13 %]
+BATCHING_VS_SPEC = 0.10  # [8.7 %: agents-qwen3-32b, 12k-token contexts]
+MBU_VS_SPEC = 0.16  # [15.2 %: summarise-mixtral, experts touched at a varying batch]
+MFU_VS_SPEC = 0.05  # [4.5 %]
 SPEED_MEAN = math.exp(SPEED_SIGMA**2 / 2)
 
 
-@pytest.fixture(scope="module")
-def week(default_week):
-    folder, truth = default_week
+@pytest.fixture(scope="module", params=["default_week", "second_fleet_run"])
+def week(request):
+    folder, truth = request.getfixturevalue(request.param)
     with connect(folder / "unitcost.duckdb", read_only=True) as con:
         cur = con.execute("select * from marts.fct_efficiency_daily order by 2, 1")
         names = [d[0] for d in cur.description]
@@ -203,12 +206,18 @@ def test_the_floor_is_below_the_bill_and_efficiency_is_floor_over_actual(week):
         assert r["efficiency"] == pytest.approx(float(r["floor_cost_usd"] / r["actual_cost_usd"]))
 
 
-def test_a_daily_run_writes_the_rows_a_backfill_wrote(week):
+def test_a_daily_run_writes_the_rows_a_backfill_wrote(default_week):
     """The fixture loaded the week in one run; re-running one day alone (as the daily job
     does) must give that day the same rows, bit for bit."""
-    folder, _, rows = week
+    folder, _ = default_week
     day = dt.date(2026, 11, 5)
-    before = [r for r in rows if r["usage_date"] == day]
+    with connect(folder / "unitcost.duckdb", read_only=True) as con:
+        cur = con.execute(
+            "select * from marts.fct_efficiency_daily where usage_date = ? order by 2", [day]
+        )
+        names = [d[0] for d in cur.description]
+        before = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    assert len(before) == 8  # every deployment served that day
     run(folder / "unitcost.yaml", day, day + dt.timedelta(days=1))
     with connect(folder / "unitcost.duckdb", read_only=True) as con:
         cur = con.execute(

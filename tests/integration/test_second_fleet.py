@@ -41,13 +41,11 @@ from fleet_truth import (
 )
 
 from pipelines.fleet.service import SPEED_SIGMA
-from pipelines.fleet.simulate import simulate
 from pipelines.fleet.spec import DEFAULT_SPEC_PATH, load_spec
-from pipelines.runner import run
 from pipelines.warehouse import connect
 
 SPEC = DEFAULT_SPEC_PATH.parent / "specs" / "second_fleet.yaml"
-START, DAYS, SEED = dt.date(2026, 11, 1), 3, 42
+START = dt.date(2026, 11, 1)  # the first simulated day of conftest.second_fleet_run
 SAVINGS_TOLERANCE = 0.15
 MODELLED_BOUND = 0.10  # median |modelled / actual − 1| per deployment, out of sample
 # actual_usage_cost_usd vs busy GPU-seconds (simulator) × effective $/GPU-second (bill):
@@ -72,10 +70,8 @@ class Fleet:
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory, dbt_manifest) -> Fleet:
-    out = tmp_path_factory.mktemp("second_fleet")
-    simulate(out, spec_path=SPEC, start=START, days=DAYS, seed=SEED)
-    run(out / "unitcost.yaml", START, START + dt.timedelta(days=DAYS))
+def fleet(second_fleet_run) -> Fleet:
+    out, _ = second_fleet_run  # simulated and run once per session (conftest)
     with connect(out / "unitcost.duckdb", read_only=True) as con:
         cur = con.execute("select * from marts.fct_recommendations")
         names = [c[0] for c in cur.description]

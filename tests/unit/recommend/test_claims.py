@@ -10,12 +10,12 @@ described as staying within it.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from workloads import chat_workload
 
 from pipelines.recommend.api import ApiPrice, api
 from pipelines.recommend.distill import distill
@@ -99,29 +99,7 @@ def check_month(rec: Recommendation) -> None:
 
 
 def _workload(**kw) -> Workload:
-    base = dict(
-        deployment_id="chat",
-        days=7,
-        as_of=dt.date(2026, 11, 7),
-        requests_per_day=1200,
-        tokens_per_day=1.6e6,
-        input_tokens_per_day=1.35e6,
-        output_tokens_per_day=0.25e6,
-        cached_tokens_per_day=0,
-        isl=1130,
-        isl_uncached=1130,
-        osl=210,
-        batch_when_busy=1.0,
-        p95_concurrency=1.4,
-        busy_fraction=0.02,
-        peak_busy_fraction=0.04,
-        peak_to_mean_load=1.8,
-        p95_ttft_ms=185,
-        p95_tpot_ms=8.3,
-        telemetry_coverage=1.0,
-        daily_cost_usd=daily_usd("165.12"),  # 1 H100 at $6.88/h
-    )
-    return Workload(**(base | kw))
+    return chat_workload(**({"daily_cost_usd": daily_usd("165.12")} | kw))
 
 
 CHAT = DeploymentConfig("chat", "qwen2.5-7b", "h100-sxm", 1, 1, "bf16", "bf16", "vllm", 6.88)

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from workloads import chat_workload
 
 from pipelines.costmodel import units
 from pipelines.costmodel.cost import TrafficProfile, predict_cost
@@ -53,30 +54,9 @@ def test_the_issues_idle_instance_saving_is_cents_not_a_float():
 
 
 def _workload(**kw) -> Workload:
-    base = dict(
-        deployment_id="chat",
-        days=7,
-        as_of=dt.date(2026, 11, 7),
-        requests_per_day=1200,
-        tokens_per_day=1.6e6,
-        input_tokens_per_day=1.35e6,
-        output_tokens_per_day=0.25e6,
-        cached_tokens_per_day=0.4e6,
-        isl=1130,
-        isl_uncached=1130,
-        osl=210,
-        batch_when_busy=1.0,
-        p95_concurrency=1.4,
-        busy_fraction=0.02,
-        peak_busy_fraction=0.04,
-        peak_to_mean_load=1.8,
-        p95_ttft_ms=185,
-        p95_tpot_ms=8.3,
-        telemetry_coverage=1.0,
-        # an awkward float mean (1/3 of a cent), as a warehouse average would be
-        daily_cost_usd=daily_usd(165.12 + 1 / 300),
-    )
-    return Workload(**(base | kw))
+    # an awkward float mean (1/3 of a cent), as a warehouse average would be
+    base = {"cached_tokens_per_day": 0.4e6, "daily_cost_usd": daily_usd(165.12 + 1 / 300)}
+    return chat_workload(**(base | kw))
 
 
 @pytest.fixture(scope="module")
