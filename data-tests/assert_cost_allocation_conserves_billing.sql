@@ -27,6 +27,12 @@ select
     billed.effective_cost as bill_effective_cost
 from allocated
 full outer join billed using (billing_account_id, billing_period, billing_currency)
+{#- Both comparisons are parenthesised: AND binds tighter than OR, and without the brackets an
+    effective-cost mismatch bypassed the window test, so a billed period outside the window
+    that allocation never built (e.g. the FOCUS sample's single October row on a September
+    run) failed the build. -#}
 where (allocated.billing_period is not null or {{ in_billing_window('billing_period') }})
-    and allocated.billed_cost is distinct from billed.billed_cost
-    or allocated.effective_cost is distinct from billed.effective_cost
+    and (
+        allocated.billed_cost is distinct from billed.billed_cost
+        or allocated.effective_cost is distinct from billed.effective_cost
+    )

@@ -8,9 +8,10 @@ delivery a no-op, so the daily schedule re-checking this and last month is cheap
 import datetime as dt
 
 import dagster as dg
-import polars as pl
 
 from pipelines.costmodel.prices import INSTANCE_PRICES_PATH
+from pipelines.ingest.billing.gpu_catalog import CATALOG_PATH, unknown_gpu_like_lines
+from pipelines.ingest.billing.gpu_catalog import instance_types as gpu_instance_types
 from pipelines.ingest.billing.load import BillingSource, ensure_tables, ingest_billing
 from pipelines.partitions import daily_partitions
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
@@ -83,6 +84,32 @@ def _totals_check(con, delivery_ids: list[str]) -> dg.AssetCheckResult:
     )
 
 
+def _unknown_gpu_check(con, periods: set[dt.date]) -> dg.AssetCheckResult:
+    """WARN: usage lines that look like GPU compute (GPU-like or unknown instance family)
+    but whose type the GPU catalog does not know: allocation treats them as non-GPU usage,
+    so their dollars land in unallocated instead of a deployment's GPU-hours."""
+    rows = unknown_gpu_like_lines(con, sorted(periods))
+    dollars: dict = {}
+    for _, _, currency, _, billed, _ in rows:
+        dollars[currency] = dollars.get(currency, 0) + billed  # never across currencies
+    return dg.AssetCheckResult(
+        check_name="gpu_like_lines_with_unknown_instance_type",
+        asset_key=LINE_ITEMS,
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "billed_cost_by_currency": {c: str(v) for c, v in dollars.items()},  # exact
+            "instance_types": len(rows),
+            "lines": sum(r[3] for r in rows),
+            "top": [
+                f"{t} ({kind}): {n} lines, {billed} {cur}"
+                for t, kind, cur, n, billed, _ in rows[:20]
+            ],
+            "catalog": CATALOG_PATH.name,
+        },
+    )
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -101,7 +128,13 @@ def _totals_check(con, delivery_ids: list[str]) -> dg.AssetCheckResult:
         ),
     ],
     check_specs=[
-        dg.AssetCheckSpec("delivery_totals_in_equal_out", asset=LINE_ITEMS, blocking=True)
+        dg.AssetCheckSpec("delivery_totals_in_equal_out", asset=LINE_ITEMS, blocking=True),
+        dg.AssetCheckSpec(
+            "gpu_like_lines_with_unknown_instance_type",
+            asset=LINE_ITEMS,
+            description="Usage lines that look like GPU compute but whose instance type the "
+            "GPU catalog does not know (WARN, with their dollars).",
+        ),
     ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -123,6 +156,7 @@ def billing_line_items(
         deliveries = result.deliveries if result else []
         ids = [d.delivery_id for d in deliveries]
         check = _totals_check(con, ids)
+        unknown_gpus = _unknown_gpu_check(con, periods)
     meta = {
         "periods": sorted(p.isoformat() for p in periods),
         "deliveries": [f"{d.billing_source} {d.periods} {d.status}" for d in deliveries],
@@ -133,21 +167,27 @@ def billing_line_items(
     yield dg.MaterializeResult(asset_key=LINE_ITEMS, metadata={**meta, "dagster/row_count": rows})
     yield dg.MaterializeResult(asset_key=DELIVERIES, metadata={"deliveries": len(deliveries)})
     yield check
+    yield unknown_gpus
 
 
 @dg.asset(
     key=["raw", "instance_types"],
-    description="One row per cloud instance type: GPU type and count, on-demand price, source.",
+    description="One row per GPU instance type: GPU type and count (GPU catalog), on-demand "
+    "price where the cost model's price list has one.",
     group_name="billing",
     kinds={"duckdb", "polars"},
     owners=OWNERS,
     pool="duckdb",
 )
 def instance_types(duckdb: WarehouseResource) -> dg.MaterializeResult:
-    """Load the shipped instance catalog (costmodel data) that maps billing lines to GPUs."""
-    frame = pl.read_csv(INSTANCE_PRICES_PATH, infer_schema_length=None)
+    """Load the GPU instance catalog (with the cost model's prices) that maps billing lines to
+    GPUs: every size of the current GPU families, not only the priced ones."""
+    frame = gpu_instance_types(INSTANCE_PRICES_PATH)
     with duckdb.get_connection() as con:
         rows = replace_table(con, "raw", "instance_types", frame)
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": rows, "source_file": INSTANCE_PRICES_PATH.name}
+        metadata={
+            "dagster/row_count": rows,
+            "source_files": [CATALOG_PATH.name, INSTANCE_PRICES_PATH.name],
+        }
     )

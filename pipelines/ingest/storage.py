@@ -7,6 +7,7 @@ mode does not retry 503 SlowDown), and a paginator (a listing stops at 1,000 key
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import tempfile
 from collections.abc import Iterator
@@ -23,17 +24,28 @@ S3_RETRIES = {"mode": "standard", "max_attempts": 10}
 @dataclass(frozen=True)
 class SourceFile:
     """One file of a source. ``uri`` is a local path or ``s3://bucket/key``; ``version`` pins
-    what was listed (S3 ETag, or local mtime in ns) so a file changed mid-read is detected."""
+    what was listed (S3 ETag, or local mtime in ns) so a file changed mid-read is detected.
+    ``modified`` is when it was written (S3 LastModified, local mtime; UTC): billing uses it
+    to tell which of two deliveries of one period is the newer."""
 
     uri: str
     relative_path: str
     size_bytes: int
     version: str
+    modified: dt.datetime | None = None
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     return bucket, prefix
+
+
+def _folder_prefix(prefix: str) -> str:
+    """The prefix as a folder: S3 prefixes match characters, not path segments, so without
+    the slash ``exports/cur2`` would also list ``exports/cur2-initial/...`` (a sibling
+    export) and sum it into this source. A source location is always a folder, like a
+    local one; an empty prefix is the whole bucket."""
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
 
 
 def s3_client(s3: S3Config):
@@ -48,6 +60,7 @@ def _list_s3(location: str, s3: S3Config) -> Iterator[SourceFile]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, prefix = _split_s3(location)
+    prefix = _folder_prefix(prefix)
     try:
         pages = (
             s3_client(s3).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
@@ -59,6 +72,7 @@ def _list_s3(location: str, s3: S3Config) -> Iterator[SourceFile]:
                     relative_path=obj["Key"][len(prefix) :].lstrip("/"),
                     size_bytes=obj["Size"],
                     version=obj["ETag"].strip('"'),
+                    modified=obj.get("LastModified"),
                 )
     except (ClientError, BotoCoreError) as exc:
         profile = f" (profile {s3.profile})" if s3.profile else ""
@@ -75,6 +89,7 @@ def _list_local(location: Path) -> Iterator[SourceFile]:
             relative_path=path.relative_to(location).as_posix(),
             size_bytes=stat.st_size,
             version=str(stat.st_mtime_ns),
+            modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC),
         )
 
 

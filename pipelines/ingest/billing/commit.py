@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pyarrow as pa
 
@@ -78,8 +79,15 @@ def _counts(con, period: dt.date) -> tuple[int, int]:
     ).fetchall()[0]
 
 
-def commit_delivery(con, entry: dict, items: pa.Table, periods: list[dt.date]) -> str:
-    """Replace the source's rows for ``periods`` with ``items`` in one transaction."""
+def commit_delivery(
+    con, entry: dict, items: pa.Table, periods: list[dt.date], superseded: dict | None = None
+) -> str:
+    """Replace the source's rows for ``periods`` with ``items`` in one transaction.
+
+    ``superseded``: period -> ``restate.Superseded``, the older deliveries' files and rows
+    that ``items`` no longer holds (recorded in the ledger so every row read is accounted).
+    """
+    superseded = superseded or {}
     source = entry["billing_source"]
     con.register("_items", items)
     con.execute("begin transaction")
@@ -100,6 +108,9 @@ def commit_delivery(con, entry: dict, items: pa.Table, periods: list[dt.date]) -
             rows, identical = _counts(con, period)
             row = {**entry, "billing_period": period, "row_count": rows}
             row["identical_row_count"] = identical
+            lost = superseded.get(period)
+            row["superseded_files"] = json.dumps(lost.files) if lost else None
+            row["superseded_row_count"] = lost.rows if lost else 0
             statuses.add(ledger.record(con, row, _totals(con, period)))
         con.execute("commit")
     except Exception:

@@ -27,12 +27,16 @@ TIME_ZONE_SUFFIX = r"(Z|[+-]\d\d(:?\d\d)?)$"
 class FormatMapping:
     """``inputs``: file column -> kind; ``outputs``: output column -> SQL over ``t.<input>``
     (absent optional inputs read as NULL); ``required_when``: (input, SQL condition over
-    ``i.<input>``, label) where a value must be present, e.g. an amortization input."""
+    ``i.<input>``, label) where a value must be present, e.g. an amortization input;
+    ``charge_period``: the time inputs of the row's charge period, the only ones whose
+    assumed zone ``tz_assumed`` reports (a zone-less billing-period start only names a
+    month, and flagging every row for it would hide the rows whose hours were guessed)."""
 
     inputs: dict[str, str]
     outputs: dict[str, str]
     not_null: set[str] = field(default_factory=set)
     required_when: list[tuple[str, str, str]] = field(default_factory=list)
+    charge_period: tuple[str, ...] = ()
 
 
 def quote(name: str) -> str:
@@ -153,10 +157,11 @@ def convert(
             arrow_type = schema.field(name).type if name in schema.names else None
             sql, tz = _typed(name, kind, arrow_type)
             typed.append(f"{sql} as {quote(name)}")
-            tz_parts.append(tz)
+            if name in mapping.charge_period:
+                tz_parts.append(tz)
         outputs = ", ".join(f"{sql} as {quote(out)}" for out, sql in mapping.outputs.items())
         query = (
-            f"with t as (select {', '.join(typed)}, ({' or '.join(tz_parts)}) as _tz, "
+            f"with t as (select {', '.join(typed)}, ({' or '.join(tz_parts) or 'false'}) as _tz, "
             f"i.{LINE} as _line from _billing_in i) "
             f"select {outputs}, t._tz as tz_assumed, t._line as source_line from t order by t._line"
         )

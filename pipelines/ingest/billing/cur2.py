@@ -164,7 +164,11 @@ OUTPUTS = {
     "tags_json": "t.resource_tags",
 }
 
-MAPPING = FormatMapping(INPUTS, OUTPUTS, not_null=NOT_NULL, required_when=REQUIRED_WHEN)
+# tz_assumed reports these only: they place the charge in hours and days (case 11).
+CHARGE_PERIOD = ("line_item_usage_start_date", "line_item_usage_end_date")
+MAPPING = FormatMapping(
+    INPUTS, OUTPUTS, not_null=NOT_NULL, required_when=REQUIRED_WHEN, charge_period=CHARGE_PERIOD
+)
 
 
 def read_cur2(con: duckdb.DuckDBPyConnection, table: pa.Table, display: str) -> pa.Table:

@@ -65,6 +65,10 @@ INSTANCE_TYPE = (
     r"' ([a-z][a-z0-9-]*\.[a-z0-9]+) Instance Hour', 1), ''))"
 )
 
+# tz_assumed says whether these were read without a zone (case 11): they place the charge
+# in hours and days; BillingPeriodStart only names the month.
+CHARGE_PERIOD = ("ChargePeriodStart", "ChargePeriodEnd")
+
 OUTPUTS = {
     "billing_account_id": "t.BillingAccountId",
     "sub_account_id": "t.SubAccountId",
@@ -107,7 +111,12 @@ def read_focus(con: duckdb.DuckDBPyConnection, table: pa.Table, display: str) ->
     missing = [c for c in focus_required(version) if c not in names]
     if missing:
         raise SourceError(display, f"FOCUS {version} required column is missing", column=missing[0])
-    mapping = FormatMapping(INPUTS, OUTPUTS, not_null=focus_non_nullable(version) & set(INPUTS))
+    mapping = FormatMapping(
+        INPUTS,
+        OUTPUTS,
+        not_null=focus_non_nullable(version) & set(INPUTS),
+        charge_period=CHARGE_PERIOD,
+    )
     items = convert(con, table, mapping, display)
     items = items.append_column("focus_version", pa.array([version] * items.num_rows))
     # convert() returns rows in file order, so the extras line up row for row.

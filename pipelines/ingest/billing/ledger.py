@@ -4,7 +4,9 @@ Grain: one row per ingestion attempt (``ledger_seq``) per billing currency (a de
 no rows has one row with a NULL currency). Totals and deltas are DECIMAL(38,12) per currency,
 never summed across currencies (case 8). Status: ``loaded`` (first delivery of the period),
 ``replaced`` (a restatement: deltas against the previous one), ``unchanged`` (the same
-fingerprint again: no line item was touched).
+fingerprint again: no line item was touched). In a folder without manifests a newer file
+of the same account and period supersedes an older one; ``superseded_files`` and
+``superseded_row_count`` say which files' rows of the period were read but not stored.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ LEDGER_COLUMNS = {
     "billed_cost_delta": MONEY,
     "effective_cost_delta": MONEY,
     "row_count_delta": "BIGINT",
+    # Manifest-less folders: files of an older delivery of the period that a newer one
+    # replaced, and their rows (read, not stored: restate.py).
+    "superseded_files": "JSON",
+    "superseded_row_count": "BIGINT",
     "recorded_at": "TIMESTAMPTZ",
 }
 
@@ -45,6 +51,17 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     cols = ",\n  ".join(f"{n} {t}" for n, t in LEDGER_COLUMNS.items())
     con.execute("create schema if not exists raw")
     con.execute(f"create table if not exists {LEDGER} (\n  {cols}\n)")
+    # A ledger made before a column existed gets it (NULL on its earlier rows).
+    present = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'billing_deliveries'"
+        ).fetchall()
+    }
+    for name, kind in LEDGER_COLUMNS.items():
+        if name not in present:
+            con.execute(f'alter table {LEDGER} add column "{name}" {kind}')
 
 
 def last_delivery(con, billing_source: str, period) -> tuple[str, str] | None:

@@ -31,6 +31,7 @@ from pipelines.ingest.billing.cur2 import read_cur2
 from pipelines.ingest.billing.files import read_billing_file
 from pipelines.ingest.billing.focus import read_focus
 from pipelines.ingest.billing.manifest import Delivery, discover
+from pipelines.ingest.billing.restate import keep_latest
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.storage import SourceFile, read_bytes
 
@@ -129,6 +130,16 @@ def _ingest_delivery(con, source: BillingSource, delivery: Delivery) -> Delivery
             if known:
                 return _unchanged(con, source, delivery, fingerprint, known)
         items, warnings = _read_all(con, source.fmt, local, shas)
+    superseded = {}
+    if delivery.manifest_bytes is None:
+        # No manifest says which files belong together: a restatement saved beside the
+        # original must replace it, not be summed with it (restate.py has the rules).
+        items, superseded = keep_latest(con, items, delivery.files)
+        for period, lost in sorted(superseded.items()):
+            warnings.append(
+                f"period {period:%Y-%m}: {lost.rows} rows of {', '.join(lost.files)} "
+                "superseded by a newer delivery"
+            )
     periods = check_periods(source.fmt, delivery.period, con, items)
     if items.num_rows == 0:
         warnings.append(_empty_delivery(con, delivery))
@@ -143,7 +154,7 @@ def _ingest_delivery(con, source: BillingSource, delivery: Delivery) -> Delivery
         "file_sha256s": json.dumps(shas, sort_keys=True),
         "file_count": len(shas),
     }
-    status = commit_delivery(con, entry, items, periods) if periods else "empty"
+    status = commit_delivery(con, entry, items, periods, superseded) if periods else "empty"
     return DeliveryResult(name, periods, delivery_id, status, items.num_rows, warnings)
 
 

@@ -111,6 +111,34 @@ def test_zone_less_times_are_utc_and_flagged(con, tmp_path):
     assert str(items.column("charge_period_start")[1].as_py()) == "2024-09-18 21:00:00+00:00"
 
 
+def test_tz_assumed_flags_only_rows_whose_charge_period_zone_was_assumed(con, tmp_path):
+    # Row 2 states its charge period in UTC; its BillingPeriodStart/End stay zone-less, as in
+    # the real sample. Only row 1 had hours placed by an assumed zone.
+    zoned = [
+        (1, "ChargePeriodStart", "2024-09-18T21:00:00Z"),
+        (1, "ChargePeriodEnd", "2024-09-18T22:00:00+00:00"),
+    ]
+    table = _focus_rows(zoned, tmp_path)
+    items = read_focus(con, table, "f.csv")
+    assert items.column("tz_assumed").to_pylist() == [True, False]
+
+
+def test_cur2_tz_assumed_ignores_the_billing_period_start(con, sim_bill, tmp_path):
+    out, _ = sim_bill
+    path = next((out / "cur2").rglob("*.parquet"))
+    table = pq.read_table(path)
+    # The simulator writes naive timestamps, as CUR Parquet does: give the charge period its
+    # zone and leave the billing period start naive. Nothing about the hours was assumed.
+    for name in ("line_item_usage_start_date", "line_item_usage_end_date"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(i).cast(pa.timestamp("us", "UTC")))
+    assert not table.schema.field("bill_billing_period_start_date").type.tz
+    pq.write_table(table, tmp_path / "c.parquet")
+    items = read_cur2(con, read_billing_file(tmp_path / "c.parquet", "c"), "c")
+    assert items.num_rows > 0
+    assert set(items.column("tz_assumed").to_pylist()) == {False}
+
+
 def test_simulated_focus_12_detected_and_totals_in_equal_out(con, sim_bill):
     out, truth = sim_bill
     for path in sorted(out.glob("focus/*/data/*/*.csv.gz")):
