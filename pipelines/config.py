@@ -41,6 +41,10 @@ class SourceConfig(StrictModel):
         Literal["focus", "cur2", "dcgm", "vllm_jsonl", "litellm", "azure_trace", "mooncake"] | None
     ) = None
     traces: list[TraceFileConfig] = []  # request traces only (azure_trace, mooncake)
+    # The unit of epoch numbers in request logs (vllm_jsonl ``created``, Mooncake offsets):
+    # None keeps each format's documented unit (seconds for ``created``, milliseconds for
+    # Mooncake). Values whose magnitude disagrees with it fail the file (RELIABILITY case 11).
+    epoch_unit: Literal["s", "ms", "us"] | None = None
 
     @field_validator("location")
     @classmethod

@@ -13,8 +13,8 @@
     (telescoped, so the parts sum exactly to the piece); slices nobody claims are a remainder
     row with no deployment. Busy share: telemetry busy_seconds / observed_seconds of that
     GPU-hour (of the slice, under MIG), in ppm so the split is exact: allocated = cost × busy,
-    idle = the rest. A GPU-hour with no telemetry is allocated whole and flagged unobserved:
-    there is no evidence it idled. Unassigned GPU-hours are unallocated. -#}
+    idle = the rest. A GPU-hour with no telemetry, or with samples but no utilisation signal,
+    is allocated whole and flagged unobserved: there is no evidence it idled. Unassigned GPU-hours are unallocated. -#}
 
 with pieces as (
     select * from {{ ref('int_billing__cost_pieces') }}
@@ -30,7 +30,11 @@ telemetry as (
         hour_start, host, gpu_index, gpu_instance_id,
         grouping(gpu_instance_id) = 1 as whole_gpu,
         sum(busy_seconds) as busy_seconds,
-        sum(observed_seconds) as observed_seconds
+        -- Only seconds with a utilisation signal measure how busy a GPU was: an hour with
+        -- samples but neither GR_ENGINE_ACTIVE nor GPU_UTIL (MIG without profiling metrics)
+        -- has NULL busy_seconds, and counting its seconds as observed made it 100 % busy
+        -- (least(1.0, NULL) is 1.0). It is unobserved, like an hour without telemetry.
+        sum(observed_seconds) filter (where busy_seconds is not null) as observed_seconds
     from {{ ref('int_telemetry__gpu_hourly') }}
     group by grouping sets (
         (hour_start, host, gpu_index, gpu_instance_id), (hour_start, host, gpu_index)

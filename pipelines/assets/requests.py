@@ -84,7 +84,9 @@ def request_log_tables(
     rows = quarantined = 0
     worst = 0.0
     reasons: Counter[str] = Counter()
+    duplicates: Counter[str] = Counter()
     with duckdb.get_connection() as con:
+        _add_new_columns(con)
         for day in window_days(context.partition_time_window):
             if loader is None:
                 requests, quarantine = empty_requests(), quarantine_frame([], day)
@@ -92,6 +94,7 @@ def request_log_tables(
                 loaded = loader.load_day(day, files)
                 requests, quarantine = loaded.requests, loaded.quarantine
                 worst = max(worst, loaded.worst_malformed_ratio)
+                duplicates.update(loaded.exact_duplicates)
             start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
             window = [start, start + dt.timedelta(days=1)]
             rows += replace_rows(
@@ -106,16 +109,41 @@ def request_log_tables(
             quarantined += replace_rows(con, "raw", table, "partition_day = ?", [day], quarantine)
             reasons.update(quarantine["column_name"].fill_null("(line)").to_list())
         checks = _check_results(con, context.partition_time_window, worst)
+    if duplicates:
+        # Dropping a repeated delivery is right (case 29) but must never be silent.
+        context.log.warning(
+            f"dropped {duplicates.total()} exact duplicate request line(s) "
+            f"in {len(duplicates)} file(s); counts by file in the asset metadata"
+        )
     common = {"source_files": len(files), "days": len(window_days(context.partition_time_window))}
     yield dg.MaterializeResult(
         asset_key=REQUESTS_KEY,
-        metadata={**common, "dagster/row_count": rows, "worst_malformed_ratio": worst},
+        metadata={
+            **common,
+            "dagster/row_count": rows,
+            "worst_malformed_ratio": worst,
+            "exact_duplicates_dropped": duplicates.total(),
+            "exact_duplicates_by_file": dict(sorted(duplicates.items())),
+        },
     )
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_KEY,
         metadata={**common, "dagster/row_count": quarantined, "by_field": dict(reasons)},
     )
     yield from checks
+
+
+def _add_new_columns(con) -> None:
+    """Columns added to the raw contract after a warehouse was created (``replace_rows``
+    inserts by name and would fail on them): add them, NULL for rows loaded before."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = 'inference_requests'"
+    ).fetchone()[0]
+    if exists:
+        con.execute(
+            "alter table raw.inference_requests add column if not exists invalid_utf8 boolean"
+        )
 
 
 def _check_results(con, window: dg.TimeWindow, worst: float) -> list[dg.AssetCheckResult]:

@@ -25,7 +25,7 @@ from pipelines.ingest.errors import SourceError
 from pipelines.ingest.quarantine import QUARANTINE_SCHEMA
 from pipelines.ingest.requests import traces
 from pipelines.ingest.requests.fields import JSON_FORMATS, PATHS
-from pipelines.ingest.requests.normalise import NORMALISERS
+from pipelines.ingest.requests.normalise import NORMALISERS, VLLM_CREATED_USED, check_epoch
 from pipelines.ingest.requests.privacy import hash_users
 from pipelines.ingest.requests.reader import read_jsonl
 from pipelines.ingest.requests.schema import RAW_REQUESTS
@@ -78,6 +78,9 @@ class DayLoad:
     quarantine: pl.DataFrame
     files: list[str]
     worst_malformed_ratio: float
+    # Exact duplicate lines dropped (the same request delivered again), by the dropped copy's
+    # file, for the day's arrivals: counted so that every line read is accounted for.
+    exact_duplicates: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,8 +106,10 @@ class RequestLoader:
         for uri in [u for u, r in self._cache.items() if r.date is not None and r.date <= day]:
             del self._cache[uri]  # a later day never reads a file dated D or earlier
         rows = pl.concat([r.rows for r in results], how="vertical") if results else None
-        kept, conflicts = deduplicate(rows if rows is not None else _empty_rows())
+        kept, conflicts, dropped = deduplicate(rows if rows is not None else _empty_rows())
         in_day = _on_day(day)
+        per_file = dropped.filter(in_day).group_by("source_file").len().sort("source_file")
+        duplicates = dict(per_file.iter_rows())
         conflict_q = conflicts.filter(in_day).select(
             source_file="source_file",
             line="source_line",
@@ -116,7 +121,13 @@ class RequestLoader:
         quarantine = quarantine.with_columns(partition_day=pl.lit(day)).sort("source_file", "line")
         worst = max((r.malformed / r.lines for r in results if r.lines), default=0.0)
         requests = kept.filter(in_day).sort("arrival_ts", "request_id")
-        return DayLoad(requests, quarantine.cast(QUARANTINE_SCHEMA), [f.uri for f in scope], worst)
+        return DayLoad(
+            requests,
+            quarantine.cast(QUARANTINE_SCHEMA),
+            [f.uri for f in scope],
+            worst,
+            duplicates,
+        )
 
     def _results(self, files: list[SourceFile]) -> list[FileResult]:
         """Parsed files, from the cache or two at a time: a gzip stream is read serially, so
@@ -132,13 +143,17 @@ class RequestLoader:
         fmt = self.source.format or "vllm_jsonl"
         display = file.uri
         with local_copy(file, self.s3) as path:
+            unit = self.source.epoch_unit
             if fmt in NORMALISERS:
                 flat = read_jsonl(path, JSON_FORMATS[fmt], display)
-                common = NORMALISERS[fmt](flat.frame)
+                if fmt == "vllm_jsonl":
+                    used = VLLM_CREATED_USED
+                    check_epoch(flat.frame, "created", used, unit or "s", display, "created")
+                common = NORMALISERS[fmt](flat.frame, unit)
             else:
                 entry = traces.trace_entry(file.relative_path, self.source.traces, display)
                 reader = traces.mooncake if fmt == "mooncake" else traces.azure
-                common, flat = reader(path, entry, file.relative_path, display)
+                common, flat = reader(path, entry, file.relative_path, display, unit)
         accepted, rejects = check_rows(common, PATHS[fmt], *self.limits)
         malformed = len(flat.bad) + rejects.filter(pl.col("malformed")).height
         if flat.lines and malformed / flat.lines > MAX_MALFORMED_RATIO:

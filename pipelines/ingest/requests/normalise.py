@@ -7,12 +7,81 @@ first_token_ts, finish_ts (UTC), input/output/cached_tokens, status ('ok', 'erro
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
+
+from pipelines.ingest.errors import SourceError
 
 TS = pl.Datetime("us", "UTC")
 _MS = 1000  # µs per ms
 _OK = ("ok", "success", "succeeded")
 _ERROR = ("error", "failure", "failed")
+EPOCH_US = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}  # µs per unit
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+# Epoch times outside these years are a unit mix-up, not traffic: milliseconds read as
+# seconds land near the year 56,000, seconds read as milliseconds in January 1970. Either
+# would fall into no daily partition and vanish without a trace (RELIABILITY case 11).
+_PLAUSIBLE_S = (
+    dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp(),
+    dt.datetime(2100, 1, 1, tzinfo=dt.UTC).timestamp(),
+)
+_YEAR_S = 365.2425 * 86400
+# Offsets from a trace's configured start (Mooncake) span a trace, hours to days: one past a
+# year is an absolute epoch time or another unit, even if start + offset is before 2100.
+_MAX_OFFSET_S = 366 * 86400
+
+
+def _plausible(value: float, unit: str, start: dt.datetime | None) -> bool:
+    seconds = value * EPOCH_US[unit] / 1e6
+    if start is None:
+        return _PLAUSIBLE_S[0] <= seconds < _PLAUSIBLE_S[1]
+    return 0 <= seconds < _MAX_OFFSET_S
+
+
+def check_epoch(
+    frame: pl.DataFrame,
+    column: str,
+    used: pl.Expr,
+    unit: str,
+    display: str,
+    path: str,
+    start: dt.datetime | None = None,
+) -> None:
+    """Fail the file if an epoch number that becomes a request time disagrees in magnitude
+    with the configured ``unit``: an absolute time must fall in 2000-2099, an offset from a
+    trace's ``start`` within a year of it.
+
+    Failing (not quarantining) because a wrong unit is a config error that affects every
+    line alike; quarantining them all would only hide it behind the 1 % limit. The message
+    names the file, the first such line, the field and the unit the values look like.
+    """
+    seconds = pl.col(column).cast(pl.Float64) * (EPOCH_US[unit] / 1e6)
+    ok = seconds.is_between(*_PLAUSIBLE_S, closed="left")
+    if start is not None:
+        ok = seconds.is_between(0, _MAX_OFFSET_S, closed="left")
+    hits = frame.filter((used & pl.col(column).is_not_null() & ~ok).fill_null(False))
+    if hits.height == 0:
+        return
+    first = hits.sort("source_line").row(0, named=True)
+    value = float(first[column])
+    base = start.timestamp() if start is not None else 0.0
+    year = int(1970 + (value * EPOCH_US[unit] / 1e6 + base) / _YEAR_S)
+    absolute = [n for u, n in _UNIT_NAMES.items() if _plausible(value, u, None)]
+    relative = [n for u, n in _UNIT_NAMES.items() if _plausible(value, u, start)]
+    if start is not None and absolute:
+        looks = f"; they look like absolute epoch {absolute[0]}, not offsets from traces[].start"
+    elif relative:
+        looks = f"; they look like {relative[0]}"
+    else:
+        looks = ""
+    raise SourceError(
+        display,
+        f"{hits.height} epoch value(s) are not times in {_UNIT_NAMES[unit]} (the first reads "
+        f"as the year {year}){looks}: set sources.requests.epoch_unit in unitcost.yaml",
+        line=first["source_line"],
+        column=path,
+    )
 
 
 def _status_from_text(col: str) -> pl.Expr:
@@ -71,10 +140,15 @@ def _api_base_server() -> pl.Expr:
     return pl.col("api_base").str.extract(_SCHEME + r"(\[[^\]/]+\]:\d+|[^/:\[]+:\d+)", 1)
 
 
-def vllm_jsonl(flat: pl.DataFrame) -> pl.DataFrame:
+# ``created`` is used where no ``arrival_time`` is logged; only those values must be times.
+VLLM_CREATED_USED = pl.col("arrival_time_ts").is_null() & ~pl.col("arrival_time__bad")
+
+
+def vllm_jsonl(flat: pl.DataFrame, epoch_unit: str | None = None) -> pl.DataFrame:
     ts = {"arrival_time": "arrival_time", "first_token_time": "first_token_time"}
     ts["finish_time"] = "finish_time"
-    created = pl.from_epoch(pl.col("created"), time_unit="s").dt.replace_time_zone("UTC")
+    unit = epoch_unit or "s"
+    created = pl.from_epoch(pl.col("created"), time_unit=unit).dt.replace_time_zone("UTC")
     frame = _times(flat, ts, pl.col("arrival_time_ts").fill_null(created.cast(TS)))
     code = pl.col("status_code")
     status = (
@@ -93,7 +167,8 @@ def vllm_jsonl(flat: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def litellm(flat: pl.DataFrame) -> pl.DataFrame:
+def litellm(flat: pl.DataFrame, epoch_unit: str | None = None) -> pl.DataFrame:
+    del epoch_unit  # LiteLLM logs ISO 8601 text only
     ts = {"arrival_time": "startTime", "first_token_time": "completionStartTime"}
     ts["finish_time"] = "endTime"
     frame = _times(flat, ts, pl.col("arrival_time_ts"))

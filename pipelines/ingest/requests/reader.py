@@ -5,6 +5,9 @@ returns one row per physical line, so row *i* is line *i*. Anything else — mal
 wrong type, a blank line — falls back to the careful path: ``json.loads`` line by line with our
 own counter (DuckDB's own line numbers can be one too high, RELIABILITY.md §3), so exactly the
 bad lines are quarantined. DuckDB's error text is never shown: it can quote the line.
+
+A line with bytes that are not UTF-8 (DuckDB rejects the whole file for one) is decoded with
+U+FFFD replacements on the careful path and kept, with ``invalid_utf8`` set (case 18).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class FlatFile:
 def flat_schema(fields: tuple[Field, ...], *, text_times: bool = False) -> dict:
     """Columns of the flat frame; timestamps as ``<name>_ts`` and ``<name>__bad`` (or as text,
     ``text_times``, before the careful path's parse)."""
-    schema = {"source_line": pl.Int64}
+    schema = {"source_line": pl.Int64, "invalid_utf8": pl.Boolean}
     for f in fields:
         if f.kind != TS:
             schema[f.name] = POLARS_TYPES[f.kind]
@@ -78,7 +81,7 @@ def _fast(path: Path, fields: tuple[Field, ...]) -> FlatFile | None:
         return None  # blank lines shift DuckDB's rows against ours
     if _cast_containers(frame, fields):
         return None
-    frame = frame.with_row_index("source_line", offset=1)
+    frame = frame.with_row_index("source_line", offset=1).with_columns(invalid_utf8=False)
     schema = flat_schema(fields)
     return FlatFile(frame.select(schema.keys()).cast(schema), [], lines)
 
@@ -193,16 +196,29 @@ def parse_timestamps(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return pl.concat([frame.drop(columns), parsed.cast(ts)], how="horizontal")
 
 
+def _loads(raw: bytes) -> tuple[object, bool]:
+    """The parsed line and whether it held bytes that are not UTF-8.
+
+    A gateway that cuts a prompt mid-character (or logs Latin-1) leaves one bad byte in a
+    field we never read; rejecting the line for it would lose the request's usage. So the bad
+    bytes become U+FFFD and the line is parsed anyway — flagged, since a read field (a model
+    name, an id) may carry the replacement character too.
+    """
+    try:
+        return json.loads(raw), False
+    except UnicodeDecodeError:
+        return json.loads(raw.decode("utf-8", errors="replace")), True
+
+
 def _parse_line(raw: bytes, fields: tuple[Field, ...]):
     try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        obj, invalid_utf8 = _loads(raw)
+    except json.JSONDecodeError as exc:
         # JSONDecodeError.msg names the problem and never quotes the text.
-        reason = getattr(exc, "msg", "not UTF-8")
-        return None, (None, f"malformed JSON: {reason}")
+        return None, (None, f"malformed JSON: {exc.msg}")
     if not isinstance(obj, dict):
         return None, (None, "not a JSON object")
-    row = {}
+    row = {"invalid_utf8": invalid_utf8}
     for field in fields:
         value, problem = _value(obj, field)
         if problem is not None:

@@ -27,6 +27,9 @@ RAW_REQUESTS = {
     "output_tokens": pl.Int64,
     "cached_tokens": pl.Int64,  # NULL also when the log has usage but no cache detail
     "usage_missing": pl.Boolean,
+    # The line held bytes that are not UTF-8 (e.g. a prompt cut mid-character): they were
+    # replaced by U+FFFD and the record kept; a read field may hold the replacement character.
+    "invalid_utf8": pl.Boolean,
     "status": pl.String,  # 'ok', 'error' or 'unknown'
     "user_hash": pl.String,  # HMAC-SHA256 of the user id (salted), NULL without a salt
     "source_file": pl.String,
@@ -35,8 +38,12 @@ RAW_REQUESTS = {
 
 # Everything that describes the request itself: two copies of a request_id that agree on
 # these are one request delivered twice; disagreeing copies are a conflict (case 29).
+# ``invalid_utf8`` is about the delivered bytes, not the request: a clean and a corrupted copy
+# of one request are still one request.
 CONTENT_COLUMNS = [
-    c for c in RAW_REQUESTS if c not in ("request_source", "source_file", "source_line")
+    c
+    for c in RAW_REQUESTS
+    if c not in ("request_source", "source_file", "source_line", "invalid_utf8")
 ]
 
 

@@ -23,7 +23,7 @@ from pipelines.config import TraceFileConfig
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.quarantine import QuarantinedRow
 from pipelines.ingest.requests.fields import AZURE_COLUMNS, INT, MOONCAKE
-from pipelines.ingest.requests.normalise import TS
+from pipelines.ingest.requests.normalise import EPOCH_US, TS, check_epoch
 from pipelines.ingest.requests.reader import (
     FlatFile,
     count_lines,
@@ -122,10 +122,13 @@ def _common(flat: pl.DataFrame, entry: TraceFileConfig, relative_path: str) -> p
         cached_tokens=pl.lit(None, dtype=pl.Int64),
         status=pl.lit("ok"),
         user=pl.lit(None, dtype=pl.String),
+        # Azure's CSV reader is strict UTF-8 (it has no text fields to lose); JSONL sets it.
+        invalid_utf8=pl.col("invalid_utf8") if "invalid_utf8" in flat.columns else pl.lit(False),
     )
 
 
-def azure(path: Path, entry: TraceFileConfig, relative_path: str, display: str):
+def azure(path: Path, entry: TraceFileConfig, relative_path: str, display: str, epoch_unit=None):
+    del epoch_unit  # Azure's TIMESTAMP is text, never an epoch number
     flat = read_azure(path, display)
     frame = parse_timestamps(flat.frame, ["arrival_time"])
     frame = frame.with_columns(
@@ -135,14 +138,24 @@ def azure(path: Path, entry: TraceFileConfig, relative_path: str, display: str):
     return _common(frame, entry, relative_path), flat
 
 
-def mooncake(path: Path, entry: TraceFileConfig, relative_path: str, display: str):
+def mooncake(
+    path: Path,
+    entry: TraceFileConfig,
+    relative_path: str,
+    display: str,
+    epoch_unit: str | None = None,
+):
     if entry.start is None:
         raise SourceError(
             display, "Mooncake timestamps are relative: set traces[].start in unitcost.yaml"
         )
     start = entry.start if entry.start.tzinfo else entry.start.replace(tzinfo=dt.UTC)
     flat = read_jsonl(path, MOONCAKE, display)
-    offset = pl.duration(microseconds=(pl.col("timestamp_ms") * 1000).round().cast(pl.Int64))
+    unit = epoch_unit or "ms"  # Mooncake's published traces count milliseconds
+    # Absolute epoch times given as offsets (or the wrong unit) would put arrivals past 2100.
+    check_epoch(flat.frame, "timestamp_ms", pl.lit(True), unit, display, "timestamp", start)
+    scaled = (pl.col("timestamp_ms") * EPOCH_US[unit]).round().cast(pl.Int64)
+    offset = pl.duration(microseconds=scaled)
     frame = flat.frame.with_columns(
         arrival_ts=pl.lit(start).cast(TS) + offset, _bad_column=pl.lit(None, dtype=pl.String)
     )

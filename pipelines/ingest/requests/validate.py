@@ -89,25 +89,29 @@ def check_rows(
     return accepted.drop("_limit", "_column", "_reason", "_malformed"), rejects.cast(REJECT_SCHEMA)
 
 
-def deduplicate(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(one row per (request_source, request_id), the conflicting copies).
+def deduplicate(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(one row per (request_source, request_id), the conflicting copies, the dropped copies).
 
     Copies that agree on every content column are one request delivered twice (a retrying
-    shipper, overlapping rotation): the first by (file, line) is kept. Copies that disagree
-    are all quarantined — which one is true cannot be known (case 29).
+    shipper, overlapping rotation): the first by (file, line) is kept and the others are
+    returned as dropped, so the caller can count them per file — a copy is neither stored nor
+    quarantined, and must not vanish uncounted. Copies that disagree are all quarantined —
+    which one is true cannot be known (case 29).
     """
     key = ["request_source", "request_id"]
     repeated = frame.select(pl.struct(key).is_duplicated()).to_series()
     if not repeated.any():  # the usual case: no sort, no hashing of every row
-        return frame, frame.clear()
+        return frame, frame.clear(), frame.clear()
     multi = frame.filter(repeated).with_columns(
         _variants=pl.struct(CONTENT_COLUMNS).hash().n_unique().over(key)
     )
     conflicts = multi.filter(pl.col("_variants") > 1).drop("_variants")
-    kept = (
+    agreeing = (
         multi.filter(pl.col("_variants") == 1)
-        .sort([*key, "source_file", "source_line"])
-        .unique(subset=key, keep="first", maintain_order=True)
         .drop("_variants")
+        .sort([*key, "source_file", "source_line"])
+        .with_columns(_copy=pl.int_range(pl.len()).over(key))
     )
-    return pl.concat([frame.filter(~repeated), kept], how="vertical"), conflicts
+    kept = agreeing.filter(pl.col("_copy") == 0).drop("_copy")
+    dropped = agreeing.filter(pl.col("_copy") > 0).drop("_copy")
+    return pl.concat([frame.filter(~repeated), kept], how="vertical"), conflicts, dropped

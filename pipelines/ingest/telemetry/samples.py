@@ -29,7 +29,12 @@ QUARANTINE_COLUMNS = {
     "line": pl.Int64,
     "column_name": pl.String,
     "reason": pl.String,
+    # Internal, never stored: a hash of the sample key shared by all copies of one conflicting
+    # duplicate (NULL otherwise), so the day's threshold counts one lost sample per key, not
+    # one per copy (an HA pair would otherwise count every disagreement twice).
+    "conflict_key": pl.UInt64,
 }
+STORED_QUARANTINE_COLUMNS = [c for c in QUARANTINE_COLUMNS if c != "conflict_key"]
 KEY = ["gpu_uuid", "gpu_instance_id", "ts"]
 LABEL_COLUMNS = ["host", "gpu_index", "gpu_model_name", "gpu_instance_profile"]
 LABEL_COLUMNS += ["namespace", "pod", "container"]
@@ -43,12 +48,15 @@ _BOUNDS = pl.DataFrame(
 )
 
 
-def _quarantine(frame: pl.DataFrame, column: pl.Expr, reason: pl.Expr) -> pl.DataFrame:
+def _quarantine(
+    frame: pl.DataFrame, column: pl.Expr, reason: pl.Expr, key: pl.Expr | None = None
+) -> pl.DataFrame:
     return frame.select(
         pl.col("source_file"),
         pl.col("source_line").alias("line"),
         column.cast(pl.String).alias("column_name"),
         reason.cast(pl.String).alias("reason"),
+        (pl.lit(None) if key is None else key).cast(pl.UInt64).alias("conflict_key"),
     )
 
 
@@ -99,7 +107,8 @@ def dedupe(frame: pl.DataFrame, key: list[str], what: str) -> tuple[pl.DataFrame
     copies = frame.filter(dup).sort("source_file", "source_line", nulls_last=True)
     copies = copies.with_columns(_n=pl.col("value").n_unique().over(key))
     reason = pl.format(f"conflicting duplicate scrape: {{}} values for this {what}", "_n")
-    quarantined = _quarantine(copies.filter(pl.col("_n") > 1), pl.col("metric"), reason)
+    conflicting = copies.filter(pl.col("_n") > 1)
+    quarantined = _quarantine(conflicting, pl.col("metric"), reason, pl.struct(key).hash())
     kept = copies.filter(pl.col("_n") == 1).unique(subset=key, keep="first", maintain_order=True)
     return pl.concat([frame.filter(~dup), kept.drop("_n")]), quarantined
 

@@ -113,3 +113,22 @@ def test_salt_comes_from_the_environment_and_must_be_long(monkeypatch):
         salt_from_env()
     monkeypatch.setenv(SALT_ENV, "a-long-enough-salt")
     assert salt_from_env() == "a-long-enough-salt"
+
+
+def test_mooncake_absolute_epoch_offsets_fail_naming_the_line(tmp_path, make_loader):
+    # Absolute epoch milliseconds where offsets are expected put arrivals past the year 2100;
+    # before, they fell into no partition without a trace (issue 12, RELIABILITY case 11).
+    (tmp_path / "logs").mkdir()
+    path = tmp_path / "logs" / "mooncake_abs.jsonl"
+    path.write_text(
+        '{"timestamp": 0, "input_length": 10, "output_length": 5}\n'
+        '{"timestamp": 1793527200000, "input_length": 10, "output_length": 5}\n'
+    )
+    start = dt.datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    entry = TraceFileConfig(path="mooncake_*", model_name="chat", start=start)
+    loader = make_loader("mooncake", traces=[entry])
+    with pytest.raises(SourceError) as err:
+        loader.load_day(dt.date(2026, 11, 1), loader.files())
+    assert (err.value.file, err.value.line, err.value.column) == (str(path), 2, "timestamp")
+    assert "not times in milliseconds" in str(err.value)
+    assert "look like absolute epoch milliseconds" in str(err.value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 
 import polars as pl
 import pytest
@@ -160,3 +161,76 @@ def test_unparseable_timestamp_is_malformed_and_names_the_field(tmp_path, make_l
     ]
     assert day.requests.height == 100
     assert day.requests.schema["arrival_ts"] == pl.Datetime("us", "UTC")
+
+
+# Issue 12: epoch units, invalid UTF-8 and exact duplicates (RELIABILITY.md cases 11, 18, 29).
+
+CREATED_S = 1793527200  # 2026-11-01T10:00:00Z
+
+
+def test_epoch_milliseconds_read_as_seconds_fail_naming_file_line_and_field(tmp_path, make_loader):
+    # Before: the rows landed in the year ~58,800 and vanished from every partition.
+    lines = [record(0)] + [
+        record(i, arrival_time=None, created=(CREATED_S + i) * 1000) for i in (1, 2)
+    ]
+    path = write_lines(tmp_path / "logs" / "h.jsonl", lines)
+    with pytest.raises(SourceError) as err:
+        load(make_loader())
+    assert (err.value.file, err.value.line, err.value.column) == (str(path), 2, "created")
+    assert "2 epoch value(s) are not times in seconds" in str(err.value)
+    assert "they look like milliseconds" in str(err.value)
+    assert "epoch_unit" in str(err.value)
+
+
+def test_configured_millisecond_epochs_land_on_their_day(tmp_path, make_loader):
+    lines = [record(i, arrival_time=None, created=(CREATED_S + i) * 1000 + 250) for i in (1, 2)]
+    write_lines(tmp_path / "logs" / "h.jsonl", lines)
+    day = load(make_loader(epoch_unit="ms"))
+    assert day.requests["arrival_ts"].to_list() == [
+        dt.datetime(2026, 11, 1, 10, 0, i, 250000, tzinfo=dt.UTC) for i in (1, 2)
+    ]
+    assert day.quarantine.height == 0
+
+
+def test_configured_milliseconds_given_seconds_fail_too(tmp_path, make_loader):
+    write_lines(tmp_path / "logs" / "h.jsonl", [record(1, arrival_time=None, created=CREATED_S)])
+    with pytest.raises(SourceError, match="look like seconds"):
+        load(make_loader(epoch_unit="ms"))
+
+
+def test_an_unused_created_is_not_checked(tmp_path, make_loader):
+    # arrival_time wins over created, so a millisecond created there is harmless.
+    write_lines(tmp_path / "logs" / "h.jsonl", [record(0, created=CREATED_S * 1000)])
+    assert load(make_loader()).requests.height == 1
+
+
+def test_an_invalid_utf8_byte_in_a_prompt_keeps_the_usage_and_flags_the_row(tmp_path, make_loader):
+    good = [json.dumps(record(i)) for i in range(3)]
+    broken = json.dumps(record(3)).replace("hello there", "hello \udcff there")
+    raw = "\n".join([*good, broken]).encode("utf-8", errors="surrogateescape") + b"\n"
+    assert b"\xff" in raw
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "h.jsonl").write_bytes(raw)
+    day = load(make_loader())
+    assert day.quarantine.height == 0  # before: line 4 quarantined as "malformed JSON"
+    rows = day.requests.sort("source_line")
+    assert rows.select("request_id", "input_tokens", "output_tokens", "invalid_utf8").rows() == [
+        ("req-0", 100, 20, False),
+        ("req-1", 100, 20, False),
+        ("req-2", 100, 20, False),
+        ("req-3", 100, 20, True),
+    ]
+
+
+def test_exact_duplicate_lines_are_counted_per_file_never_silently_dropped(tmp_path, make_loader):
+    write_lines(tmp_path / "logs" / "a.jsonl", [record(0), record(1), record(1)])
+    write_lines(tmp_path / "logs" / "b.jsonl", [record(0), record(2), record(1)])
+    day = load(make_loader())
+    assert day.requests["request_id"].to_list() == ["req-0", "req-1", "req-2"]
+    assert day.quarantine.height == 0
+    a, b = (str(tmp_path / "logs" / n) for n in ("a.jsonl", "b.jsonl"))
+    # The first copy by (file, line) is kept; each other copy is counted on its own file.
+    assert day.exact_duplicates == {a: 1, b: 2}
+    read = 6
+    stored = day.requests.height
+    assert stored + day.quarantine.height + sum(day.exact_duplicates.values()) == read

@@ -22,7 +22,7 @@ def _run(*files: tuple[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
     long = pl.concat([parse_exposition(text, name) for name, text in files])
     checked, bad = samples.prepare_long(long)
     wide, conflicts = samples.combine(checked, [])
-    return wide, pl.concat([bad, conflicts])
+    return wide, pl.concat([bad, conflicts]).select(samples.STORED_QUARANTINE_COLUMNS)
 
 
 def test_an_ha_pair_scraping_identical_values_keeps_one_row():
@@ -100,7 +100,9 @@ def test_wide_rows_are_checked_like_long_ones():
     rows, quarantine = samples.prepare_wide(wide)
     empty_long, _ = samples.prepare_long(pl.DataFrame(schema=LONG_SCHEMA))
     final, _ = samples.combine(empty_long, [rows])
-    assert quarantine.rows() == [("w.parquet", 2, "gpu_util_pct", "value 250.0 is above 100.0")]
+    assert quarantine.select(samples.STORED_QUARANTINE_COLUMNS).rows() == [
+        ("w.parquet", 2, "gpu_util_pct", "value 250.0 is above 100.0")
+    ]
     assert final.select("gpu_index", "gpu_util_pct", "gpu_type").rows() == [
         (0, 50.0, "h100-sxm"),
         (1, None, "h100-sxm"),
