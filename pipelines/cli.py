@@ -24,10 +24,16 @@ def _run(args: argparse.Namespace) -> int:
         result = run(
             args.config, args.start, args.end, log_level="INFO" if args.verbose else "WARNING"
         )
-    except (ConfigError, RunError) as exc:
+    except ConfigError as exc:
+        # Already `file:line: key.path: message`, one line per problem: nothing to add.
+        print(exc, file=sys.stderr)
+        return 1
+    except RunError as exc:
         print(f"unitcost run: {exc}", file=sys.stderr)
         return 1
     print_summary(result.duckdb_path, result.start, result.end)
+    if result.analytics_path is not None:
+        print(f"Analysts' read-only copy (query this one): {result.analytics_path}")
     return 0
 
 

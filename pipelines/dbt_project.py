@@ -7,19 +7,108 @@ first (``unitcost run`` and the tests), while ``dagster dev`` parses through ``p
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+REAL_DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
     target=os.environ.get("UNITCOST_DBT_TARGET", "dev"),
 )
+TARGET_DIR = DBT_PROJECT_DIR / dbt_project.target_path
+# The last target folder of each dbt asset (run_results.json, compiled SQL, dbt.log) is kept
+# here for debugging; dagster-dbt's per-invocation folders are moved here when dbt ends.
+LATEST_TARGETS_DIR = TARGET_DIR / "latest"
+# dagster-dbt's per-invocation folder name: <op name>-<run id[:7]>-<uuid[:7]>.
+_INVOCATION_DIR = re.compile(r"^dbt_\w+-[0-9a-f]{7}-[0-9a-f]{7}$")
+STALE_TARGET_AGE_S = 24 * 3600
+
+# dagster-dbt starts dbt with a plain Popen (no preexec_fn), so dbt would outlive a `kill -9`
+# of the run and keep DuckDB's write lock. dbt is started through this launcher instead: it
+# asks Linux to SIGKILL it when its parent dies (prctl PR_SET_PDEATHSIG, kept across execv),
+# then becomes dbt. Killing dbt mid-transaction is safe: DuckDB rolls it back (RELIABILITY.md
+# §3 "Crash").
+_LAUNCHER = """#!{python}
+# Written by pipelines/dbt_project.py; do not edit. Runs {executable}
+# so that it dies with the process that started it (prctl PR_SET_PDEATHSIG).
+import ctypes
+import os
+import signal
+import sys
+
+parent = os.getppid()
+if sys.platform.startswith("linux"):
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != parent:  # the parent died before prctl: nobody would kill us later
+        sys.exit(1)
+os.execv({executable!r}, [{executable!r}, *sys.argv[1:]])
+"""
+
+
+def write_launcher(path: Path, executable: str) -> Path:
+    """Write (if changed) an executable that runs ``executable`` tied to its parent's life."""
+    text = _LAUNCHER.format(python=sys.executable, executable=executable)
+    if path.exists() and path.read_text() == text:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Other processes (parallel runs, tests) may be starting dbt through it: replace atomically.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, path)
+    return path
+
+
+# Written at import: DbtCliResource checks its executable exists when it is constructed.
+DBT_EXECUTABLE = str(write_launcher(TARGET_DIR / "bin" / "dbt", REAL_DBT_EXECUTABLE))
+
+
+def retire_target(target_path: Path, name: str) -> None:
+    """Move one finished dbt invocation's target folder to ``target/latest/<name>``.
+
+    dagster-dbt gives every invocation a fresh folder (~7 MB for the daily models) that nothing
+    removes; keeping only the latest per asset bounds ``target/``. Cleanup never fails a run.
+    """
+    target_path = Path(target_path)
+    if not target_path.is_dir():
+        return
+    dest = LATEST_TARGETS_DIR / name
+    try:
+        LATEST_TARGETS_DIR.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            # Rename first so that a concurrent reader never sees a half-deleted folder.
+            old = dest.with_name(f".{name}.old-{os.getpid()}-{time.monotonic_ns()}")
+            dest.rename(old)
+            shutil.rmtree(old, ignore_errors=True)
+        target_path.rename(dest)
+    except OSError:
+        # Another run retired the same asset at the same moment: its folder is as good.
+        shutil.rmtree(target_path, ignore_errors=True)
+
+
+def sweep_stale_targets(max_age_s: float = STALE_TARGET_AGE_S) -> int:
+    """Remove per-invocation folders untouched for ``max_age_s`` (left by killed runs)."""
+    removed = 0
+    if not TARGET_DIR.is_dir():
+        return removed
+    cutoff = time.time() - max_age_s
+    for folder in TARGET_DIR.iterdir():
+        # Only old ones: a folder in use by a concurrent run is younger than a day.
+        if _INVOCATION_DIR.match(folder.name) and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _manifest_is_fresh() -> bool:

@@ -3,6 +3,11 @@
 It executes the scheduled jobs (``pipelines/jobs.py``): the snapshot job (registry, catalogs,
 dimensions), then the daily job over the whole range in one run (daily assets are single-run
 backfills: one DuckDB writer, one dbt invocation per range instead of one per day).
+
+Before any Dagster start-up it validates ``unitcost.yaml`` and the registry (a typo costs one
+``file:line: key: message`` line, not a traceback) and waits for the warehouse lock (with
+backoff, ``UNITCOST_LOCK_TIMEOUT_S``). After a successful run it publishes the analysts'
+read-only copy (``<name>.analytics.duckdb`` beside the warehouse).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from pathlib import Path
 
 from pipelines.config import load_settings
 from pipelines.partitions import PARTITIONS_START_DATE
+from pipelines.registry import load_registry
+from pipelines.warehouse import WarehouseLockedError, connect, publish_analytics_copy
 
 
 class RunError(RuntimeError):
@@ -29,6 +36,8 @@ class RunResult:
     start: dt.date
     end: dt.date
     steps_succeeded: int
+    analytics_path: Path | None = None
+    run_ids: tuple[str, ...] = ()  # the Dagster runs (snapshot, daily), for logs and tests
 
 
 def _check_range(start: dt.date, end: dt.date) -> None:
@@ -62,13 +71,28 @@ def run(
     """Materialize all assets for [start, end) as configured in ``config_path``."""
     _check_range(start, end)
     settings = load_settings(config_path)  # fail on a bad config before any import cost
+    # The registry_tables asset validates it again, but a failure there comes wrapped in
+    # Dagster's step-failure logging; here it is the one ConfigError line per problem.
+    load_registry(settings.registry_path)
+    try:
+        # dbt (a subprocess) cannot retry a held lock; wait for it here, where we can.
+        with connect(settings.duckdb_path):
+            pass
+    except WarehouseLockedError as exc:
+        raise RunError(str(exc)) from None
     env = {
         "UNITCOST_CONFIG": str(settings.config_path),
         "UNITCOST_DUCKDB": str(settings.duckdb_path),
     }
     with _environment(env):
-        steps = _execute(start, end, log_level)
-    return RunResult(settings.duckdb_path, start, end, steps)
+        steps, run_ids = _execute(start, end, log_level)
+    try:
+        published = publish_analytics_copy(settings.duckdb_path)
+    except WarehouseLockedError as exc:
+        raise RunError(
+            f"the run succeeded but publishing the analysts' copy failed: {exc}"
+        ) from None
+    return RunResult(settings.duckdb_path, start, end, steps, published, run_ids)
 
 
 @contextlib.contextmanager
@@ -86,12 +110,13 @@ def _environment(values: dict[str, str]):
                 os.environ[name] = value
 
 
-def _execute(start: dt.date, end: dt.date, log_level: str) -> int:
+def _execute(start: dt.date, end: dt.date, log_level: str) -> tuple[int, tuple[str, ...]]:
     import dagster as dg
 
-    from pipelines.dbt_project import prepare_dbt
+    from pipelines.dbt_project import prepare_dbt, sweep_stale_targets
 
     prepare_dbt()
+    sweep_stale_targets()  # folders left by runs killed before they could retire them
     from pipelines.definitions import defs
     from pipelines.jobs import DAILY_JOB, SNAPSHOT_JOB
 
@@ -100,7 +125,7 @@ def _execute(start: dt.date, end: dt.date, log_level: str) -> int:
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": (end - dt.timedelta(days=1)).isoformat(),
     }
-    steps = 0
+    steps, run_ids = 0, []
     for job_name, tags in ((SNAPSHOT_JOB, {}), (DAILY_JOB, range_tags)):
         # dagster-dbt echoes every dbt log line to stdout; keep it unless asked to be verbose,
         # and show it only if the job fails.
@@ -118,4 +143,5 @@ def _execute(start: dt.date, end: dt.date, log_level: str) -> int:
         done = len(result.get_step_success_events())
         print(f"{job_name}: {done} steps succeeded", flush=True)
         steps += done
-    return steps
+        run_ids.append(result.run_id)
+    return steps, tuple(run_ids)

@@ -1,11 +1,14 @@
-"""DuckDB helpers shared by every writer: connection settings and safe table replacement.
+"""DuckDB helpers shared by every writer: connection settings, lock retries, safe table
+replacement and the analysts' read-only copy.
 
 No dagster here: tests and the CLI open the warehouse the same way the assets do.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +24,14 @@ CONNECTION_CONFIG = {
     "preserve_insertion_order": False,
 }
 
+# RELIABILITY.md case 35: DuckDB allows one writer or many readers per file, and a second
+# process fails at once ("Could not set lock on file"). A run retries that long before failing.
+LOCK_TIMEOUT_ENV = "UNITCOST_LOCK_TIMEOUT_S"
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+_FIRST_RETRY_DELAY_S = 0.5
+_MAX_RETRY_DELAY_S = 8.0
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID \d+\)")
+
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -31,13 +42,63 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+class WarehouseLockedError(RuntimeError):
+    """Another process kept the DuckDB file's lock for the whole retry budget."""
+
+
+def lock_timeout_s() -> float:
+    """The lock retry budget: ``UNITCOST_LOCK_TIMEOUT_S`` seconds, default 30."""
+    value = os.environ.get(LOCK_TIMEOUT_ENV)
+    return float(value) if value else DEFAULT_LOCK_TIMEOUT_S
+
+
+def analytics_path(path: str | Path) -> Path:
+    """The analysts' read-only copy beside the writer file: ``unitcost.duckdb`` ->
+    ``unitcost.analytics.duckdb``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.analytics{path.suffix or '.duckdb'}")
+
+
+def _open_with_retry(
+    path: Path, read_only: bool, timeout_s: float | None
+) -> duckdb.DuckDBPyConnection:
+    budget = lock_timeout_s() if timeout_s is None else timeout_s
+    started = time.monotonic()
+    delay, attempts = _FIRST_RETRY_DELAY_S, 0
+    while True:
+        attempts += 1
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=dict(CONNECTION_CONFIG))
+        except duckdb.IOException as exc:
+            if "Could not set lock" not in str(exc):
+                raise
+            elapsed = time.monotonic() - started
+            if elapsed >= budget:
+                # DuckDB's own text names the holder's executable and PID: the user can act on it.
+                holder = _LOCK_HOLDER.search(str(exc))
+                raise WarehouseLockedError(
+                    f"{path} is locked by another process: "
+                    f"{holder.group(0) if holder else str(exc).strip()}; gave up after "
+                    f"{attempts} attempts over {elapsed:.1f} s ({LOCK_TIMEOUT_ENV}={budget:g}). "
+                    f"Analysts read {analytics_path(path).name}, never the writer file."
+                ) from None
+            time.sleep(min(delay, budget - elapsed))
+            delay = min(delay * 2, _MAX_RETRY_DELAY_S)
+
+
 @contextmanager
-def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse file (creating its folder) with unitcost's connection settings."""
+def connect(
+    path: str | Path, *, read_only: bool = False, lock_timeout: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse file (creating its folder) with unitcost's connection settings.
+
+    A file locked by another process is retried with backoff for ``lock_timeout`` seconds
+    (default :func:`lock_timeout_s`), then :class:`WarehouseLockedError` names the holder.
+    """
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only, config=dict(CONNECTION_CONFIG))
+    con = _open_with_retry(path, read_only, lock_timeout)
     # Set after connecting: as a connect-time option TimeZone is applied before the ICU
     # extension autoloads, and DuckDB rejects it.
     con.execute("set TimeZone = 'UTC'")
@@ -97,3 +158,44 @@ def replace_rows(
     finally:
         con.unregister("_unitcost_frame")
     return frame.height
+
+
+def _quote_catalog_name(name: str) -> str:
+    # Names read back from DuckDB's own catalog (not from config): quote, doubling any quote.
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_string(value: str) -> str:
+    # ATTACH takes no prepared parameters; the path is our own (config or default), escaped.
+    return "'" + value.replace("'", "''") + "'"
+
+
+def publish_analytics_copy(path: str | Path, *, lock_timeout: float | None = None) -> Path:
+    """Publish a read-only copy of the warehouse for analysts; returns its path.
+
+    RELIABILITY.md §3 "Atomic publish": the whole database is copied into a fresh next file,
+    which is CHECKPOINTed, closed, made read-only (0444) and renamed over the copy with
+    ``os.replace`` (atomic on POSIX). An analyst holding the old copy keeps reading the old
+    inode and never holds a lock the writer needs; new connections see the new file.
+    """
+    path = Path(path)
+    published = analytics_path(path)
+    next_file = published.with_name(f".{published.name}.next")
+    for leftover in (next_file, next_file.with_name(next_file.name + ".wal")):
+        leftover.unlink(missing_ok=True)  # from a run killed while publishing
+    with connect(path, lock_timeout=lock_timeout) as con:
+        source = con.execute("select current_database()").fetchone()[0]
+        con.execute(f"attach {_sql_string(str(next_file))} as unitcost_publish_next")
+        try:
+            # Tables, views, macros, sequences. dbt's views name the writer's catalog
+            # (`unitcost.staging...`); DuckDB names a file's catalog by its stem before the
+            # first dot, so `unitcost.analytics.duckdb` is catalog `unitcost` and they resolve.
+            con.execute(
+                f"copy from database {_quote_catalog_name(source)} to unitcost_publish_next"
+            )
+            con.execute("checkpoint unitcost_publish_next")
+        finally:
+            con.execute("detach unitcost_publish_next")
+    os.chmod(next_file, 0o444)
+    os.replace(next_file, published)
+    return published

@@ -2,6 +2,8 @@
 --   allocated + idle + unallocated totals next to the delivered bill (differences must be 0).
 -- Marts used: marts.fct_cost_allocation_daily; staging.stg_billing__line_items for the bill.
 -- Parameters: none.
+-- Database: var/unitcost.analytics.duckdb, the read-only copy each run publishes; open it
+--   read-only (`duckdb -readonly ...`). Never the writer file var/unitcost.duckdb.
 with allocated as (
     select
         billing_account_id, billing_period, billing_currency,

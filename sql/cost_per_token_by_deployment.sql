@@ -2,6 +2,8 @@
 --   deployment over the last 7 days in the warehouse, on both cost bases.
 -- Marts used: marts.fct_cost_per_token_daily.
 -- Parameters: none (the window ends at the newest day in the mart).
+-- Database: var/unitcost.analytics.duckdb, the read-only copy each run publishes; open it
+--   read-only (`duckdb -readonly ...`). Never the writer file var/unitcost.duckdb.
 with last_day as (
     select max(usage_date) as day from marts.fct_cost_per_token_daily
 ),

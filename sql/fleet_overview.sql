@@ -1,6 +1,8 @@
 -- Purpose: the declared fleet at a glance — deployments and GPUs per GPU type and team.
 -- Marts used: marts.dim_deployments.
 -- Parameters: none.
+-- Database: var/unitcost.analytics.duckdb, the read-only copy each run publishes; open it
+--   read-only (`duckdb -readonly ...`). Never the writer file var/unitcost.duckdb.
 select
     gpu_type,
     team,

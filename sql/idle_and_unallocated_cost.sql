@@ -2,6 +2,8 @@
 --   (allocated = busy, idle, unallocated) per deployment, per billing period and currency.
 -- Marts used: marts.fct_cost_allocation_daily.
 -- Parameters: none.
+-- Database: var/unitcost.analytics.duckdb, the read-only copy each run publishes; open it
+--   read-only (`duckdb -readonly ...`). Never the writer file var/unitcost.duckdb.
 select
     billing_period,
     billing_currency,

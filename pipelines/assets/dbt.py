@@ -4,6 +4,9 @@ recommendation marts, built after the Python asset that writes their sources (ta
 
 Daily models receive the partition window as ``--vars {min_date, max_date}`` (half-open) and
 delete-then-insert exactly that window, so re-running a partition gives identical tables.
+
+Each invocation's target folder is moved to ``target/latest/<asset>`` when dbt ends
+(``retire_target``), so runs do not pile up folders in ``target/``.
 """
 
 import json
@@ -13,7 +16,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.dbt_project import dbt_project
+from pipelines.dbt_project import dbt_project, retire_target
 from pipelines.partitions import daily_partitions
 
 DAILY_SELECTOR = "tag:daily"
@@ -55,6 +58,17 @@ def dbt_partition_vars(window: dg.TimeWindow) -> dict[str, str]:
 translator = UnitcostDbtTranslator()
 
 
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):
+    """``dbt <args>`` streamed as Dagster events; its target folder retired afterwards."""
+    invocation = dbt.cli(args, context=context)
+    try:
+        yield from invocation.stream()
+    finally:
+        # Only once dbt has exited: moving the folder under a live dbt would break it.
+        if invocation.process.poll() is not None:
+            retire_target(invocation.target_path, context.op_execution_context.op.name)
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     exclude=f"{DAILY_SELECTOR} {RECOMMEND_SELECTOR}",
@@ -63,7 +77,7 @@ translator = UnitcostDbtTranslator()
     pool="duckdb",
 )
 def dbt_snapshot_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from _build(context, dbt, ["build"])
 
 
 @dbt_assets(
@@ -77,7 +91,7 @@ def dbt_snapshot_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dbt_vars = dbt_partition_vars(context.partition_time_window)
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    yield from _build(context, dbt, ["build", "--vars", json.dumps(dbt_vars)])
 
 
 @dbt_assets(
@@ -91,4 +105,4 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def dbt_recommend_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dbt_vars = dbt_partition_vars(context.partition_time_window)
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    yield from _build(context, dbt, ["build", "--vars", json.dumps(dbt_vars)])

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import stat
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
+from pipelines.dbt_project import LATEST_TARGETS_DIR, TARGET_DIR
 from pipelines.runner import RunError, run
 from pipelines.summary import warehouse_tables
 from pipelines.warehouse import connect, quote_identifier
+from pipelines.yamlconf import ConfigError
 
 pytestmark = pytest.mark.slow
 
@@ -40,21 +46,56 @@ def test_run_loads_registry_and_builds_the_daily_spine_identically_twice(tiny_co
         ("2026-11-03", "chat-8b"),
     ]
 
-    run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 4))
-    assert snapshot(first.duckdb_path) == tables
+    # Analysts read the published copy; one holding it open does not block the next run.
+    assert first.analytics_path == first.duckdb_path.with_name("tiny.analytics.duckdb")
+    assert stat.S_IMODE(first.analytics_path.stat().st_mode) == 0o444
+    analyst = _analyst_session(first.analytics_path)
+    try:
+        second = run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 4))
+        assert snapshot(first.duckdb_path) == tables
 
-    # A later window adds its days without touching the ones already built.
-    run(tiny_config, dt.date(2026, 11, 4), dt.date(2026, 11, 5))
+        # A later window adds its days without touching the ones already built.
+        third = run(tiny_config, dt.date(2026, 11, 4), dt.date(2026, 11, 5))
+        assert analyst.poll() is None  # the analyst's session is still open
+    finally:
+        analyst.kill()
+        analyst.wait()
     days = [row[0].isoformat() for row in snapshot(first.duckdb_path)["marts.deployment_days"]]
     assert days == ["2026-11-02", "2026-11-02", "2026-11-03", "2026-11-04"]
+    with connect(third.analytics_path, read_only=True) as con:
+        rows = con.execute("select day from marts.deployment_days").fetchall()
+    published = [d.isoformat() for (d,) in rows]
+    assert sorted(published) == days
+
+    # Repeated runs leave no dbt target folder of their own behind, only the latest per asset.
+    ours = [r[:7] for result in (first, second, third) for r in result.run_ids]
+    assert len(ours) == 6
+    left = [f.name for f in TARGET_DIR.iterdir() if any(f"-{r}-" in f.name for r in ours)]
+    assert left == []
+    assert (LATEST_TARGETS_DIR / "dbt_daily_models" / "run_results.json").is_file()
 
 
-def test_run_fails_with_the_registry_error_and_names_the_file(tiny_config, dbt_manifest):
+def _analyst_session(path):
+    """Another process with the published copy open read-only, as an analyst's notebook."""
+    code = textwrap.dedent(
+        f"""
+        import time, duckdb
+        con = duckdb.connect({str(path)!r}, read_only=True)
+        print(con.sql("select count(*) from marts.deployment_days").fetchone()[0], flush=True)
+        time.sleep(900)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "3"
+    return proc
+
+
+def test_run_fails_with_the_registry_error_and_names_the_file(tiny_config):
     registry = tiny_config.parent / "registry_tiny.yaml"
     registry.write_text(registry.read_text().replace("count: 2}", "count: 0}", 1))
-    with pytest.raises(RunError) as err:
+    # Validated up front, before any Dagster step (tests/unit/test_run_machinery.py: the CLI).
+    with pytest.raises(ConfigError) as err:
         run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 3))
-    assert "step registry_tables failed" in str(err.value)
     assert (
         f"{registry}:10: deployments[0].gpu.count: Input should be greater than or equal to 1"
         in str(err.value)

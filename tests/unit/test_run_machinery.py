@@ -1,0 +1,220 @@
+"""The run machinery (issue 12): registry errors up front, dbt target folders bounded, the
+analysts' read-only copy and lock retries, dbt dying with the run. No Dagster run here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.warehouse import (
+    WarehouseLockedError,
+    analytics_path,
+    connect,
+    publish_analytics_copy,
+)
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def _hold(path: Path, *, read_only: bool) -> subprocess.Popen:
+    """Another process holding ``path`` open, as an analyst's session does, until killed."""
+    code = textwrap.dedent(
+        f"""
+        import sys, time, duckdb
+        con = duckdb.connect({str(path)!r}, read_only={read_only})
+        print(con.execute("select count(*) from marts.t").fetchone()[0], flush=True)
+        time.sleep(600)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # the file is open and locked once it has answered
+    return proc
+
+
+def _small_warehouse(path: Path, rows: int) -> None:
+    with connect(path) as con:
+        con.execute("create schema if not exists marts")
+        con.execute("create or replace table marts.t as select range as i from range(?)", [rows])
+        con.execute("create or replace view marts.v as select * from marts.t")
+
+
+# 1. A registry typo: one `file:line: key: message` line, no Dagster traceback.
+
+
+def test_cli_run_reports_a_registry_typo_in_one_line_before_any_step(tmp_path, capsys):
+    registry = tmp_path / "registry_tiny.yaml"
+    shutil.copy(FIXTURES / "registry_tiny.yaml", registry)
+    registry.write_text(registry.read_text().replace("count: 2}", "count: 0}", 1))
+    config = tmp_path / "unitcost.yaml"
+    config.write_text("duckdb_path: w.duckdb\nregistry: registry_tiny.yaml\n")
+
+    code = main(["run", "--config", str(config), "--start", "2026-11-02", "--end", "2026-11-03"])
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"{registry}:10: deployments[0].gpu.count: Input should be greater than or equal to 1"
+    ]
+    assert "Traceback" not in out + err
+    assert not (tmp_path / "w.duckdb").exists()  # rejected before anything ran
+
+
+# 2. dbt target folders: one kept per asset, however many runs.
+
+
+def test_retired_dbt_targets_keep_one_folder_per_asset(tmp_path, monkeypatch):
+    from pipelines import dbt_project
+
+    monkeypatch.setattr(dbt_project, "TARGET_DIR", tmp_path)
+    monkeypatch.setattr(dbt_project, "LATEST_TARGETS_DIR", tmp_path / "latest")
+    for run in range(4):
+        for asset in ("dbt_daily_models", "dbt_snapshot_models"):
+            folder = tmp_path / f"{asset}-{run:07x}-abcdef{run}"
+            (folder / "compiled").mkdir(parents=True)
+            (folder / "run_results.json").write_text(str(run))
+            dbt_project.retire_target(folder, asset)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest"]
+    latest = tmp_path / "latest"
+    assert sorted(p.name for p in latest.iterdir()) == ["dbt_daily_models", "dbt_snapshot_models"]
+    assert (latest / "dbt_daily_models" / "run_results.json").read_text() == "3"
+
+
+def test_stale_invocation_folders_of_killed_runs_are_swept(tmp_path, monkeypatch):
+    from pipelines import dbt_project
+
+    monkeypatch.setattr(dbt_project, "TARGET_DIR", tmp_path)
+    old, fresh = tmp_path / "dbt_daily_models-09ee13e-6ad334a", tmp_path / "dbt_daily_models-1-2"
+    for folder in (old, fresh, tmp_path / "compiled"):
+        folder.mkdir()
+    fresh_live = tmp_path / "dbt_recommend_models-131ce22-6e33d9c"
+    fresh_live.mkdir()
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert dbt_project.sweep_stale_targets() == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [fresh.name, "compiled", fresh_live.name]
+    )
+
+
+# 3. Analysts read a published copy; the writer retries a held lock, then names the holder.
+
+
+def test_published_copy_is_read_only_and_atomically_replaced_under_a_reader(tmp_path):
+    writer = tmp_path / "unitcost.duckdb"
+    _small_warehouse(writer, 3)
+    published = publish_analytics_copy(writer)
+    assert published == tmp_path / "unitcost.analytics.duckdb" == analytics_path(writer)
+    assert stat.S_IMODE(published.stat().st_mode) == 0o444
+
+    analyst = _hold(published, read_only=True)
+    try:
+        # The writer neither waits for nor is blocked by the analyst's session.
+        started = time.monotonic()
+        with connect(writer, lock_timeout=0) as con:
+            con.execute("insert into marts.t select 100 + range from range(4)")
+        assert publish_analytics_copy(writer, lock_timeout=0) == published
+        assert time.monotonic() - started < 5
+    finally:
+        analyst.kill()
+        analyst.wait()
+    with connect(published, read_only=True) as con:
+        assert con.execute("select count(*) from marts.t").fetchone() == (7,)
+        assert con.execute("select count(*) from marts.v").fetchone() == (7,)  # views resolve
+    assert sorted(p.name for p in tmp_path.iterdir()) == [published.name, writer.name]
+
+
+def test_writer_retries_a_held_lock_then_fails_naming_the_holder(tmp_path):
+    writer = tmp_path / "w.duckdb"
+    _small_warehouse(writer, 1)
+    holder = _hold(writer, read_only=True)  # an analyst on the writer file
+    try:
+        started = time.monotonic()
+        with pytest.raises(WarehouseLockedError) as err, connect(writer, lock_timeout=1.2):
+            pass
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    message = str(err.value)
+    assert "Conflicting lock is held in" in message
+    assert f"(PID {holder.pid})" in message
+    assert "gave up after 3 attempts" in message  # 0.5 s, then 0.7 s of the 1.2 s budget
+    assert 1.1 < elapsed < 5
+    with connect(writer, lock_timeout=0) as con:  # free again once the holder is gone
+        assert con.execute("select count(*) from marts.t").fetchone() == (1,)
+
+
+def test_lock_budget_comes_from_the_environment(tmp_path, monkeypatch):
+    writer = tmp_path / "w.duckdb"
+    _small_warehouse(writer, 1)
+    monkeypatch.setenv("UNITCOST_LOCK_TIMEOUT_S", "0")
+    holder = _hold(writer, read_only=False)
+    try:
+        locked = pytest.raises(WarehouseLockedError, match=r"gave up after 1 attempts")
+        with locked, connect(writer, read_only=True):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# 4. dbt dies with the run: it is started through a launcher that sets PR_SET_PDEATHSIG.
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie waiting to be reaped holds no locks
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
+def test_a_child_started_through_the_dbt_launcher_dies_with_its_parent(tmp_path):
+    from pipelines.dbt_project import DBT_EXECUTABLE, REAL_DBT_EXECUTABLE, write_launcher
+
+    # The resource starts dbt through the launcher...
+    assert (
+        Path(DBT_EXECUTABLE).read_text()
+        == write_launcher(tmp_path / "dbt", REAL_DBT_EXECUTABLE).read_text()
+    )
+    # ...which, started as dagster-dbt starts dbt (a plain Popen), dies with its parent.
+    launcher = write_launcher(tmp_path / "sleep", shutil.which("sleep"))
+    parent_code = textwrap.dedent(
+        f"""
+        import subprocess, time
+        child = subprocess.Popen([{str(launcher)!r}, "300"])
+        print(child.pid, flush=True)
+        time.sleep(300)
+        """
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True
+    )
+    child_pid = int(parent.stdout.readline())
+    try:
+        deadline = time.monotonic() + 10
+        # wait until the launcher has become sleep (argv[0]); its own path holds "sleep" too
+        real = shutil.which("sleep")
+        while not Path(f"/proc/{child_pid}/cmdline").read_text().startswith(real + "\0"):
+            assert time.monotonic() < deadline, "the launcher never became the child"
+            time.sleep(0.05)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 5
+        while _alive(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child_pid), "the child outlived its SIGKILLed parent"
+    finally:
+        if _alive(child_pid):
+            os.kill(child_pid, signal.SIGKILL)
