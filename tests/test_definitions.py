@@ -121,7 +121,8 @@ def test_definitions_are_built_in_one_place_only():
 
 @pytest.mark.parametrize(
     "package",
-    ["checks", "costmodel", "fleet", "recommend", "registry", "config", "yamlconf", "report"],
+    ["checks", "costmodel", "fleet", "recommend", "registry", "config", "yamlconf", "report"]
+    + ["quality"],
 )
 def test_pure_logic_never_imports_dagster(package):
     code = (
@@ -139,3 +140,29 @@ def test_daily_job_runs_the_cross_source_checks(defs):
     checks = {k.name for k in job.asset_layer.asset_graph.asset_check_keys}
     assert {"billed_gpu_hours_seen_by_telemetry", "logged_tokens_match_engine_counters"} <= checks
     assert "assert_cost_allocation_conserves_billing" in checks  # the blocking dbt test
+
+
+RAW_SOURCES = [
+    "raw/billing_line_items",
+    "raw/dcgm_samples",
+    "raw/engine_metric_samples",
+    "raw/inference_requests",
+]
+
+
+def test_every_raw_source_has_blocking_partitioned_quality_checks(defs):
+    checks = {
+        key.to_user_string(): (spec.blocking, check.partitions_def)
+        for check in defs.asset_checks
+        for key, spec in zip(check.check_keys, check.check_specs, strict=True)
+    }
+    expected = {f"{s}:great_expectations" for s in RAW_SOURCES}
+    expected |= {
+        f"{s}:rows_accounted_for"
+        for s in ["raw/billing_line_items", "raw/dcgm_samples", "raw/inference_requests"]
+    }
+    assert expected <= set(checks)
+    assert all(checks[k][0] and checks[k][1] is not None for k in expected)
+    job = defs.resolve_job_def("daily")
+    in_job = {k.to_user_string() for k in job.asset_layer.asset_graph.asset_check_keys}
+    assert expected <= in_job
