@@ -35,9 +35,14 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID \d+\)")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def quote_identifier(name: str) -> str:
-    """Quote a schema/table/column name that came from code or config (never from data)."""
-    if not _IDENTIFIER.match(name):
+def quote_identifier(name: str, *, validate: bool = True) -> str:
+    """``name`` double-quoted with any ``"`` doubled (RELIABILITY.md §5 "Building SQL").
+
+    Names from code or config must also match ``^[a-z_][a-z0-9_]{0,62}$`` (ValueError
+    otherwise). ``validate=False`` is for names read back from DuckDB's own catalog, which
+    may be anything a user created: quoting alone keeps them one identifier.
+    """
+    if validate and not _IDENTIFIER.match(name):
         raise ValueError(f"invalid identifier {name!r}: expected {_IDENTIFIER.pattern}")
     return '"' + name.replace('"', '""') + '"'
 
@@ -133,16 +138,39 @@ def replace_rows(
     con: duckdb.DuckDBPyConnection,
     schema: str,
     table: str,
-    where: str,
-    params: list,
     frame: pl.DataFrame,
+    *,
+    window: tuple[str, object, object] | None = None,
+    match: dict[str, object] | None = None,
 ) -> int:
-    """Delete the rows matching ``where`` (SQL with ``?`` parameters), insert ``frame``.
+    """Delete one partition's rows, insert ``frame``; returns ``frame``'s row count.
+
+    The partition is ``window=(column, start, end)``, the half-open ``start <= column < end``
+    (never BETWEEN: it would delete the next partition's first instant, RELIABILITY.md §2), or
+    ``match={column: value, ...}``, rows equal on every column. The predicate is built here
+    from quoted identifiers and ``?`` parameters: callers pass no SQL (§5 "Building SQL").
 
     One transaction: the partition or billing period is replaced whole or not at all
     (RELIABILITY.md rules 1 and 5). The table is created from ``frame`` the first time, so
     declare every column's type in the frame (DECIMAL for money, UTC timestamps).
     """
+    if not isinstance(frame, pl.DataFrame):
+        # the old form passed a SQL ``where`` string here: callers pass no SQL at all now
+        raise TypeError(
+            "replace_rows takes a frame and the partition as window=(column, start, end) or "
+            f"match={{column: value}}, not a SQL fragment: {frame!r}"
+        )
+    if (window is None) == (match is None):
+        raise ValueError("replace_rows needs exactly one of window=(column, start, end), match=")
+    if window is not None:
+        column, start, end = window
+        where = f"{quote_identifier(column)} >= ? and {quote_identifier(column)} < ?"
+        params = [start, end]
+    else:
+        if not match:
+            raise ValueError("replace_rows match= names no column: it would delete every row")
+        where = " and ".join(f"{quote_identifier(c)} = ?" for c in match)
+        params = list(match.values())
     target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
     con.execute(f"create schema if not exists {quote_identifier(schema)}")
     con.register("_unitcost_frame", frame.to_arrow())
@@ -158,11 +186,6 @@ def replace_rows(
     finally:
         con.unregister("_unitcost_frame")
     return frame.height
-
-
-def _quote_catalog_name(name: str) -> str:
-    # Names read back from DuckDB's own catalog (not from config): quote, doubling any quote.
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_string(value: str) -> str:
@@ -190,9 +213,8 @@ def publish_analytics_copy(path: str | Path, *, lock_timeout: float | None = Non
             # Tables, views, macros, sequences. dbt's views name the writer's catalog
             # (`unitcost.staging...`); DuckDB names a file's catalog by its stem before the
             # first dot, so `unitcost.analytics.duckdb` is catalog `unitcost` and they resolve.
-            con.execute(
-                f"copy from database {_quote_catalog_name(source)} to unitcost_publish_next"
-            )
+            catalog = quote_identifier(source, validate=False)
+            con.execute(f"copy from database {catalog} to unitcost_publish_next")
             con.execute("checkpoint unitcost_publish_next")
         finally:
             con.execute("detach unitcost_publish_next")

@@ -92,14 +92,9 @@ def recommend_tables(
         efficiency = efficiency_table(result.efficiency, start, end)
         recs = recommendation_table(result.recommendations, as_of)
         n_efficiency = replace_rows(
-            con,
-            "raw",
-            "predicted_efficiency_daily",
-            "usage_date >= ? and usage_date < ?",
-            [start, end],
-            efficiency,
+            con, "raw", "predicted_efficiency_daily", efficiency, window=("usage_date", start, end)
         )
-        n_recs = replace_rows(con, "raw", "recommendations", "as_of_date = ?", [as_of], recs)
+        n_recs = replace_rows(con, "raw", "recommendations", recs, match={"as_of_date": as_of})
     sources = result.calibration
     calibrated = sum(1 for f in sources.deployments.values() if f.source == "calibrated")
     yield dg.MaterializeResult(

@@ -89,14 +89,13 @@ def telemetry_tables(
                 quarantine = loaded.quarantine.with_columns(partition_day=pl.lit(day))
                 counts["input_samples"] += loaded.input_samples
             start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            window = [start, start + dt.timedelta(days=1)]
-            where = "ts >= ? and ts < ?"
-            counts["dcgm"] += replace_rows(con, "raw", "dcgm_samples", where, window, dcgm)
+            window = ("ts", start, start + dt.timedelta(days=1))
+            counts["dcgm"] += replace_rows(con, "raw", "dcgm_samples", dcgm, window=window)
             counts["engine"] += replace_rows(
-                con, "raw", "engine_metric_samples", where, window, engine
+                con, "raw", "engine_metric_samples", engine, window=window
             )
             counts["quarantine"] += replace_rows(
-                con, "raw", quarantine_table(SOURCE), "partition_day = ?", [day], quarantine
+                con, "raw", quarantine_table(SOURCE), quarantine, match={"partition_day": day}
             )
             reasons.update(quarantine["column_name"].fill_null("(sample)").to_list())
         checks = _check_results(con, context.partition_time_window)

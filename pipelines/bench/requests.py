@@ -108,15 +108,8 @@ def _ours(root: Path) -> dict:
     load_s = time.perf_counter() - t0
     start = dt.datetime.combine(DAY, dt.time(), dt.UTC)
     with connect(root / "bench.duckdb") as con:
-        window = [start, start + dt.timedelta(days=1)]
-        replace_rows(
-            con,
-            "raw",
-            "inference_requests",
-            "arrival_ts >= ? and arrival_ts < ?",
-            window,
-            day.requests,
-        )
+        window = ("arrival_ts", start, start + dt.timedelta(days=1))
+        replace_rows(con, "raw", "inference_requests", day.requests, window=window)
     return {
         "rows": day.requests.height, "quarantined": day.quarantine.height, "load_s": load_s,
         "ours_s": time.perf_counter() - t0, "ours_rss_mib": _peak_rss_mib(),

@@ -71,8 +71,8 @@ def run_bench(scale: float, interval_s: int, layout: str) -> dict:
         parse_s = time.perf_counter() - t0
         start = dt.datetime.combine(DAY, dt.time(), dt.UTC)
         with connect(root / "bench.duckdb") as con:
-            window = [start, start + dt.timedelta(days=1)]
-            replace_rows(con, "raw", "dcgm_samples", "ts >= ? and ts < ?", window, day.dcgm)
+            window = ("ts", start, start + dt.timedelta(days=1))
+            replace_rows(con, "raw", "dcgm_samples", day.dcgm, window=window)
         ingest_s, ingest_rss = time.perf_counter() - t0, _peak_rss_mib()
     return {
         "gpus": gpus, "layout": layout, "interval_s": interval_s, "files": len(files),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,14 @@ from pipelines.config import S3Config
 from pipelines.ingest.errors import SourceError
 
 S3_RETRIES = {"mode": "standard", "max_attempts": 10}
+
+# RELIABILITY.md case 34 and §5: S3 errors are shown to users and logged, so anything that
+# looks like a credential is cut out of them, whatever AWS or botocore put in the text.
+_SECRETS = re.compile(
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}|((?i:aws_secret_access_key|aws_session_token))\s*[=:]\s*\S+"
+)
+# Error codes that mean the object is not there (deleted, or never written) after a listing.
+_ABSENT = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,18 @@ def _folder_prefix(prefix: str) -> str:
     return prefix if not prefix or prefix.endswith("/") else prefix + "/"
 
 
+def _credentials(s3: S3Config) -> str:
+    """Which credentials were used, by name only: the user needs it to fix access (case 34)."""
+    return f"profile {s3.profile}" if s3.profile else "default credential chain"
+
+
+def _describe(exc: Exception) -> str:
+    """``Code: message`` of a botocore error, with anything key-like redacted."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    text = f"{error.get('Code')}: {error.get('Message')}" if error.get("Code") else str(exc)
+    return _SECRETS.sub(lambda m: f"{m.group(1)}=<redacted>" if m.group(1) else "<redacted>", text)
+
+
 def s3_client(s3: S3Config):
     import boto3
     from botocore.config import Config
@@ -75,8 +96,9 @@ def _list_s3(location: str, s3: S3Config) -> Iterator[SourceFile]:
                     modified=obj.get("LastModified"),
                 )
     except (ClientError, BotoCoreError) as exc:
-        profile = f" (profile {s3.profile})" if s3.profile else ""
-        raise SourceError(location, f"cannot list s3://{bucket}/{prefix}{profile}: {exc}") from None
+        raise SourceError(
+            location, f"cannot list s3://{bucket}/{prefix} ({_credentials(s3)}): {_describe(exc)}"
+        ) from None
 
 
 def _list_local(location: Path) -> Iterator[SourceFile]:
@@ -109,16 +131,30 @@ def read_bytes(file: SourceFile, s3: S3Config | None = None) -> bytes:
     """The file's content; for S3 the GET is pinned to the listed ETag (If-Match)."""
     if not file.uri.startswith("s3://"):
         return Path(file.uri).read_bytes()
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
+    s3 = s3 or S3Config()
     bucket, key = _split_s3(file.uri)
     try:
-        body = s3_client(s3 or S3Config()).get_object(Bucket=bucket, Key=key, IfMatch=file.version)
+        body = s3_client(s3).get_object(Bucket=bucket, Key=key, IfMatch=file.version)
+        return body["Body"].read()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "PreconditionFailed":
             raise SourceError(file.uri, "object changed between listing and reading") from None
-        raise SourceError(file.uri, f"cannot read: {exc}") from None
-    return body["Body"].read()
+        if code in _ABSENT:
+            raise SourceError(
+                file.uri, f"listed but absent: bucket {bucket}, key {key} ({_describe(exc)})"
+            ) from None
+        raise SourceError(
+            file.uri,
+            f"cannot read bucket {bucket}, key {key} ({_credentials(s3)}): {_describe(exc)}",
+        ) from None
+    except BotoCoreError as exc:  # no credentials, unknown profile, connection lost
+        raise SourceError(
+            file.uri,
+            f"cannot read bucket {bucket}, key {key} ({_credentials(s3)}): {_describe(exc)}",
+        ) from None
 
 
 @contextmanager

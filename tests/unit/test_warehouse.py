@@ -52,11 +52,83 @@ def test_replace_rows_replaces_only_the_window_and_is_idempotent(tmp_path):
         return dt.date(2026, 11, d)
 
     first = pl.DataFrame({"day": [day(1), day(2), day(3)], "v": [1, 2, 3]})
-    window = "day >= ? and day < ?"
     with connect(tmp_path / "w.duckdb") as con:
-        replace_rows(con, "raw", "t", window, [day(1), day(4)], first)
+        replace_rows(con, "raw", "t", first, window=("day", day(1), day(4)))
         again = pl.DataFrame({"day": [day(2)], "v": [20]})
-        replace_rows(con, "raw", "t", window, [day(2), day(3)], again)
-        replace_rows(con, "raw", "t", window, [day(2), day(3)], again)
+        replace_rows(con, "raw", "t", again, window=("day", day(2), day(3)))
+        replace_rows(con, "raw", "t", again, window=("day", day(2), day(3)))
         rows = con.execute("select day, v from raw.t order by 1").fetchall()
     assert [r[1] for r in rows] == [1, 20, 3]
+
+
+def test_replace_rows_match_replaces_rows_equal_on_every_column(tmp_path):
+    frame = pl.DataFrame({"src": ["a", "a", "b"], "n": [1, 2, 1], "v": [1, 2, 3]})
+    with connect(tmp_path / "w.duckdb") as con:
+        replace_rows(con, "raw", "t", frame, match={"src": "a", "n": 1})
+        new = pl.DataFrame({"src": ["a"], "n": [1], "v": [10]})
+        replace_rows(con, "raw", "t", new, match={"src": "a", "n": 1})
+        rows = con.execute("select src, n, v from raw.t order by all").fetchall()
+    assert rows == [("a", 1, 10), ("a", 2, 2), ("b", 1, 3)]
+
+
+# Issue 12 point 9: callers pass a column and values, never SQL.
+@pytest.mark.parametrize(
+    "where",
+    [
+        "1 = 1",
+        "day >= ? or 1 = 1",
+        "day >= ? and day < ?; drop table raw.t",
+        "day >= ? and other < ?",
+        "day between ? and ?",
+    ],
+)
+def test_replace_rows_refuses_a_raw_sql_fragment(tmp_path, where):
+    frame = pl.DataFrame({"day": [1], "v": [1]})
+    with connect(tmp_path / "w.duckdb") as con:
+        replace_rows(con, "raw", "t", frame, match={"day": 1})
+        # the partition is keyword-only: a where string in any position is refused
+        with pytest.raises(TypeError):
+            replace_rows(con, "raw", "t", where, [1, 2][: where.count("?")], frame)
+        with pytest.raises(TypeError, match="not a SQL fragment"):
+            replace_rows(con, "raw", "t", where, window=("day", 1, 2))
+        assert con.execute("select count(*) from raw.t").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"window": ("day", 0, 1), "match": {"day": 1}},
+        {"match": {}},
+        {"window": ('day" or 1=1 --', 0, 1)},
+        {"match": {"day; drop table raw.t": 1}},
+    ],
+)
+def test_replace_rows_needs_one_partition_of_safe_column_names(tmp_path, kwargs):
+    frame = pl.DataFrame({"day": [1]})
+    with connect(tmp_path / "w.duckdb") as con, pytest.raises(ValueError):
+        replace_rows(con, "raw", "t", frame, **kwargs)
+
+
+def test_quote_identifier_doubles_embedded_quotes(tmp_path):
+    # Names read back from DuckDB's catalog may hold anything; quoting keeps them one name.
+    name = 'we"ird; drop table x --'
+    assert quote_identifier(name, validate=False) == '"we""ird; drop table x --"'
+    with pytest.raises(ValueError, match="invalid identifier"):
+        quote_identifier(name)
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute(f"create table {quote_identifier(name, validate=False)} (a int)")
+        assert con.execute("select table_name from duckdb_tables()").fetchall() == [(name,)]
+
+
+@pytest.mark.parametrize("day", ["2024-03-10", "2024-11-03"])
+def test_dst_days_have_24_hourly_buckets(tmp_path, day):
+    # RELIABILITY.md case 12: buckets are UTC, so US DST changes neither add nor drop an hour.
+    with connect(tmp_path / "w.duckdb") as con:
+        hours = con.execute(
+            "select count(distinct date_trunc('hour', ts)) from generate_series("
+            "?::timestamptz, ?::timestamptz + interval 1 day - interval 1 minute, "
+            "interval 1 minute) t(ts)",
+            [f"{day} 00:00:00+00", f"{day} 00:00:00+00"],
+        ).fetchone()
+    assert hours == (24,)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.ingest.billing.columns import MONEY
+from pipelines.warehouse import quote_identifier
 
 LEDGER = "raw.billing_deliveries"
 LINE_ITEMS = "raw.billing_line_items"
@@ -61,7 +62,7 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     }
     for name, kind in LEDGER_COLUMNS.items():
         if name not in present:
-            con.execute(f'alter table {LEDGER} add column "{name}" {kind}')
+            con.execute(f"alter table {LEDGER} add column {quote_identifier(name)} {kind}")
 
 
 def last_delivery(con, billing_source: str, period) -> tuple[str, str] | None:

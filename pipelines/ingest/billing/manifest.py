@@ -54,6 +54,14 @@ def discover(location: str | Path, s3: S3Config | None, fmt: str, source_name: s
     files = list_files(location, s3)
     manifests = [f for f in files if MANIFEST.match(f.relative_path)]
     if not manifests:
+        if fmt == "cur2" and any(DATA.match(f.relative_path) for f in files):
+            # CUR 2.0 data laid out by period but no manifest yet: each such period fails on
+            # its own (case 2), naming the manifest key it waits for; other periods still load.
+            missing = _without_manifest([], files, source_name)
+            data = {f.relative_path for f in files if DATA.match(f.relative_path)}
+            return Discovery(
+                missing, [f.relative_path for f in files if f.relative_path not in data]
+            )
         if fmt == "cur2":
             raise SourceError(
                 str(location),
@@ -80,8 +88,16 @@ def _without_manifest(
         match = DATA.match(f.relative_path)
         if match is None or (match["root"], _period(match["period"])) in have:
             continue
-        folder = f"{match['root']}data/BILLING_PERIOD={match['period']}"
-        error = SourceError(folder, "data files without a manifest (delivery incomplete?)")
+        # Name the folder and the manifest key in full (s3://bucket/key or a local path), so
+        # the user can look for them; the location alone does not say which export is missing.
+        base = f.uri[: len(f.uri) - len(f.relative_path)]
+        at, month = match["root"], match["period"]
+        export = Path(at.rstrip("/")).name or "<export>"
+        folder = f"{base}{at}data/BILLING_PERIOD={month}"
+        expected = f"{base}{at}metadata/BILLING_PERIOD={month}/{export}-Manifest.json"
+        error = SourceError(
+            folder, f"data files without a manifest (delivery incomplete?); expected {expected}"
+        )
         missing.setdefault((match["root"], _period(match["period"])), error)
     return [
         Delivery(Path(root.rstrip("/")).name or source_name, period, (), root=root, error=error)

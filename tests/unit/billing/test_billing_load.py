@@ -130,9 +130,11 @@ def test_data_without_a_manifest_fails_that_period_only(con, bill):
     ).unlink()
     with pytest.raises(SourceError) as info:
         ingest_billing(con, _cur(out / "cur2"))
+    export = out / "cur2" / "unitcost-cur2"
     assert str(info.value) == (
-        "unitcost-cur2/data/BILLING_PERIOD=2026-11: data files without a manifest "
-        "(delivery incomplete?)"
+        f"{export}/data/BILLING_PERIOD=2026-11: data files without a manifest "
+        f"(delivery incomplete?); expected {export}/metadata/BILLING_PERIOD=2026-11/"
+        "unitcost-cur2-Manifest.json"
     )
     assert _loaded(con) == [(OCT, "loaded")]
 
