@@ -35,6 +35,22 @@ class TraceFileConfig(StrictModel):
     start: dt.datetime | None = None  # UTC time of offset 0 (mooncake timestamps are relative)
 
 
+class FreshnessConfig(StrictModel):
+    """When a source's data for a UTC day is due, and what a partition without it does.
+
+    ``expected_by`` is a time of day (UTC) after the day ends: "09:00" means day D's data is
+    due by D + 1 09:00 UTC. Before then a day without data is not yet late and passes.
+    """
+
+    expected_by: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "00:00"
+    on_missing: Literal["warn", "fail"] = "warn"
+
+    def due(self, day: dt.date) -> dt.datetime:
+        hours, minutes = (int(x) for x in self.expected_by.split(":"))
+        start = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+        return start + dt.timedelta(hours=hours, minutes=minutes)
+
+
 class SourceConfig(StrictModel):
     location: Annotated[str, Field(min_length=1)]
     format: (
@@ -45,6 +61,9 @@ class SourceConfig(StrictModel):
     # None keeps each format's documented unit (seconds for ``created``, milliseconds for
     # Mooncake). Values whose magnitude disagrees with it fail the file (RELIABILITY case 11).
     epoch_unit: Literal["s", "ms", "us"] | None = None
+    # Expected arrival, checked per partition by ``data_arrived`` (pipelines/assets/freshness.py);
+    # unset: due when the day ends, and a day without data warns.
+    freshness: FreshnessConfig = FreshnessConfig()
 
     @field_validator("location")
     @classmethod

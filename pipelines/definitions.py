@@ -5,6 +5,7 @@ import dagster as dg
 from pipelines.assets.billing import billing_line_items, instance_types
 from pipelines.assets.checks import cross_source_checks
 from pipelines.assets.dbt import dbt_daily_models, dbt_recommend_models, dbt_snapshot_models
+from pipelines.assets.freshness import freshness_checks
 from pipelines.assets.quality import quality_checks
 from pipelines.assets.recommend import recommend_tables
 from pipelines.assets.registry import gpu_catalog, llm_architectures, registry_tables
@@ -24,7 +25,7 @@ jobs, schedules = build_jobs(assets)
 
 defs = dg.Definitions(
     assets=assets,
-    asset_checks=cross_source_checks + quality_checks,
+    asset_checks=cross_source_checks + quality_checks + freshness_checks,
     jobs=jobs,
     schedules=schedules,
     resources=build_resources(),

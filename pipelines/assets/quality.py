@@ -23,9 +23,10 @@ from pipelines.quality import frames
 from pipelines.quality.ledger import ledger_report
 from pipelines.resources import WarehouseResource
 
-# Until every ingest calls ``record_ingest`` a day with rows but no ledger fails as WARN
-# (visible, not blocking); set True once they all do, and it blocks like an imbalance.
-REQUIRE_LEDGER = False
+# Sources whose ingest records ``raw.ingest_ledger``: for them a day with rows but no ledger
+# blocks like an imbalance (rows landed that nothing accounted for). Telemetry does not record
+# yet, so for it a missing ledger is a WARN (visible, not blocking) until it does.
+REQUIRE_LEDGER = frozenset({"billing", "requests"})
 MAX_FAILURES_SHOWN = 10
 
 LEDGER_SOURCES = {
@@ -112,7 +113,7 @@ def run_ledger_check(con, source: str, window: dg.TimeWindow) -> dg.AssetCheckRe
     missing = bool(report.days_not_recorded)
     passed = report.balanced and not missing
     severity = dg.AssetCheckSeverity.ERROR
-    if report.balanced and missing and not REQUIRE_LEDGER:
+    if report.balanced and missing and source not in REQUIRE_LEDGER:
         severity = dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
         passed=passed,

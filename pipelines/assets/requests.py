@@ -14,6 +14,7 @@ from pipelines.ingest.requests.load import MAX_MALFORMED_RATIO, RequestLoader, t
 from pipelines.ingest.requests.privacy import salt_from_env
 from pipelines.ingest.requests.schema import empty_requests
 from pipelines.partitions import daily_partitions, window_days
+from pipelines.quality.ledger import build_ledger, counts_by_file, record_ingest
 from pipelines.registry import load_registry
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
 from pipelines.warehouse import replace_rows
@@ -96,18 +97,25 @@ def request_log_tables(
                 worst = max(worst, loaded.worst_malformed_ratio)
                 duplicates.update(loaded.exact_duplicates)
             start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            window = [start, start + dt.timedelta(days=1)]
-            rows += replace_rows(
-                con,
-                "raw",
-                "inference_requests",
-                "arrival_ts >= ? and arrival_ts < ?",
-                window,
-                requests,
-            )
+            window = ("arrival_ts", start, start + dt.timedelta(days=1))
+            rows += replace_rows(con, "raw", "inference_requests", requests, window=window)
             table = quarantine_table(SOURCE)
-            quarantined += replace_rows(con, "raw", table, "partition_day = ?", [day], quarantine)
+            quarantined += replace_rows(con, "raw", table, quarantine, match={"partition_day": day})
             reasons.update(quarantine["column_name"].fill_null("(line)").to_list())
+            # Every line of every file the day read: stored, quarantined, a dropped copy, or
+            # another day's. A day without a source or files still clears its ledger rows.
+            ledger = []
+            if loader is not None:
+                ledger = build_ledger(
+                    SOURCE,
+                    day,
+                    loaded.lines_read,
+                    stored=counts_by_file(requests),
+                    quarantined=counts_by_file(quarantine),
+                    duplicates_dropped=loaded.exact_duplicates,
+                    outside_window=loaded.outside_day,
+                )
+            record_ingest(con, ledger, source=SOURCE, days=[day])
         checks = _check_results(con, context.partition_time_window, worst)
     if duplicates:
         # Dropping a repeated delivery is right (case 29) but must never be silent.

@@ -160,6 +160,8 @@ def render_html(tables: ReportTables) -> str:
         idle_unallocated=tables.idle_unallocated.rows(named=True),
         recommendations=tables.recommendations.rows(named=True),
         coverage=coverage,
+        missing=tables.missing,
+        stale_recommendations=tables.stale_recommendations,
         unobserved_share=(
             coverage["unobserved_gpu_hours"] / coverage["gpu_hours"]
             if coverage["gpu_hours"]

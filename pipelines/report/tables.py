@@ -51,6 +51,14 @@ class ReportTables:
     recommendations: pl.DataFrame  # newest as-of date, most cash saved first
     coverage: dict  # days_with_cost, gpu_hours, unobserved_gpu_hours, currencies, ...
     methods: pl.DataFrame  # measure (split_method, efficiency_source), method, deployment_days
+    missing: tuple[tuple[str, dt.date], ...] = ()  # (source, day) with no rows in the week
+
+    @property
+    def stale_recommendations(self) -> bool:
+        """The newest recommendations are older than the week's last day (or there are none):
+        their savings must not be headlined as this week's."""
+        as_of = self.coverage.get("recommendations_as_of")
+        return as_of is None or as_of < self.last_day
 
     @property
     def days(self) -> int:
@@ -82,7 +90,42 @@ def load_tables(con: duckdb.DuckDBPyConnection, last_day: dt.date) -> ReportTabl
         recommendations=_query(con, "recommendations", params),
         coverage=coverage,
         methods=_query(con, "methods", params),
+        missing=missing_days(con, first_day, last_day),
     )
+
+
+# Each source's rows and the UTC day each belongs to. A source whose table does not exist
+# (never configured) is not "missing": there is nothing it was expected to deliver.
+SOURCE_DAYS = {
+    "billing": ("marts", "fct_cost_allocation_daily", "usage_date"),
+    "telemetry": ("raw", "dcgm_samples", "ts"),
+    "requests": ("raw", "inference_requests", "arrival_ts"),
+}
+
+
+def missing_days(
+    con: duckdb.DuckDBPyConnection, first_day: dt.date, last_day: dt.date
+) -> tuple[tuple[str, dt.date], ...]:
+    """(source, day) for each day of the week a configured source has no rows for."""
+    week = [first_day + dt.timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+    out = []
+    for source, (schema, table, column) in SOURCE_DAYS.items():
+        exists = con.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+        if not exists:
+            continue
+        # names are constants above, quoted all the same; the days are parameters
+        found = con.execute(
+            f'select distinct cast("{column}" as date) from "{schema}"."{table}"'
+            f' where "{column}" >= ? and "{column}" < ?',
+            [first_day, last_day + dt.timedelta(days=1)],
+        ).fetchall()
+        have = {d for (d,) in found}
+        out += [(source, day) for day in week if day not in have]
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from pipelines.ingest.billing.manifest import Delivery, discover
 from pipelines.ingest.billing.restate import keep_latest
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.storage import SourceFile, read_bytes
+from pipelines.quality.ledger import build_ledger, record_ingest
 
 log = logging.getLogger(__name__)
 READERS = {"focus": read_focus, "cur2": read_cur2}
@@ -130,6 +131,7 @@ def _ingest_delivery(con, source: BillingSource, delivery: Delivery) -> Delivery
             if known:
                 return _unchanged(con, source, delivery, fingerprint, known)
         items, warnings = _read_all(con, source.fmt, local, shas)
+    read_counts = _rows_by_period_and_file(items)
     superseded = {}
     if delivery.manifest_bytes is None:
         # No manifest says which files belong together: a restatement saved beside the
@@ -155,6 +157,7 @@ def _ingest_delivery(con, source: BillingSource, delivery: Delivery) -> Delivery
         "file_count": len(shas),
     }
     status = commit_delivery(con, entry, items, periods, superseded) if periods else "empty"
+    _record_rows(con, periods, read_counts, _rows_by_period_and_file(items), superseded)
     return DeliveryResult(name, periods, delivery_id, status, items.num_rows, warnings)
 
 
@@ -250,6 +253,33 @@ def _read_all(con, fmt: str, local, shas: dict[str, str]) -> tuple[pa.Table, lis
     if not tables:
         return _empty_items(), warnings
     return pa.concat_tables(tables, promote_options="permissive"), warnings
+
+
+def _rows_by_period_and_file(items: pa.Table) -> dict[dt.date, dict[str, int]]:
+    counts: dict[dt.date, dict[str, int]] = {}
+    grouped = items.group_by(["billing_period", "source_file"]).aggregate([([], "count_all")])
+    for row in grouped.to_pylist():
+        counts.setdefault(row["billing_period"], {})[row["source_file"]] = row["count_all"]
+    return counts
+
+
+def _record_rows(con, periods, read_counts, written_counts, superseded) -> None:
+    """``raw.ingest_ledger`` for the periods just committed: per file, the data rows read and
+    written. Rows of an older delivery a restatement replaced count as dropped duplicates,
+    but only for files ``keep_latest`` named as superseded: a file that lost rows any other
+    way stays unaccounted and fails ``rows_accounted_for``. Rows of another period are
+    recorded under that period (a manifest-less folder commits every period it holds), so
+    billing has no ``outside_window``. Files skipped as byte-identical copies are not read.
+    Recorded after the commit, in its own transaction: the check reconciles the two.
+    """
+    rows = []
+    for period in periods:
+        read = read_counts.get(period, {})
+        written = written_counts.get(period, {})
+        lost = set(superseded[period].files) if period in superseded else set()
+        dropped = {f: read[f] - written.get(f, 0) for f in read if f in lost}
+        rows += build_ledger("billing", period, read, written, duplicates_dropped=dropped)
+    record_ingest(con, rows, source="billing", days=periods)
 
 
 def _empty_items() -> pa.Table:

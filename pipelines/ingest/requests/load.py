@@ -81,6 +81,12 @@ class DayLoad:
     # Exact duplicate lines dropped (the same request delivered again), by the dropped copy's
     # file, for the day's arrivals: counted so that every line read is accounted for.
     exact_duplicates: dict[str, int] = field(default_factory=dict)
+    # Per file read for the day: its records (non-blank lines; a CSV's header is not one) and
+    # those that belong to another day's partition (a file dated D + 1 holds D's last
+    # arrivals, and D + 1's own). With ``exact_duplicates``, the stored rows and the
+    # quarantine, they account for every line read (``raw.ingest_ledger``).
+    lines_read: dict[str, int] = field(default_factory=dict)
+    outside_day: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,6 +133,8 @@ class RequestLoader:
             [f.uri for f in scope],
             worst,
             duplicates,
+            {f.uri: r.lines for f, r in zip(scope, results, strict=True)},
+            {f.uri: _outside_day(r, day) for f, r in zip(scope, results, strict=True)},
         )
 
     def _results(self, files: list[SourceFile]) -> list[FileResult]:
@@ -181,6 +189,19 @@ class RequestLoader:
             source_file=pl.lit(file.uri),
         )
         return hash_users(frame, self.salt).select(RAW_REQUESTS.keys()).cast(RAW_REQUESTS)
+
+
+def _outside_day(result: FileResult, day: dt.date) -> int:
+    """Records of a file that another partition owns: accepted rows arriving on another day
+    (stored, deduplicated or quarantined there) and rejects homed on another day.
+
+    Counted from the records themselves, not as lines minus the rest, so a record that no
+    partition takes shows up in the ledger as unaccounted. A reject with no home day (an
+    undated file with no valid arrival at all) is in no partition: it stays unaccounted.
+    """
+    other_rows = result.rows.filter(~_on_day(day)).height
+    rejects = result.rejects.filter(pl.col("day").is_not_null() & (pl.col("day") != day))
+    return other_rows + rejects.height
 
 
 def _next(day: dt.date) -> dt.date:

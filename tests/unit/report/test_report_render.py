@@ -345,3 +345,28 @@ def test_reports_land_beside_the_duckdb_file_unless_configured(monkeypatch, tmp_
     assert reports_dir(tmp_path / "w" / "unitcost.duckdb") == tmp_path / "w" / "reports"
     monkeypatch.setenv(REPORTS_DIR_ENV, str(tmp_path / "elsewhere"))
     assert reports_dir(tmp_path / "w" / "unitcost.duckdb") == tmp_path / "elsewhere"
+
+
+def test_days_a_source_delivered_nothing_are_named_and_absent_sources_are_not(tables):
+    """The fixture's allocation mart has 11-01..03 and 11-07 of the week (by hand): billing
+    is missing 11-04..06; it has no raw telemetry or request tables (never configured)."""
+    assert tables.missing == tuple(("billing", dt.date(2026, 11, d)) for d in (4, 5, 6))
+    assert not tables.stale_recommendations  # recommendations as of 11-07, the week's last day
+
+
+def test_a_week_with_missing_data_says_so_above_the_headline(html):
+    notice = html[html.index('id="data-missing"') : html.index('id="kpi-cash"')]
+    assert "billing 2026-11-04, billing 2026-11-05, billing 2026-11-06" in notice
+    assert "Savings are not this week's" not in notice
+
+
+def test_savings_older_than_the_week_are_not_headlined_as_its_own(warehouse):
+    """A report for the week ending 11-10: the newest recommendations (11-08) are older."""
+    from pipelines.report.render import render_html
+
+    with connect(warehouse, read_only=True) as con:
+        later = load_tables(con, dt.date(2026, 11, 10))
+    assert later.stale_recommendations
+    page = render_html(later)
+    notice = page[page.index('id="data-missing"') : page.index('id="kpi-cash"')]
+    assert "Savings are not this week's" in notice and "2026-11-08" in notice
