@@ -35,6 +35,16 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID \d+\)")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """True if ``schema.table`` exists (a source never configured has no raw table)."""
+    schema, table = qualified.split(".")
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(found[0])
+
+
 def quote_identifier(name: str, *, validate: bool = True) -> str:
     """``name`` double-quoted with any ``"`` doubled (RELIABILITY.md §5 "Building SQL").
 

@@ -15,6 +15,7 @@ import dagster as dg
 from pipelines.config import FreshnessConfig
 from pipelines.partitions import daily_partitions, window_days
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
+from pipelines.warehouse import table_exists
 
 # Where a day's rows of each source are: (asset the check is on, table, rows of day ? to ?+1).
 DAY_ROWS = {
@@ -36,20 +37,9 @@ DAY_ROWS = {
 }
 
 
-def _table_exists(con, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def rows_on_day(con, source: str, day: dt.date) -> int:
     _, table, where = DAY_ROWS[source]
-    if not _table_exists(con, table):
+    if not table_exists(con, table):
         return 0
     start = dt.datetime.combine(day, dt.time(), dt.UTC)
     return con.execute(f"select count(*) from {table} where {where}", [start, start]).fetchone()[0]

@@ -10,6 +10,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from pipelines import warehouse
 from pipelines.quality.expectations import TRAILING_DAYS, TS_EPOCH, Baseline, SourceRules
 from pipelines.warehouse import quote_identifier
 
@@ -20,14 +21,7 @@ def _table(rules: SourceRules) -> str:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, rules: SourceRules) -> bool:
-    schema, table = rules.table.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? "
-            "and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
+    return warehouse.table_exists(con, rules.table)
 
 
 def schema_frame(con: duckdb.DuckDBPyConnection, rules: SourceRules) -> pd.DataFrame:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from pipelines.warehouse import table_exists
+
 LEDGER = "raw.ingest_ledger"
 LEDGER_COLUMNS = {
     "source": "VARCHAR",  # billing, requests, telemetry
@@ -167,17 +169,6 @@ class LedgerReport:
         return not self.unbalanced and not self.table_mismatches
 
 
-def _table_exists(con, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def _by_day_and_file(con, sql: str, params: list) -> dict[tuple, int]:
     return {(d, f): n for d, f, n in con.execute(sql, params).fetchall()}
 
@@ -189,7 +180,7 @@ def ledger_report(
     quarantined counts against the tables, file by file."""
     report = LedgerReport(source, days)
     ledger: dict[tuple, dict] = {}
-    if _table_exists(con, LEDGER):
+    if table_exists(con, LEDGER):
         cols = ", ".join(["partition_day", "source_file", "lines_read", *TERMS])
         for row in con.execute(
             f"select {cols} from {LEDGER} where source = ? and list_contains(?, partition_day) "
@@ -214,7 +205,7 @@ def ledger_report(
             table, day_expr = tables[source]
         else:
             table, day_expr = tables[source], "partition_day"
-        if not _table_exists(con, table):
+        if not table_exists(con, table):
             continue
         actual = _by_day_and_file(
             con,

@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.warehouse import table_exists
+
 SQL_DIR = Path(__file__).parent / "sql"
 WEEK_DAYS = 7
 
@@ -110,12 +112,7 @@ def missing_days(
     week = [first_day + dt.timedelta(days=i) for i in range((last_day - first_day).days + 1)]
     out = []
     for source, (schema, table, column) in SOURCE_DAYS.items():
-        exists = con.execute(
-            "select count(*) from information_schema.tables"
-            " where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-        if not exists:
+        if not table_exists(con, f"{schema}.{table}"):
             continue
         # names are constants above, quoted all the same; the days are parameters
         found = con.execute(
