@@ -45,6 +45,25 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     return bool(found[0])
 
 
+def add_missing_columns(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
+) -> None:
+    """Add the ``columns`` (name -> DuckDB type) a table made before they existed lacks: NULL
+    on its earlier rows. Names are checked and quoted; types come from our own contracts."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns"
+            " where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    target = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    for name, kind in columns.items():
+        if name not in present:
+            con.execute(f"alter table {target} add column {quote_identifier(name)} {kind}")
+
+
 def quote_identifier(name: str, *, validate: bool = True) -> str:
     """``name`` double-quoted with any ``"`` doubled (RELIABILITY.md §5 "Building SQL").
 

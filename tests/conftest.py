@@ -26,3 +26,16 @@ def tiny_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("UNITCOST_DUCKDB", "UNITCOST_REGISTRY", "UNITCOST_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     return config
+
+
+@pytest.fixture
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's dummy credentials in the environment, no profile: boto3's default chain finds
+    them, and no real account is ever reached."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)

@@ -12,50 +12,16 @@ import warnings
 
 import dagster as dg
 
-from pipelines.config import FreshnessConfig
 from pipelines.partitions import daily_partitions, window_days
+from pipelines.quality.freshness import missing_days
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
-from pipelines.warehouse import table_exists
 
-# Where a day's rows of each source are: (asset the check is on, table, rows of day ? to ?+1).
-DAY_ROWS = {
-    "billing": (
-        dg.AssetKey(["raw", "billing_line_items"]),
-        "raw.billing_line_items",
-        "charge_period_start < ? + interval 1 day and charge_period_end > ?",
-    ),
-    "telemetry": (
-        dg.AssetKey(["raw", "dcgm_samples"]),
-        "raw.dcgm_samples",
-        "ts >= ? and ts < ? + interval 1 day",
-    ),
-    "requests": (
-        dg.AssetKey(["raw", "inference_requests"]),
-        "raw.inference_requests",
-        "arrival_ts >= ? and arrival_ts < ? + interval 1 day",
-    ),
+# The asset each source's check is on.
+SOURCE_ASSETS = {
+    "billing": dg.AssetKey(["raw", "billing_line_items"]),
+    "telemetry": dg.AssetKey(["raw", "dcgm_samples"]),
+    "requests": dg.AssetKey(["raw", "inference_requests"]),
 }
-
-
-def rows_on_day(con, source: str, day: dt.date) -> int:
-    _, table, where = DAY_ROWS[source]
-    if not table_exists(con, table):
-        return 0
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    return con.execute(f"select count(*) from {table} where {where}", [start, start]).fetchone()[0]
-
-
-def missing_days(
-    con, source: str, days: list[dt.date], freshness: FreshnessConfig, now: dt.datetime
-) -> tuple[list[str], list[str]]:
-    """(days due with no rows, days not yet due) of ``source``."""
-    missing, pending = [], []
-    for day in days:
-        if now < freshness.due(day):
-            pending.append(day.isoformat())
-        elif rows_on_day(con, source, day) == 0:
-            missing.append(day.isoformat())
-    return missing, pending
 
 
 def run_freshness_check(
@@ -87,7 +53,7 @@ def run_freshness_check(
 
 
 def _freshness_check(source: str):
-    asset = DAY_ROWS[source][0]
+    asset = SOURCE_ASSETS[source]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)
 
@@ -112,4 +78,4 @@ def _freshness_check(source: str):
     return _check
 
 
-freshness_checks = [_freshness_check(source) for source in DAY_ROWS]
+freshness_checks = [_freshness_check(source) for source in SOURCE_ASSETS]

@@ -17,7 +17,7 @@ from pipelines.partitions import daily_partitions, window_days
 from pipelines.quality.ledger import build_ledger, counts_by_file, record_ingest
 from pipelines.registry import load_registry
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
-from pipelines.warehouse import replace_rows, table_exists
+from pipelines.warehouse import add_missing_columns, replace_rows, table_exists
 
 OWNERS = ["team:unitcost"]
 SOURCE = "requests"
@@ -145,9 +145,7 @@ def _add_new_columns(con) -> None:
     """Columns added to the raw contract after a warehouse was created (``replace_rows``
     inserts by name and would fail on them): add them, NULL for rows loaded before."""
     if table_exists(con, "raw.inference_requests"):
-        con.execute(
-            "alter table raw.inference_requests add column if not exists invalid_utf8 boolean"
-        )
+        add_missing_columns(con, "raw", "inference_requests", {"invalid_utf8": "BOOLEAN"})
 
 
 def _check_results(con, window: dg.TimeWindow, worst: float) -> list[dg.AssetCheckResult]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.warehouse import table_exists
+from pipelines.quality import freshness
 
 SQL_DIR = Path(__file__).parent / "sql"
 WEEK_DAYS = 7
@@ -96,33 +96,19 @@ def load_tables(con: duckdb.DuckDBPyConnection, last_day: dt.date) -> ReportTabl
     )
 
 
-# Each source's rows and the UTC day each belongs to. A source whose table does not exist
-# (never configured) is not "missing": there is nothing it was expected to deliver.
-SOURCE_DAYS = {
-    "billing": ("marts", "fct_cost_allocation_daily", "usage_date"),
-    "telemetry": ("raw", "dcgm_samples", "ts"),
-    "requests": ("raw", "inference_requests", "arrival_ts"),
-}
-
-
 def missing_days(
     con: duckdb.DuckDBPyConnection, first_day: dt.date, last_day: dt.date
 ) -> tuple[tuple[str, dt.date], ...]:
-    """(source, day) for each day of the week a configured source has no rows for."""
+    """(source, day) for each day of the week a loaded source has no rows for (the same
+    definition as the freshness check, ``pipelines/quality/freshness.py``)."""
     week = [first_day + dt.timedelta(days=i) for i in range((last_day - first_day).days + 1)]
-    out = []
-    for source, (schema, table, column) in SOURCE_DAYS.items():
-        if not table_exists(con, f"{schema}.{table}"):
-            continue
-        # names are constants above, quoted all the same; the days are parameters
-        found = con.execute(
-            f'select distinct cast("{column}" as date) from "{schema}"."{table}"'
-            f' where "{column}" >= ? and "{column}" < ?',
-            [first_day, last_day + dt.timedelta(days=1)],
-        ).fetchall()
-        have = {d for (d,) in found}
-        out += [(source, day) for day in week if day not in have]
-    return tuple(out)
+    return tuple(
+        (source, day)
+        for source in freshness.DAY_ROWS
+        if freshness.source_configured(con, source)
+        for day in week
+        if freshness.rows_on_day(con, source, day) == 0
+    )
 
 
 @dataclass(frozen=True)

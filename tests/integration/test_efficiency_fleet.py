@@ -199,11 +199,11 @@ def test_calibration_recovers_the_efficiency_the_spec_implies(week):
     assert max(abs(b - 1) for _, b in off.values()) <= MFU_VS_SPEC, off
 
 
-def test_the_floor_is_below_the_bill_and_efficiency_is_floor_over_actual(week):
+def test_the_floor_is_below_the_bill(week):
+    """The floor is the cheapest way to serve the traffic: above the bill it would be wrong."""
     _, _, rows = week
     for r in rows:
         assert 0 < r["floor_cost_usd"] <= r["actual_cost_usd"]
-        assert r["efficiency"] == pytest.approx(float(r["floor_cost_usd"] / r["actual_cost_usd"]))
 
 
 def test_a_daily_run_writes_the_rows_a_backfill_wrote(default_week):

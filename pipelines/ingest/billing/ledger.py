@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.ingest.billing.columns import MONEY
-from pipelines.warehouse import quote_identifier
+from pipelines.warehouse import add_missing_columns
 
 LEDGER = "raw.billing_deliveries"
 LINE_ITEMS = "raw.billing_line_items"
@@ -53,16 +53,7 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     con.execute(f"create table if not exists {LEDGER} (\n  {cols}\n)")
     # A ledger made before a column existed gets it (NULL on its earlier rows).
-    present = {
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_name = 'billing_deliveries'"
-        ).fetchall()
-    }
-    for name, kind in LEDGER_COLUMNS.items():
-        if name not in present:
-            con.execute(f"alter table {LEDGER} add column {quote_identifier(name)} {kind}")
+    add_missing_columns(con, "raw", "billing_deliveries", LEDGER_COLUMNS)
 
 
 def last_delivery(con, billing_source: str, period) -> tuple[str, str] | None:

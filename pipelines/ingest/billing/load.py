@@ -35,6 +35,7 @@ from pipelines.ingest.billing.restate import keep_latest
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.storage import SourceFile, read_bytes
 from pipelines.quality.ledger import build_ledger, record_ingest
+from pipelines.warehouse import add_missing_columns
 
 log = logging.getLogger(__name__)
 READERS = {"focus": read_focus, "cur2": read_cur2}
@@ -69,16 +70,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(line_items_ddl(ledger.LINE_ITEMS))
     # A warehouse made before a column existed gets it, NULL in the periods already loaded
     # until they are delivered again (an unchanged delivery is not re-read).
-    present = {
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_name = 'billing_line_items'"
-        ).fetchall()
-    }
-    for name, kind in LINE_ITEM_COLUMNS.items():
-        if name not in present:
-            con.execute(f"alter table {ledger.LINE_ITEMS} add column {name} {kind}")
+    add_missing_columns(con, "raw", "billing_line_items", LINE_ITEM_COLUMNS)
     ledger.ensure_ledger(con)
 
 

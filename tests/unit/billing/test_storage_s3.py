@@ -9,15 +9,8 @@ from pipelines.ingest.storage import list_files, s3_client
 
 
 @pytest.fixture
-def bucket(monkeypatch):
+def bucket(fake_aws_env):
     moto = pytest.importorskip("moto")
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
     with moto.mock_aws():
         s3 = S3Config(region="us-east-1")
         client = s3_client(s3)
