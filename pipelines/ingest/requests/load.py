@@ -228,6 +228,7 @@ def _rejects(bad, rejects: pl.DataFrame, display: str, home: dt.date | None) -> 
         line="source_line",
         column_name="column_name",
         reason="reason",
-        day=pl.col("arrival_ts").dt.date().fill_null(home),
+        # pl.lit: an undated file without one valid arrival (an empty file) has no home day.
+        day=pl.col("arrival_ts").dt.date().fill_null(pl.lit(home, dtype=pl.Date)),
     )
     return pl.concat([malformed, values.cast(schema)], how="vertical")

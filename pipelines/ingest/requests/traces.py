@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import fnmatch
 import io
+import re
 from pathlib import Path
 
 import duckdb
@@ -70,7 +71,10 @@ def _azure_fast(path: Path) -> pl.DataFrame | None:
 def _azure_careful(path: Path, display: str) -> FlatFile:
     rows, bad, lines = [], [], 0
     with open_file(path) as handle:
-        reader = csv.reader(io.TextIOWrapper(handle, encoding="utf-8", newline=""))
+        # surrogateescape: a corrupt byte stays in its field (as a lone surrogate) instead of
+        # raising mid-file, so the one bad row is quarantined with its line, not the file lost.
+        text = io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline="")
+        reader = csv.reader(text)
         header = next(reader, None)
         if header != list(AZURE_COLUMNS):
             raise SourceError(display, f"expected the header {','.join(AZURE_COLUMNS)}", line=1)
@@ -85,11 +89,16 @@ def _azure_careful(path: Path, display: str) -> FlatFile:
     return FlatFile(pl.DataFrame(rows, schema=_AZURE_SCHEMA), bad, lines)
 
 
+_INVALID_UTF8 = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
+
+
 def _azure_row(record: list[str]):
     if len(record) != len(AZURE_COLUMNS):
         return None, (None, f"expected {len(AZURE_COLUMNS)} fields, got {len(record)}")
     row = {}
     for value, (header, (name, kind)) in zip(record, AZURE_COLUMNS.items(), strict=True):
+        if _INVALID_UTF8.search(value):
+            return None, (header, "not valid UTF-8")
         if kind == INT:
             try:
                 row[name] = int(value)

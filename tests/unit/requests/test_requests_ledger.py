@@ -89,3 +89,16 @@ def test_check_fails_when_a_day_has_rows_and_no_ledger(tmp_path, make_loader):
     assert not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR  # REQUIRE_LEDGER
     assert result.metadata["days_not_recorded"].value == ["2026-11-01"]
+
+
+def test_an_empty_log_file_loads_no_rows_and_is_in_the_ledger(tmp_path, make_loader):
+    """RELIABILITY case 16 for request logs: a 0-byte file is OK (no manifest promises rows;
+    the day's GX volume check compares the day with its trailing median) and is still named
+    in the ledger with 0 lines, next to a file with rows."""
+    full = str(_fixture(tmp_path))
+    empty = tmp_path / "logs" / "empty.jsonl"
+    empty.write_bytes(b"")
+    loader = make_loader()
+    rows = {r.source_file: r for r in _ledger(loader.load_day(DAY, loader.files()))}
+    assert rows[str(empty)].lines_read == 0 and rows[str(empty)].unaccounted == 0
+    assert rows[full].stored == 5
