@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import logging
 import re
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +21,10 @@ from pipelines.config import S3Config
 from pipelines.ingest.errors import SourceError
 
 S3_RETRIES = {"mode": "standard", "max_attempts": 10}
+# Case 3: how many times a period is listed and read again when an object changes under it.
+CHANGE_TRIES = 3
+
+log = logging.getLogger(__name__)
 
 # RELIABILITY.md case 34 and §5: S3 errors are shown to users and logged, so anything that
 # looks like a credential is cut out of them, whatever AWS or botocore put in the text.
@@ -64,7 +69,8 @@ def _credentials(s3: S3Config) -> str:
 
 def _describe(exc: Exception) -> str:
     """``Code: message`` of a botocore error, with anything key-like redacted."""
-    error = getattr(exc, "response", {}).get("Error", {})
+    # Connection errors carry ``response=None``: only a ClientError has an S3 error body.
+    error = (getattr(exc, "response", None) or {}).get("Error", {})
     text = f"{error.get('Code')}: {error.get('Message')}" if error.get("Code") else str(exc)
     return _SECRETS.sub(lambda m: f"{m.group(1)}=<redacted>" if m.group(1) else "<redacted>", text)
 
@@ -127,34 +133,74 @@ def list_files(
     return sorted(files, key=lambda f: f.relative_path)
 
 
+class ObjectChanged(SourceError):
+    """The object was rewritten after it was listed (its ETag moved on; case 3). The caller
+    lists again and retries, at most ``CHANGE_TRIES`` times; ``failed`` is the final error."""
+
+    def __init__(self, uri: str, bucket: str, key: str):
+        self.bucket, self.key = bucket, key
+        super().__init__(uri, f"object changed between listing and reading: {_where(bucket, key)}")
+
+    def failed(self, tries: int) -> SourceError:
+        problem = f"object changed between listing and reading on each of {tries} tries"
+        return SourceError(self.file, f"{problem}: {_where(self.bucket, self.key)}")
+
+
+def _where(bucket: str, key: str) -> str:
+    return f"bucket {bucket}, key {key}"
+
+
+def _body_errors() -> tuple[type[Exception], ...]:
+    """A response body that broke off mid-read: connection reset (ResponseStreamingError),
+    fewer bytes than Content-Length (IncompleteReadError), a stalled read, a checksum
+    mismatch. botocore retries requests, not body reads, so these are ours to retry."""
+    from botocore import exceptions as e
+
+    return (e.ResponseStreamingError, e.IncompleteReadError, e.ReadTimeoutError,
+            e.FlexibleChecksumError)  # fmt: skip
+
+
 def read_bytes(file: SourceFile, s3: S3Config | None = None) -> bytes:
-    """The file's content; for S3 the GET is pinned to the listed ETag (If-Match)."""
+    """The file's content; for S3 the GET is pinned to the listed ETag (If-Match), and a body
+    that breaks off is downloaded once more before the read fails (cases 17 and 32)."""
     if not file.uri.startswith("s3://"):
         return Path(file.uri).read_bytes()
+    s3 = s3 or S3Config()
+    client = s3_client(s3)
+    try:
+        return _download(client, file, s3)
+    except _body_errors() as exc:
+        log.warning("storage: %s broke off mid-read (%s); downloading again", file.uri, exc)
+    try:
+        return _download(client, file, s3)
+    except _body_errors() as exc:
+        bucket, key = _split_s3(file.uri)
+        problem = f"download broke off twice: {_where(bucket, key)} ({_describe(exc)})"
+        raise SourceError(file.uri, problem) from None
+
+
+def _download(client, file: SourceFile, s3: S3Config) -> bytes:
+    """One GET pinned to the listed ETag, read whole; S3 errors become ``SourceError``, a
+    body that broke off is raised as it is for ``read_bytes`` to retry."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    s3 = s3 or S3Config()
     bucket, key = _split_s3(file.uri)
+    cannot = f"cannot read {_where(bucket, key)} ({_credentials(s3)})"
     try:
-        body = s3_client(s3).get_object(Bucket=bucket, Key=key, IfMatch=file.version)
-        return body["Body"].read()
+        return client.get_object(Bucket=bucket, Key=key, IfMatch=file.version)["Body"].read()
+    except _body_errors():
+        raise
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         if code == "PreconditionFailed":
-            raise SourceError(file.uri, "object changed between listing and reading") from None
+            raise ObjectChanged(file.uri, bucket, key) from None
         if code in _ABSENT:
             raise SourceError(
-                file.uri, f"listed but absent: bucket {bucket}, key {key} ({_describe(exc)})"
+                file.uri, f"listed but absent: {_where(bucket, key)} ({_describe(exc)})"
             ) from None
-        raise SourceError(
-            file.uri,
-            f"cannot read bucket {bucket}, key {key} ({_credentials(s3)}): {_describe(exc)}",
-        ) from None
+        raise SourceError(file.uri, f"{cannot}: {_describe(exc)}") from None
     except BotoCoreError as exc:  # no credentials, unknown profile, connection lost
-        raise SourceError(
-            file.uri,
-            f"cannot read bucket {bucket}, key {key} ({_credentials(s3)}): {_describe(exc)}",
-        ) from None
+        raise SourceError(file.uri, f"{cannot}: {_describe(exc)}") from None
 
 
 @contextmanager

@@ -8,6 +8,7 @@ A column in neither (and every FOCUS ``x_`` column) is kept in ``extra_columns_j
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -57,14 +58,34 @@ LINE_ITEM_COLUMNS: dict[str, str] = {
     "delivery_id": "VARCHAR",
 }
 
-# Renames from pre-1.0 drafts some exporters still emit; applied only via this table (case 14).
-FOCUS_RENAMES = {
-    "ChargeType": "ChargeCategory",
-    "AmortizedCost": "EffectiveCost",
-    "UsageQuantity": "ConsumedQuantity",
-    "UsageUnit": "ConsumedUnit",
-    "Region": "RegionName",
-}
+
+@dataclass(frozen=True)
+class Rename:
+    old: str
+    new: str
+    since: str  # the FOCUS version whose spec renamed it
+
+
+# Case 14: the only way an old column name is read as a FOCUS column. Source: FOCUS_Spec
+# CHANGELOG.md, "Columns History" (v1.0-preview and v1.0); 1.0 -> 1.1 -> 1.2 renamed nothing
+# (focus_columns.csv: each version only adds columns). ``Region`` became ``RegionId`` (1.0
+# added ``RegionName`` beside it).
+FOCUS_RENAMES: tuple[Rename, ...] = (
+    Rename("AmortizedCost", "EffectiveCost", "1.0-preview"),
+    Rename("ChargeType", "ChargeCategory", "1.0-preview"),
+    Rename("UsageQuantity", "ConsumedQuantity", "1.0"),
+    Rename("UsageUnit", "ConsumedUnit", "1.0"),
+    Rename("Region", "RegionId", "1.0"),
+)
+
+
+def focus_renamed(columns: list[str]) -> list[str]:
+    """The column names with pre-1.0 names mapped by ``FOCUS_RENAMES``. Where a file has
+    both names the current one is read and the old one stays an extra column (recorded,
+    never silently merged)."""
+    present = set(columns)
+    renames = {r.old: r.new for r in FOCUS_RENAMES if r.new not in present}
+    return [renames.get(c, c) for c in columns]
 
 
 @cache

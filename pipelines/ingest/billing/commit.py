@@ -71,6 +71,8 @@ def _totals(con, period: dt.date) -> dict[str | None, tuple]:
 
 
 def _counts(con, period: dt.date) -> tuple[int, int]:
+    """(rows, identical rows): a row is identical when an earlier row of the period in the
+    same delivery has every value equal (file and line aside), so two equal rows count 1."""
     cols = ", ".join(_IDENTITY)
     return con.execute(
         f"select coalesce(sum(n), 0), coalesce(sum(n - 1), 0) from (select count(*) as n "
@@ -79,10 +81,21 @@ def _counts(con, period: dt.date) -> tuple[int, int]:
     ).fetchall()[0]
 
 
+def _extra_columns(con, period: dt.date) -> str | None:
+    """The names of the period's extra columns (case 14: kept and recorded), as JSON."""
+    rows = con.execute(
+        "select distinct unnest(json_keys(cast(extra_columns_json as json))) from _items "
+        "where billing_period = ? and extra_columns_json is not null order by 1",
+        [period],
+    ).fetchall()
+    return json.dumps([r[0] for r in rows]) if rows else None
+
+
 def commit_delivery(
     con, entry: dict, items: pa.Table, periods: list[dt.date], superseded: dict | None = None
-) -> str:
-    """Replace the source's rows for ``periods`` with ``items`` in one transaction.
+) -> tuple[str, dict[dt.date, int]]:
+    """Replace the source's rows for ``periods`` with ``items`` in one transaction; returns
+    the status and the identical-row count of each period (case 5, for the warnings).
 
     ``superseded``: period -> ``restate.Superseded``, the older deliveries' files and rows
     that ``items`` no longer holds (recorded in the ledger so every row read is accounted).
@@ -103,11 +116,12 @@ def commit_delivery(
             "? as source_format, ? as delivery_id from _items",
             [source, entry["source_format"], entry["delivery_id"]],
         )
-        statuses = set()
+        statuses, identical = set(), {}
         for period in periods:
-            rows, identical = _counts(con, period)
+            rows, identical[period] = _counts(con, period)
             row = {**entry, "billing_period": period, "row_count": rows}
-            row["identical_row_count"] = identical
+            row["identical_row_count"] = identical[period]
+            row["extra_columns"] = _extra_columns(con, period)
             lost = superseded.get(period)
             row["superseded_files"] = json.dumps(lost.files) if lost else None
             row["superseded_row_count"] = lost.rows if lost else 0
@@ -118,4 +132,4 @@ def commit_delivery(
         raise
     finally:
         con.unregister("_items")
-    return "replaced" if "replaced" in statuses else "loaded"
+    return ("replaced" if "replaced" in statuses else "loaded"), identical

@@ -23,6 +23,11 @@ NULL_TOKENS = frozenset({"", "NULL"})  # case 10: the FOCUS sample writes bare N
 LINE = "_line"
 
 
+class TruncatedFile(SourceError):
+    """A gzip stream or Parquet file that ends early or is corrupt (case 17). From S3 it is
+    worth one more download (a bad transfer); the second failure is final."""
+
+
 def file_kind(name: str) -> str:
     lower = name.lower()
     if lower.endswith(".parquet"):
@@ -48,7 +53,7 @@ def _read_parquet(path: Path, display: str) -> pa.Table:
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise SourceError(display, f"unreadable Parquet: {exc}") from None
+        raise TruncatedFile(display, f"unreadable Parquet: {exc}") from None
     return table.append_column(LINE, pa.array(range(1, table.num_rows + 1), pa.int64()))
 
 
@@ -61,7 +66,7 @@ def _read_csv(path: Path, display: str, *, compressed: bool) -> pa.Table:
         with raw:
             return _records(reader, display)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise SourceError(display, f"truncated or corrupt gzip: {exc}") from None
+        raise TruncatedFile(display, f"truncated or corrupt gzip: {exc}") from None
     except UnicodeDecodeError as exc:
         raise SourceError(display, f"not UTF-8: {exc.reason}", line=_bad_byte_line(path)) from None
     except csv.Error as exc:

@@ -17,12 +17,12 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.ingest.billing.columns import (
-    FOCUS_RENAMES,
     commitment_category_sql,
     commitment_type_sql,
     detect_focus_version,
     focus_extra,
     focus_non_nullable,
+    focus_renamed,
     focus_required,
 )
 from pipelines.ingest.billing.convert import FormatMapping, convert, extra_columns_json
@@ -105,7 +105,7 @@ OUTPUTS = {
 
 def read_focus(con: duckdb.DuckDBPyConnection, table: pa.Table, display: str) -> pa.Table:
     """Line items of one FOCUS file, with ``focus_version`` and ``extra_columns_json``."""
-    table = table.rename_columns([FOCUS_RENAMES.get(n, n) for n in table.column_names])
+    table = table.rename_columns(focus_renamed(table.column_names))
     names = [n for n in table.column_names if n != "_line"]
     version = detect_focus_version(set(names))
     missing = [c for c in focus_required(version) if c not in names]

@@ -7,6 +7,9 @@ never summed across currencies (case 8). Status: ``loaded`` (first delivery of t
 fingerprint again: no line item was touched). In a folder without manifests a newer file
 of the same account and period supersedes an older one; ``superseded_files`` and
 ``superseded_row_count`` say which files' rows of the period were read but not stored.
+``identical_row_count`` counts rows equal in every value (file and line aside) to an earlier
+row of the same period and delivery: kept, as separate charges with no stable id (case 5),
+so two equal rows count 1. ``extra_columns`` names the columns kept in ``extra_columns_json``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.ingest.billing.columns import MONEY
-from pipelines.warehouse import add_missing_columns
+from pipelines.quality.ledger import LEDGER as INGEST_LEDGER
+from pipelines.warehouse import add_missing_columns, table_exists
 
 LEDGER = "raw.billing_deliveries"
 LINE_ITEMS = "raw.billing_line_items"
@@ -33,6 +37,8 @@ LEDGER_COLUMNS = {
     "file_count": "INTEGER",
     "row_count": "BIGINT",
     "identical_row_count": "BIGINT",
+    # Names of the columns outside the format's spec, kept in extra_columns_json (case 14).
+    "extra_columns": "JSON",
     "billing_currency": "VARCHAR",
     "billed_cost_total": MONEY,
     "effective_cost_total": MONEY,
@@ -64,6 +70,17 @@ def last_delivery(con, billing_source: str, period) -> tuple[str, str] | None:
         [billing_source, period],
     ).fetchall()
     return rows[0] if rows else None
+
+
+def rows_last_loaded(con, source_file: str) -> int:
+    """Data rows the file held when it was last loaded (``raw.ingest_ledger``), 0 if never."""
+    if not table_exists(con, INGEST_LEDGER):
+        return 0
+    return con.execute(
+        f"select coalesce(sum(lines_read), 0) from {INGEST_LEDGER} "
+        "where source = 'billing' and source_file = ?",
+        [source_file],
+    ).fetchall()[0][0]
 
 
 def fingerprint_known(con, billing_source: str, fingerprint: str) -> bool:

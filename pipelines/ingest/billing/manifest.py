@@ -78,6 +78,18 @@ def discover(location: str | Path, s3: S3Config | None, fmt: str, source_name: s
     return Discovery(deliveries, [f.relative_path for f in files if f.relative_path not in claimed])
 
 
+def rediscover(
+    location: str | Path, s3: S3Config | None, fmt: str, source_name: str, delivery: Delivery
+) -> Delivery:
+    """``delivery`` as a fresh listing shows it now (same export folder and period), after one
+    of its objects changed between listing and reading (case 3)."""
+    for found in discover(location, s3, fmt, source_name).deliveries:
+        if (found.root, found.period) == (delivery.root, delivery.period):
+            return found
+    period = f"period {delivery.period:%Y-%m}" if delivery.period else "its files"
+    raise SourceError(str(location), f"{period} no longer listed after an object changed")
+
+
 def _without_manifest(
     deliveries: list[Delivery], files: list[SourceFile], source_name: str
 ) -> list[Delivery]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import gzip
+import io
 import shutil
 from pathlib import Path
 
@@ -38,3 +41,33 @@ def bill(sim_bill, tmp_path) -> tuple[Path, dict]:
     out = tmp_path / "billing"
     shutil.copytree(sim_bill[0], out)
     return out, sim_bill[1]
+
+
+class FocusFile:
+    """Hand-made FOCUS CSVs: the real sample's header and first row (2024-09, USD), with the
+    values a test sets; rows written by ``csv`` so equal rows are byte-identical."""
+
+    def __init__(self):
+        sample = FIXTURES / "focus_1.0_sample_1000.csv.gz"
+        rows = list(csv.reader(io.StringIO(gzip.decompress(sample.read_bytes()).decode())))
+        self.header, self._base = rows[0], dict(zip(rows[0], rows[1], strict=True))
+
+    def csv(self, rows: list[dict[str, str]], header: list[str] | None = None) -> bytes:
+        header = header or self.header
+        out = io.StringIO(newline="")
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for row in rows:
+            values = {**self._base, **row}
+            writer.writerow([values.get(name, "") for name in header])
+        return out.getvalue().encode()
+
+    def write(self, path: Path, rows: list[dict[str, str]], header: list[str] | None = None):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self.csv(rows, header))
+        return path
+
+
+@pytest.fixture(scope="session")
+def focus_file() -> FocusFile:
+    return FocusFile()

@@ -1,6 +1,9 @@
-"""S3 faults on moto (RELIABILITY.md cases 2, 32 and 34; issue 12 point 8): throttling is
-retried, a missing manifest or an absent file fails its period naming bucket and key, access
-denied names bucket, key and profile, and no error ever carries a credential.
+"""S3 faults on moto (RELIABILITY.md cases 2, 3, 17, 32 and 34; issue 12 point 8): throttling
+and connection resets are retried, a missing manifest or an absent file fails its period
+naming bucket and key, access denied names bucket, key and profile, and no error ever
+carries a credential. An object rewritten after the listing is listed and read again (at
+most 3 tries); a body that breaks off, or a file that reads as truncated, is downloaded once
+more before its period fails.
 
 Faults are injected on the real client's ``before-send`` event: the response a handler
 returns there goes through botocore's own retry logic, as S3's would.
@@ -9,9 +12,12 @@ returns there goes through botocore's own retry logic, as S3's would.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+from decimal import Decimal
 
 import pytest
+from botocore.response import StreamingBody
 
 from pipelines.config import S3Config
 from pipelines.ingest import storage
@@ -226,3 +232,234 @@ def test_unknown_profile_fails_naming_it(s3, con):
         ingest_billing(con, _source(S3Config(region="us-east-1", profile="nope")))
     assert "cannot list s3://bills/exports/ (profile nope)" in str(info.value)
     _assert_no_secret(str(info.value))
+
+
+# Cases 3, 17 and 32: objects that change, arrive truncated or break off after the listing.
+
+
+class Resets(Faults):
+    """The first ``times`` sends of ``operation`` end as a reset connection, no response."""
+
+    def __init__(self, operation: str, times: int):
+        self.operation, self.times, self.calls = operation, times, 0
+
+    def __call__(self, request, **_):
+        from botocore.exceptions import ConnectionClosedError
+
+        self.calls += 1
+        if self.calls <= self.times:
+            raise ConnectionClosedError(endpoint_url=request.url)
+        return None
+
+
+class Gets:
+    """Count the GETs of ``key``; ``before(n)`` runs before the n-th is sent, ``body(n, b)``
+    may replace the n-th response's body ``b``."""
+
+    def __init__(self, key: str, before=None, body=None):
+        self.key, self.before, self.body, self.calls, self._ours = key, before, body, 0, False
+
+    def _params(self, params, **_):
+        self._ours = params.get("Key") == self.key
+        if self._ours:
+            self.calls += 1
+            if self.before:
+                self.before(self.calls)
+
+    def _parsed(self, parsed, **_):
+        if self._ours and self.body and "Body" in parsed:
+            parsed["Body"] = self.body(self.calls, parsed["Body"])
+
+    def install(self, monkeypatch) -> Gets:
+        real = storage.s3_client
+
+        def client(s3):
+            made = real(s3)
+            made.meta.events.register_first("before-parameter-build.s3.GetObject", self._params)
+            made.meta.events.register_first("after-call.s3.GetObject", self._parsed)
+            return made
+
+        monkeypatch.setattr(storage, "s3_client", client)
+        return self
+
+
+class _ResetStream:
+    """A socket reset after the headers: urllib3 raises ProtocolError from the body read."""
+
+    def read(self, *_):
+        from urllib3.exceptions import ProtocolError
+
+        raise ProtocolError("Connection broken: ConnectionResetError(104, 'Connection reset')")
+
+
+def _reset(body):
+    return StreamingBody(_ResetStream(), None)
+
+
+def _short(body):
+    data = body.read()  # half the bytes arrive, Content-Length promised all of them
+    return StreamingBody(io.BytesIO(data[: len(data) // 2]), len(data))
+
+
+def _cut(body):
+    data = body.read()[:-100]  # a consistent but truncated object: the reader must notice
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def _nov_data_key(s3) -> str:
+    prefix = "exports/unitcost-cur2/data/BILLING_PERIOD=2026-11/"
+    (obj,) = storage.s3_client(s3).list_objects_v2(Bucket="bills", Prefix=prefix)["Contents"]
+    return obj["Key"]
+
+
+def _rows(con, period):
+    query = "select count(*) from raw.billing_line_items where billing_period = ?"
+    return con.execute(query, [period]).fetchall()[0][0]
+
+
+def _focus_source(s3) -> BillingSource:
+    return BillingSource("billing", "s3://bills/focus", "focus", s3)
+
+
+def test_case3_an_object_rewritten_after_listing_is_listed_and_read_again(
+    s3, con, monkeypatch, focus_file
+):
+    writer, key = storage.s3_client(s3), "focus/2024-09.csv"
+    writer.put_object(Bucket="bills", Key=key, Body=focus_file.csv([{"BilledCost": "1.00"}]))
+    restated = focus_file.csv(
+        [{"BilledCost": "2.00", "Id": "1"}, {"BilledCost": "3.00", "Id": "2"}]
+    )
+
+    def rewrite_once(n: int) -> None:
+        if n == 1:  # between the listing and the first GET
+            writer.put_object(Bucket="bills", Key=key, Body=restated)
+
+    gets = Gets(key, before=rewrite_once).install(monkeypatch)
+    result = ingest_billing(con, _focus_source(s3))
+    assert [(d.status, d.row_count) for d in result.deliveries] == [("loaded", 2)]
+    # 2.00 + 3.00: the rewritten object, read at its new ETag, not the listed one (1.00).
+    total = con.execute("select sum(billed_cost) from raw.billing_line_items").fetchall()
+    assert total == [(Decimal("5.00"),)]
+    assert gets.calls == 2  # refused once (If-Match), then read after listing again
+
+
+def test_case3_an_object_rewritten_on_every_try_fails_naming_bucket_key_and_tries(
+    s3, con, monkeypatch, focus_file
+):
+    writer, key = storage.s3_client(s3), "focus/2024-09.csv"
+    writer.put_object(Bucket="bills", Key=key, Body=focus_file.csv([{"BilledCost": "0.50"}]))
+
+    def rewrite(n: int) -> None:  # new content, so a new ETag, before every GET
+        writer.put_object(Bucket="bills", Key=key, Body=focus_file.csv([{"BilledCost": f"{n}"}]))
+
+    gets = Gets(key, before=rewrite).install(monkeypatch)
+    with pytest.raises(SourceError) as info:
+        ingest_billing(con, _focus_source(s3))
+    assert str(info.value) == (
+        f"s3://bills/{key}: object changed between listing and reading on each of 3 tries: "
+        f"bucket bills, key {key}"
+    )
+    assert gets.calls == 3
+    assert con.execute("select count(*) from raw.billing_line_items").fetchall() == [(0,)]
+    assert _periods(con) == []
+
+
+def test_case3_a_manifest_rewritten_after_listing_is_listed_and_read_again(
+    s3, con, monkeypatch, bill
+):
+    writer = storage.s3_client(s3)
+    key = "exports/unitcost-cur2/metadata/BILLING_PERIOD=2026-11/unitcost-cur2-Manifest.json"
+    body = writer.get_object(Bucket="bills", Key=key)["Body"].read()
+
+    def rewrite_once(n: int) -> None:  # the same JSON re-saved: a new ETag
+        if n == 1:
+            writer.put_object(Bucket="bills", Key=key, Body=body + b"\n")
+
+    gets = Gets(key, before=rewrite_once).install(monkeypatch)
+    result = ingest_billing(con, _source(s3))
+    rows = bill[1]["rows"]["cur2"]
+    assert [(d.periods, d.status, d.row_count) for d in result.deliveries] == [
+        ([OCT], "loaded", rows["2026-10"]),
+        ([NOV], "loaded", rows["2026-11"]),
+    ]
+    assert gets.calls == 2
+
+
+@pytest.mark.parametrize("broken", [_reset, _short], ids=["connection-reset", "short-body"])
+def test_case17_a_body_that_breaks_off_once_is_downloaded_again(s3, con, monkeypatch, bill, broken):
+    key = _nov_data_key(s3)
+    gets = Gets(key, body=lambda n, body: broken(body) if n == 1 else body).install(monkeypatch)
+    result = ingest_billing(con, _source(s3))
+    rows = bill[1]["rows"]["cur2"]
+    assert [d.row_count for d in result.deliveries] == [rows["2026-10"], rows["2026-11"]]
+    assert gets.calls == 2
+
+
+@pytest.mark.parametrize("broken", [_reset, _short], ids=["connection-reset", "short-body"])
+def test_case17_a_body_that_breaks_off_twice_fails_naming_bucket_and_key(
+    s3, con, monkeypatch, broken
+):
+    key = _nov_data_key(s3)
+    gets = Gets(key, body=lambda n, body: broken(body)).install(monkeypatch)
+    with pytest.raises(SourceError) as info:
+        ingest_billing(con, _source(s3))
+    message = str(info.value)
+    assert message.startswith(
+        f"s3://bills/{key}: download broke off twice: bucket bills, key {key} ("
+    )
+    _assert_no_secret(message)
+    assert gets.calls == 2
+    assert _rows(con, NOV) == 0 and _periods(con) == [(OCT, "loaded")]
+
+
+def test_case17_a_truncated_download_is_fetched_once_more_and_loads(s3, con, monkeypatch, bill):
+    key = _nov_data_key(s3)
+    gets = Gets(key, body=lambda n, body: _cut(body) if n == 1 else body).install(monkeypatch)
+    result = ingest_billing(con, _source(s3))
+    rows = bill[1]["rows"]["cur2"]
+    assert [d.row_count for d in result.deliveries] == [rows["2026-10"], rows["2026-11"]]
+    assert _rows(con, NOV) == rows["2026-11"]
+    assert gets.calls == 2
+
+
+def test_case17_a_truncated_object_fails_after_a_second_download_naming_it(s3, con, monkeypatch):
+    key = _nov_data_key(s3)
+    client = storage.s3_client(s3)
+    whole = client.get_object(Bucket="bills", Key=key)["Body"].read()
+    client.put_object(Bucket="bills", Key=key, Body=whole[:-100])  # no Parquet footer
+    gets = Gets(key).install(monkeypatch)
+    with pytest.raises(SourceError) as info:
+        ingest_billing(con, _source(s3))
+    message = str(info.value)
+    assert message.startswith(f"s3://bills/{key}: unreadable Parquet: ")
+    assert message.endswith("(downloaded twice)")
+    assert gets.calls == 2
+    assert _rows(con, NOV) == 0 and _periods(con) == [(OCT, "loaded")]  # no partial rows
+
+
+@pytest.mark.parametrize("operation", ["ListObjectsV2", "GetObject"])
+def test_case32_connection_resets_on_a_request_are_retried_and_the_load_succeeds(
+    s3, con, monkeypatch, operation
+):
+    resets = Resets(operation, 3).install(monkeypatch)
+    result = ingest_billing(con, _source(s3))
+    assert [(d.periods, d.status) for d in result.deliveries] == [
+        ([OCT], "loaded"),
+        ([NOV], "loaded"),
+    ]
+    assert resets.calls > 3  # three resets, then the sends that succeeded
+
+
+def test_case32_connection_resets_past_the_retry_budget_fail_naming_bucket_and_key(s3, monkeypatch):
+    resets = Resets("GetObject", 1000).install(monkeypatch)
+    key = _nov_data_key(s3)
+    (listed,) = [f for f in storage.list_files("s3://bills/exports", s3) if f.uri.endswith(key)]
+    with pytest.raises(SourceError) as info:
+        storage.read_bytes(listed, s3)
+    assert resets.calls == 11  # one send and ten retries
+    message = str(info.value)
+    assert message.startswith(
+        f"{listed.uri}: cannot read bucket bills, key {key} (profile finops-readonly): "
+        "Connection was closed"
+    )
+    _assert_no_secret(message)
