@@ -1,5 +1,6 @@
 """The run configuration (``unitcost.yaml``): where the warehouse, the registry and each source are,
-and the recommendation engine's policy (``recommend:``, ``pipelines/recommend/config.py``).
+the dated exchange rates that turn non-USD bills into ``_usd`` figures (``billing:``), and the
+recommendation engine's policy (``recommend:``, ``pipelines/recommend/config.py``).
 
 Relative paths resolve against the config file's own folder, so a config written next to its
 data (as ``unitcost simulate`` does) works from any working directory. Two environment
@@ -11,16 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from pipelines.recommend.api_prices import ApiPrice, load_api_prices
 from pipelines.recommend.config import RecommendConfig, resolve_api_prices
 from pipelines.recommend.policy import Policy
-from pipelines.yamlconf import StrictModel, load_yaml_model
+from pipelines.yamlconf import StrictModel, blame, load_yaml_model
 
 DEFAULT_DUCKDB_PATH = "var/unitcost.duckdb"
 SOURCE_NAMES = ("billing", "telemetry", "requests")
@@ -79,11 +82,64 @@ class S3Config(StrictModel):
     endpoint_url: str | None = None  # for S3-compatible stores and tests (moto)
 
 
+# USD per unit of the currency, as DECIMAL(20,10) in raw.fx_rates_usd: at most 10 digits
+# either side of the point. A rate with more decimals is refused, never rounded.
+_RATE = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,10})?$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def _decimal_string(value: object) -> Decimal:
+    if not isinstance(value, str):
+        # YAML reads 1.08 as a binary float; money conversion must start from exact digits
+        raise ValueError(f'write the rate as a quoted decimal string, e.g. "1.08" (got {value!r})')
+    if not _RATE.match(value.strip()):
+        raise ValueError(
+            f"rate {value!r} must be a plain decimal (USD per unit), at most 10 digits "
+            "before and 10 after the point"
+        )
+    rate = Decimal(value.strip())
+    if rate <= 0:
+        raise ValueError(f"rate {value!r} must be greater than 0")
+    return rate
+
+
+class FxRate(StrictModel):
+    """USD per one unit of a currency, for billing periods starting on or after ``from``
+    until the next entry's ``from`` (the last entry has no end)."""
+
+    valid_from: dt.date = Field(alias="from")
+    rate: Annotated[Decimal, BeforeValidator(_decimal_string)]
+
+
+class BillingConfig(StrictModel):
+    """How bills are read: ``fx_rates_usd`` converts a non-USD bill's money for ``_usd``
+    columns (allocation itself stays in the bill's currency). A bill in a currency without a
+    rate covering its billing period fails its ingest (RELIABILITY case 8)."""
+
+    fx_rates_usd: dict[str, list[FxRate]] = {}
+
+    @field_validator("fx_rates_usd")
+    @classmethod
+    def _dated_rates(cls, value: dict[str, list[FxRate]]) -> dict[str, list[FxRate]]:
+        for currency, rates in value.items():
+            if not _CURRENCY.match(currency):
+                raise ValueError(f"currency {currency!r} must be an ISO 4217 code, e.g. EUR")
+            if currency == "USD":
+                raise blame(currency, "USD needs no rate: it is the currency rates convert to")
+            if not rates:
+                raise blame(currency, 'give at least one {from: YYYY-MM-DD, rate: "1.08"}')
+            dates = [r.valid_from for r in rates]
+            if len(set(dates)) != len(dates):
+                raise blame(currency, "two rates from the same date")
+        return {c: sorted(r, key=lambda x: x.valid_from) for c, r in value.items()}
+
+
 class RunConfig(StrictModel):
     duckdb_path: Annotated[str, Field(min_length=1)] = DEFAULT_DUCKDB_PATH
     registry: Annotated[str, Field(min_length=1)]
     sources: dict[Literal["billing", "telemetry", "requests"], SourceConfig] = {}
     s3: S3Config = S3Config()
+    billing: BillingConfig = BillingConfig()
     recommend: RecommendConfig = RecommendConfig()
 
 
@@ -97,6 +153,7 @@ class Settings:
     sources: dict[str, SourceConfig]
     s3: S3Config
     recommend: RecommendConfig = RecommendConfig()
+    billing: BillingConfig = BillingConfig()
 
     @property
     def policy(self) -> Policy:
@@ -144,4 +201,5 @@ def load_settings(config_path: str | Path) -> Settings:
         sources=dict(raw.sources),
         s3=raw.s3,
         recommend=raw.recommend,
+        billing=raw.billing,
     )

@@ -1,9 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='replace_window',
         tags=['daily'],
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where usage_date >= {{ billing_window_start() }} and usage_date < {{ billing_window_end() }}{% endif %}"
+        meta={'billing_window_column': 'usage_date'}
     )
 }}
 
@@ -25,36 +25,46 @@
     time), and a log without queue time or engine metrics charges queue wait to prefill only
     up to the cost model's prefill time (int_requests__phases); docs/cost-split.md.
     Cost bases (as OpenCost): allocation = busy + idle GPU cost + claimed non-GPU cost;
-    usage = busy GPU cost only. USD only: other currencies need a dated conversion rate. -#}
+    usage = busy GPU cost only. Money in USD: each piece of a bill is converted at its billing
+    period's rate (int_billing__usd_rates; 1 for USD, so a USD bill is unchanged), summed per
+    deployment-hour and rounded to 10^-12 there, before the split (RELIABILITY case 8). -#}
 
-with gpu as (
+with usd_rates as (
+    select * from {{ ref('int_billing__usd_rates') }}
+),
+
+gpu as (
     select
-        deployment_id,
-        any_value(llm_id) as llm_id,
-        usage_date,
-        hour_start,
-        sum(busy_effective_cost) as usage_cost,
-        sum(effective_cost) as allocation_cost
-    from {{ ref('int_allocation__gpu_hours') }}
-    where deployment_id is not null and billing_currency = 'USD'
-        and {{ in_billing_window('billing_period') }}
-    group by all
+        g.deployment_id,
+        any_value(g.llm_id) as llm_id,
+        g.usage_date,
+        g.hour_start,
+        cast(sum(g.busy_effective_cost * r.usd_per_unit) as decimal(38, 12)) as usage_cost,
+        cast(sum(g.effective_cost * r.usd_per_unit) as decimal(38, 12)) as allocation_cost
+    from {{ ref('int_allocation__gpu_hours') }} as g
+    -- every billed currency and period has a rate: int_billing__usd_rates' not_null test
+    inner join usd_rates as r
+        on g.billing_currency = r.billing_currency and g.billing_period = r.billing_period
+    where g.deployment_id is not null and {{ in_billing_window('g.billing_period') }}
+    group by g.deployment_id, g.usage_date, g.hour_start
 ),
 
 other as (
     -- claimed non-GPU cost per day; it has no hour, so it takes the day's ratio
     select
-        deployment_id,
-        any_value(llm_id) as llm_id,
-        usage_date,
+        a.deployment_id,
+        any_value(a.llm_id) as llm_id,
+        a.usage_date,
         cast(null as timestamptz) as hour_start,
         cast(0 as decimal(38, 12)) as usage_cost,
-        sum(effective_cost) - sum(gpu_effective_cost) as allocation_cost
-    from {{ ref('fct_cost_allocation_daily') }}
-    where allocation_kind = 'allocated' and billing_currency = 'USD'
-        and {{ in_billing_window('billing_period') }}
-    group by all
-    having sum(effective_cost) <> sum(gpu_effective_cost)
+        cast(sum((a.effective_cost - a.gpu_effective_cost) * r.usd_per_unit) as decimal(38, 12))
+            as allocation_cost
+    from {{ ref('fct_cost_allocation_daily') }} as a
+    inner join usd_rates as r
+        on a.billing_currency = r.billing_currency and a.billing_period = r.billing_period
+    where a.allocation_kind = 'allocated' and {{ in_billing_window('a.billing_period') }}
+    group by a.deployment_id, a.usage_date
+    having sum((a.effective_cost - a.gpu_effective_cost) * r.usd_per_unit) <> 0
 ),
 
 costs as (

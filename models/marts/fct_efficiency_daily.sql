@@ -24,20 +24,26 @@ with engine as (
 ),
 
 gpu as (
+    -- in USD at each bill's billing-period rate (int_billing__usd_rates; 1 for USD)
     select
-        deployment_id,
-        usage_date,
-        sum(effective_cost) as gpu_cost_usd,
-        sum(effective_cost) filter (where not telemetry_observed) as unobserved_cost_usd,
-        cast(sum(gpu_hours) * 3600 as double) as held_gpu_seconds,
-        cast(sum(gpu_hours) filter (where telemetry_observed) * 3600 as double)
+        g.deployment_id,
+        g.usage_date,
+        cast(sum(g.effective_cost * r.usd_per_unit) as decimal(38, 12)) as gpu_cost_usd,
+        cast(sum(g.effective_cost * r.usd_per_unit) filter (where not g.telemetry_observed)
+            as decimal(38, 12)) as unobserved_cost_usd,
+        cast(sum(g.gpu_hours) * 3600 as double) as held_gpu_seconds,
+        cast(sum(g.gpu_hours) filter (where g.telemetry_observed) * 3600 as double)
             as observed_gpu_seconds,
-        cast(sum(gpu_hours * busy_fraction) filter (where telemetry_observed) * 3600 as double)
-            as busy_gpu_seconds
-    from {{ ref('int_allocation__gpu_hours') }}
-    where deployment_id is not null and billing_currency = 'USD'
-    group by deployment_id, usage_date
-    having sum(gpu_hours) > 0
+        cast(
+            sum(g.gpu_hours * g.busy_fraction) filter (where g.telemetry_observed) * 3600
+            as double
+        ) as busy_gpu_seconds
+    from {{ ref('int_allocation__gpu_hours') }} as g
+    inner join {{ ref('int_billing__usd_rates') }} as r
+        on g.billing_currency = r.billing_currency and g.billing_period = r.billing_period
+    where g.deployment_id is not null
+    group by g.deployment_id, g.usage_date
+    having sum(g.gpu_hours) > 0
 ),
 
 actual as (

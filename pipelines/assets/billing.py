@@ -10,6 +10,7 @@ import datetime as dt
 import dagster as dg
 
 from pipelines.costmodel.prices import INSTANCE_PRICES_PATH
+from pipelines.ingest.billing.currency import rates_frame
 from pipelines.ingest.billing.gpu_catalog import CATALOG_PATH, unknown_gpu_like_lines
 from pipelines.ingest.billing.gpu_catalog import instance_types as gpu_instance_types
 from pipelines.ingest.billing.load import BillingSource, ensure_tables, ingest_billing
@@ -20,6 +21,7 @@ from pipelines.warehouse import replace_table
 OWNERS = ["team:unitcost"]
 LINE_ITEMS = dg.AssetKey(["raw", "billing_line_items"])
 DELIVERIES = dg.AssetKey(["raw", "billing_deliveries"])
+FX_RATES = dg.AssetKey(["raw", "fx_rates_usd"])
 
 
 class BillingSourceConfig(dg.Config):
@@ -59,7 +61,7 @@ def _source(config: BillingSourceConfig, unitcost: UnitcostConfigResource):
     fmt = (entry.format if entry else None) or "cur2"
     overrides = {k: v for k, v in config.model_dump().items() if k != "location" and v}
     s3 = settings.s3.model_copy(update=overrides)
-    return BillingSource("billing", location, fmt, s3)
+    return BillingSource("billing", location, fmt, s3, settings.billing.fx_rates_usd)
 
 
 def _totals_check(con, delivery_ids: list[str]) -> dg.AssetCheckResult:
@@ -126,6 +128,14 @@ def _unknown_gpu_check(con, periods: set[dt.date]) -> dg.AssetCheckResult:
             kinds={"duckdb", "polars"},
             owners=OWNERS,
         ),
+        dg.AssetSpec(
+            FX_RATES,
+            description="One row per configured exchange rate to USD (unitcost.yaml "
+            "billing.fx_rates_usd), valid from its date to the next one's.",
+            group_name="billing",
+            kinds={"duckdb", "polars"},
+            owners=OWNERS,
+        ),
     ],
     check_specs=[
         dg.AssetCheckSpec("delivery_totals_in_equal_out", asset=LINE_ITEMS, blocking=True),
@@ -150,8 +160,11 @@ def billing_line_items(
     window = context.partition_time_window
     periods = periods_to_ingest(window.start, window.end)
     source = _source(config, unitcost)
+    fx_rates = rates_frame(unitcost.settings().billing.fx_rates_usd)
     with duckdb.get_connection() as con:
         ensure_tables(con)  # downstream dbt views need the tables even with no source
+        # the rates the bills are checked against at ingest are the ones dbt converts with
+        replace_table(con, "raw", "fx_rates_usd", fx_rates)
         result = ingest_billing(con, source, periods) if source else None
         deliveries = result.deliveries if result else []
         ids = [d.delivery_id for d in deliveries]
@@ -166,6 +179,13 @@ def billing_line_items(
     rows = sum(d.row_count for d in deliveries)
     yield dg.MaterializeResult(asset_key=LINE_ITEMS, metadata={**meta, "dagster/row_count": rows})
     yield dg.MaterializeResult(asset_key=DELIVERIES, metadata={"deliveries": len(deliveries)})
+    yield dg.MaterializeResult(
+        asset_key=FX_RATES,
+        metadata={
+            "dagster/row_count": fx_rates.height,
+            "currencies": sorted(set(fx_rates["currency"])),
+        },
+    )
     yield check
     yield unknown_gpus
 

@@ -28,12 +28,13 @@ from pipelines.ingest.billing import ledger
 from pipelines.ingest.billing.columns import LINE_ITEM_COLUMNS, line_items_ddl
 from pipelines.ingest.billing.commit import check_periods, commit_delivery
 from pipelines.ingest.billing.cur2 import read_cur2
-from pipelines.ingest.billing.files import read_billing_file
+from pipelines.ingest.billing.currency import Rates, check_currencies
+from pipelines.ingest.billing.files import TruncatedFile, read_billing_file
 from pipelines.ingest.billing.focus import read_focus
-from pipelines.ingest.billing.manifest import Delivery, discover
+from pipelines.ingest.billing.manifest import Delivery, discover, rediscover
 from pipelines.ingest.billing.restate import keep_latest
 from pipelines.ingest.errors import SourceError
-from pipelines.ingest.storage import SourceFile, read_bytes
+from pipelines.ingest.storage import CHANGE_TRIES, ObjectChanged, SourceFile, read_bytes
 from pipelines.quality.ledger import build_ledger, record_ingest
 from pipelines.warehouse import add_missing_columns
 
@@ -47,6 +48,7 @@ class BillingSource:
     location: str | Path
     fmt: str  # "focus" or "cur2"
     s3: S3Config | None = None
+    fx_rates_usd: Rates = field(default_factory=dict)  # unitcost.yaml billing.fx_rates_usd
 
 
 @dataclass
@@ -89,14 +91,38 @@ def ingest_billing(
         # A bad period fails the run, but only after the good ones landed: each period is
         # replaced on its own, and the last good version of the bad one stays (case 2).
         try:
-            if delivery.error is not None:
-                raise delivery.error
-            results.append(_ingest_delivery(con, source, delivery))
+            results.append(_ingest_retrying(con, source, delivery))
         except (SourceError, ValueError) as exc:
             errors.append(exc)
     if errors:
         raise errors[0]
     return IngestResult(results, found.ignored)
+
+
+def _ingest_retrying(con, source: BillingSource, delivery: Delivery) -> DeliveryResult:
+    """The delivery, read again where S3 let it down (nothing is committed before a retry):
+    an object rewritten after the listing lists the period again, ETags pinned anew, up to
+    ``CHANGE_TRIES`` tries (case 3); a truncated or corrupt S3 file is downloaded once more,
+    as a bad transfer would be (case 17). A local file is what it is: no retry."""
+    tries, downloads = 1, 1
+    while True:
+        try:
+            if delivery.error is not None:
+                raise delivery.error
+            return _ingest_delivery(con, source, delivery)
+        except ObjectChanged as exc:
+            if tries == CHANGE_TRIES:
+                raise exc.failed(tries) from None
+            tries += 1
+            log.warning("billing: %s; listing again (try %d of %d)", exc, tries, CHANGE_TRIES)
+            delivery = rediscover(source.location, source.s3, source.fmt, source.name, delivery)
+        except TruncatedFile as exc:
+            if not exc.file.startswith("s3://"):
+                raise
+            if downloads == 2:
+                raise SourceError(exc.file, f"{exc.problem} (downloaded twice)") from None
+            downloads += 1
+            log.warning("billing: %s; downloading the delivery again", exc)
 
 
 def _sha256(data: bytes) -> str:
@@ -122,7 +148,8 @@ def _ingest_delivery(con, source: BillingSource, delivery: Delivery) -> Delivery
             known = _known_periods(con, name, fingerprint)
             if known:
                 return _unchanged(con, source, delivery, fingerprint, known)
-        items, warnings = _read_all(con, source.fmt, local, shas)
+        manifest_less = delivery.manifest_bytes is None
+        items, warnings = _read_all(con, source.fmt, local, shas, manifest_less)
     read_counts = _rows_by_period_and_file(items)
     superseded = {}
     if delivery.manifest_bytes is None:
@@ -134,6 +161,7 @@ def _ingest_delivery(con, source: BillingSource, delivery: Delivery) -> Delivery
                 f"period {period:%Y-%m}: {lost.rows} rows of {', '.join(lost.files)} "
                 "superseded by a newer delivery"
             )
+    check_currencies(items, source.fx_rates_usd, source.fmt)  # case 8: no rate, no load
     periods = check_periods(source.fmt, delivery.period, con, items)
     if items.num_rows == 0:
         warnings.append(_empty_delivery(con, delivery))
@@ -148,7 +176,14 @@ def _ingest_delivery(con, source: BillingSource, delivery: Delivery) -> Delivery
         "file_sha256s": json.dumps(shas, sort_keys=True),
         "file_count": len(shas),
     }
-    status = commit_delivery(con, entry, items, periods, superseded) if periods else "empty"
+    status, identical = "empty", {}
+    if periods:
+        status, identical = commit_delivery(con, entry, items, periods, superseded)
+    for period, count in sorted(identical.items()):
+        if count:  # case 5: kept (separate charges, no line item id), and said so
+            warnings.append(
+                f"period {period:%Y-%m}: {count} identical row(s) kept as separate charges"
+            )
     _record_rows(con, periods, read_counts, _rows_by_period_and_file(items), superseded)
     return DeliveryResult(name, periods, delivery_id, status, items.num_rows, warnings)
 
@@ -181,7 +216,8 @@ def _previous_entry(con, name: str, period: dt.date) -> tuple[dict, dict]:
     keep = [
         "delivery_id", "billing_source", "billing_period", "source_format", "fingerprint_sha256",
         "manifest_uri", "manifest_sha256", "file_sha256s", "file_count", "row_count",
-        "identical_row_count", "billing_currency", "billed_cost_total", "effective_cost_total",
+        "identical_row_count", "extra_columns", "billing_currency", "billed_cost_total",
+        "effective_cost_total",
     ]  # fmt: skip
     rel = con.execute(
         f"select {', '.join(keep)} from {ledger.LEDGER} where ledger_seq = (select max(ledger_seq) "
@@ -215,6 +251,17 @@ def _empty_delivery(con, delivery: Delivery) -> str:
     return warning
 
 
+def _header_only(con, uri: str, manifest_less: bool) -> str:
+    """Case 16 per file: a header and no rows. Without a manifest the file is all that says
+    what was delivered, so one that held rows when last loaded fails; else a warning (with
+    a manifest, ``_empty_delivery`` judges the period as a whole)."""
+    if manifest_less:
+        before = ledger.rows_last_loaded(con, uri)
+        if before:
+            raise SourceError(uri, f"header only, no rows; it had {before} when last loaded")
+    return f"{uri}: header only, no rows"
+
+
 @contextlib.contextmanager
 def _fetched(files, s3: S3Config | None) -> Iterator[list[tuple[SourceFile, Path]]]:
     """Local paths for the files (S3 objects downloaded once, ETag-pinned, to a temp dir)."""
@@ -230,7 +277,9 @@ def _fetched(files, s3: S3Config | None) -> Iterator[list[tuple[SourceFile, Path
         yield local
 
 
-def _read_all(con, fmt: str, local, shas: dict[str, str]) -> tuple[pa.Table, list[str]]:
+def _read_all(
+    con, fmt: str, local, shas: dict[str, str], manifest_less: bool
+) -> tuple[pa.Table, list[str]]:
     tables, warnings, seen = [], [], {}
     for f, path in local:
         sha = shas[f.relative_path]
@@ -239,6 +288,8 @@ def _read_all(con, fmt: str, local, shas: dict[str, str]) -> tuple[pa.Table, lis
             continue
         seen[sha] = f.relative_path
         items = READERS[fmt](con, read_billing_file(path, f.uri), f.uri)
+        if items.num_rows == 0:
+            warnings.append(_header_only(con, f.uri, manifest_less))
         tables.append(items.append_column("source_file", pa.array([f.uri] * items.num_rows)))
     for warning in warnings:
         log.warning("billing: %s", warning)
