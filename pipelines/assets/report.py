@@ -5,6 +5,9 @@ ending on the partition window's last day; re-running a partition replaces its f
 fct_efficiency_daily (floor, modelled and actual per deployment), fct_recommendations (cash and
 deferred savings), fct_cost_allocation_daily (fleet spend) and dim_deployments.
 Files land in ``$UNITCOST_REPORTS_DIR``, else in ``reports/`` beside the DuckDB file.
+Each issue is recorded in ``reports.weekly_report_history`` with the billed cost it was built
+on; when the bill of an issued week changes (RELIABILITY case 4), the week's next report is
+marked restated with the delta (``pipelines/report/restated.py``).
 """
 
 import datetime as dt
@@ -14,6 +17,7 @@ import dagster as dg
 from pipelines.partitions import daily_partitions
 from pipelines.report.files import reports_dir
 from pipelines.report.render import write_report
+from pipelines.report.restated import Restatement, record_issue
 from pipelines.report.tables import headline_savings, load_tables
 from pipelines.resources import WarehouseResource
 
@@ -23,6 +27,12 @@ UPSTREAM = [
     dg.AssetKey(["marts", "fct_efficiency_daily"]),
     dg.AssetKey(["marts", "fct_cost_allocation_daily"]),
 ]
+
+
+def _restated(restated: Restatement | None) -> str:
+    if restated is None:
+        return "no"
+    return f"billed cost changed by {restated.delta_text()} since {restated.since.date()}"
 
 
 # A one-spec multi_asset, like the other daily assets: @dg.asset warns that its
@@ -50,7 +60,9 @@ def weekly_report(
     last_day = context.partition_time_window.end.date() - dt.timedelta(days=1)
     with duckdb.get_connection() as con:
         tables = load_tables(con, last_day)
-    files = write_report(tables, reports_dir(duckdb.database))
+        files = write_report(tables, reports_dir(duckdb.database))
+        # after the files: an issue is recorded only once it exists
+        record_issue(con, last_day, tables.billed_cost, dt.datetime.now(dt.UTC))
     headline = headline_savings(tables.recommendations)
     return dg.MaterializeResult(
         asset_key=REPORT_KEY,
@@ -62,6 +74,7 @@ def weekly_report(
             "deployments_csv": dg.MetadataValue.path(str(files.deployments_csv)),
             "recommendation_rows": tables.recommendations.height,
             "deployment_rows": tables.deployments.height,
+            "restated": _restated(tables.restated),
             # the report's headline, rounded to cents for display (the CSV has exact values)
             "cash_monthly_savings_usd": float(round(headline.cash_monthly_usd, 2)),
             "deferred_monthly_savings_usd": float(round(headline.deferred_monthly_usd, 2)),

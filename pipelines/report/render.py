@@ -2,7 +2,8 @@
 
 The template is ``dashboards/weekly_report.html.j2``. Money is formatted from Decimal by
 ``formats.money`` only, rounded for reading; the CSVs keep the marts' exact DECIMAL values.
-Nothing in the HTML depends on the clock, so re-rendering the same week gives the same file.
+Nothing in the HTML depends on the clock, so re-rendering the same week gives the same file
+(a restated report names the date of an earlier issue, read from the report history).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import jinja2
 import plotly.graph_objects as go
+import polars as pl
 from plotly.offline import get_plotlyjs
 
 from pipelines.report.charts import build_charts, deployment_charts
 from pipelines.report.files import ReportFiles
 from pipelines.report.formats import money, number, pct
+from pipelines.report.restated import Restatement
 from pipelines.report.tables import (
     WATERFALL,
     ReportTables,
@@ -162,6 +165,7 @@ def render_html(tables: ReportTables) -> str:
         coverage=coverage,
         missing=tables.missing,
         stale_recommendations=tables.stale_recommendations,
+        restated=tables.restated,
         unobserved_share=(
             coverage["unobserved_gpu_hours"] / coverage["gpu_hours"]
             if coverage["gpu_hours"]
@@ -182,12 +186,24 @@ def _replace(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
+def _marked(frame: pl.DataFrame, restated: Restatement | None) -> pl.DataFrame:
+    """The CSV rows with the report's restatement: the date of the earlier report whose
+    billed cost differed and the exact delta per currency (both empty if not restated)."""
+    since = restated.since.date() if restated else None
+    delta = restated.delta_exact() if restated else None
+    return frame.with_columns(
+        pl.lit(since, dtype=pl.Date).alias("restated_since"),
+        pl.lit(delta, dtype=pl.String).alias("restated_billed_cost_delta"),
+    )
+
+
 def write_report(tables: ReportTables, folder: Path) -> ReportFiles:
     """Write the HTML report and the recommendations and deployments CSVs into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(folder, tables.last_day)
     html = render_html(tables)
     _replace(files.html, lambda p: p.write_text(html, encoding="utf-8"))
-    _replace(files.recommendations_csv, tables.recommendations.write_csv)
-    _replace(files.deployments_csv, tables.deployments.write_csv)
+    recommendations = _marked(tables.recommendations, tables.restated)
+    _replace(files.recommendations_csv, recommendations.write_csv)
+    _replace(files.deployments_csv, _marked(tables.deployments, tables.restated).write_csv)
     return files

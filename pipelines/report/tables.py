@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from pipelines.quality import freshness
+from pipelines.report.restated import Restatement, Totals, restatement
 
 SQL_DIR = Path(__file__).parent / "sql"
 WEEK_DAYS = 7
@@ -54,6 +55,8 @@ class ReportTables:
     coverage: dict  # days_with_cost, gpu_hours, unobserved_gpu_hours, currencies, ...
     methods: pl.DataFrame  # measure (split_method, efficiency_source), method, deployment_days
     missing: tuple[tuple[str, dt.date], ...] = ()  # (source, day) with no rows in the week
+    billed_cost: Totals = field(default_factory=dict)  # the week's billed cost per currency
+    restated: Restatement | None = None  # the billed cost changed since an earlier issue
 
     @property
     def stale_recommendations(self) -> bool:
@@ -82,6 +85,7 @@ def load_tables(con: duckdb.DuckDBPyConnection, last_day: dt.date) -> ReportTabl
     params = {"first_day": first_day, "last_day": last_day}
     _define_macros(con)
     coverage = _query(con, "coverage", params).row(0, named=True)
+    billed = dict(_query(con, "billed_totals", params).iter_rows())
     return ReportTables(
         first_day=first_day,
         last_day=last_day,
@@ -93,6 +97,8 @@ def load_tables(con: duckdb.DuckDBPyConnection, last_day: dt.date) -> ReportTabl
         coverage=coverage,
         methods=_query(con, "methods", params),
         missing=missing_days(con, first_day, last_day),
+        billed_cost=billed,
+        restated=restatement(con, last_day, billed),
     )
 
 

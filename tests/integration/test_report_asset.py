@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -111,3 +112,48 @@ def test_the_report_runs_after_the_marts_it_reads_in_the_daily_job(dbt_manifest)
     assert weekly_report.asset_deps[REPORT_KEY] == {dg.AssetKey(["marts", m]) for m in marts}
     job = defs.resolve_job_def("daily")
     assert REPORT_KEY in job.asset_layer.asset_graph.executable_asset_keys
+
+
+def test_a_bill_changed_after_the_report_marks_its_next_issue_restated(tmp_path, monkeypatch):
+    """RELIABILITY case 4 through the asset: the first issue records the week's billed cost
+    (USD 690.50, EUR 10 by hand, tests/unit/report/test_report_restated.py); a refund of
+    USD 25.00 delivered afterwards makes the next issue say so, with the delta."""
+    path = tmp_path / "unitcost.duckdb"
+    with connect(path) as con:
+        con.execute(FIXTURE.read_text())
+    monkeypatch.setenv(REPORTS_DIR_ENV, str(tmp_path / "reports"))
+    resources = {"duckdb": WarehouseResource(database=str(path))}
+
+    def issue() -> tuple[dict, str]:
+        result = dg.materialize([weekly_report], resources=resources, partition_key="2026-11-07")
+        (event,) = result.get_asset_materialization_events()
+        metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+        html = (tmp_path / "reports" / "weekly_rightsizing_2026-11-07.html").read_text()
+        return metadata, html
+
+    first, first_html = issue()
+    assert first["restated"] == "no" and 'id="restated"' not in first_html
+    with connect(path) as con:
+        con.execute(
+            "insert into marts.fct_cost_allocation_daily (usage_date, billing_account_id, "
+            "billing_period, billing_currency, allocation_kind, billed_cost, effective_cost, "
+            "gpu_effective_cost) values "
+            "('2026-11-01', 'a1', '2026-11-01', 'USD', 'unallocated', -25, -25, 0)"
+        )
+        (issued,) = con.execute(
+            "select distinct generated_at::date from reports.weekly_report_history"
+        ).fetchone()
+    second, second_html = issue()
+    assert second["restated"] == f"billed cost changed by -$25.00 since {issued}"
+    assert f"changed by -$25.00 since the report of {issued}" in " ".join(second_html.split())
+    with connect(path, read_only=True) as con:
+        history = con.execute(
+            "select billing_currency, billed_cost from reports.weekly_report_history "
+            "order by generated_at, billing_currency"
+        ).fetchall()
+    assert history == [
+        ("EUR", Decimal("10")),
+        ("USD", Decimal("690.50")),
+        ("EUR", Decimal("10")),
+        ("USD", Decimal("665.50")),
+    ]

@@ -278,6 +278,7 @@ def test_recommendations_csv_carries_cash_deferred_and_commitments_exactly(writt
         "commitment_ids", "commitment_kind", "commitment_end_date", "confidence",
         "assumptions", "target", "current_daily_cost_usd", "proposed_daily_cost_usd",
         "payback_months", "is_latest", "counts_in_headline",
+        "restated_since", "restated_billed_cost_delta",  # empty: not restated (case 4)
     ]  # fmt: skip
     assert [(r["deployment_id"] or r["instance_id"], r["kind"]) for r in rows] == [
         ("big-70b", "quantize"),
