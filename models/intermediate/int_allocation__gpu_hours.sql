@@ -1,9 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='replace_window',
         tags=['daily'],
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_billing_window('billing_period') }}{% endif %}"
+        meta={'billing_window_column': 'billing_period'}
     )
 }}
 
@@ -33,8 +33,13 @@ telemetry as (
         -- Only seconds with a utilisation signal measure how busy a GPU was: an hour with
         -- samples but neither GR_ENGINE_ACTIVE nor GPU_UTIL (MIG without profiling metrics)
         -- has NULL busy_seconds, and counting its seconds as observed made it 100 % busy
-        -- (least(1.0, NULL) is 1.0). It is unobserved, like an hour without telemetry.
-        sum(observed_seconds) filter (where busy_seconds is not null) as observed_seconds
+        -- (least(1.0, NULL) is 1.0). It is unobserved, like an hour without telemetry; and
+        -- in an hour where only some minutes have a signal, only those minutes measure it
+        -- (dividing by every observed second read such hours busy too low).
+        -- (Hours rolled up before busy_observed_seconds existed read as they always did.)
+        sum(coalesce(busy_observed_seconds, observed_seconds)) filter (
+            where busy_seconds is not null
+        ) as observed_seconds
     from {{ ref('int_telemetry__gpu_hourly') }}
     group by grouping sets (
         (hour_start, host, gpu_index, gpu_instance_id), (hour_start, host, gpu_index)

@@ -1,9 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='replace_window',
         tags=['daily'],
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_billing_window('billing_period') }}{% endif %}"
+        meta={'billing_window_column': 'billing_period'}
     )
 }}
 

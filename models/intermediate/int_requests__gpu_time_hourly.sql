@@ -1,9 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='replace_window',
         tags=['daily'],
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_window('hour_start') }}{% endif %}"
+        meta={'window_column': 'hour_start'}
     )
 }}
 

@@ -1,9 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='replace_window',
         tags=['daily'],
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_window('hour_start') }}{% endif %}"
+        meta={'window_column': 'hour_start'}
     )
 }}
 
@@ -45,7 +45,8 @@ final as (
             as avg_dram_active,
         max(max_fb_used_mib) as max_fb_used_mib,
         round(sum(energy_kwh), 12) as energy_kwh,
-        round(sum(busy_seconds), 6) as busy_seconds
+        round(sum(busy_seconds), 6) as busy_seconds,
+        sum(busy_observed_seconds) as busy_observed_seconds
     from minutes
     group by all
 )

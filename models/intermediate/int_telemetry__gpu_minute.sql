@@ -1,9 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='replace_window',
         tags=['daily'],
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_window('minute_start') }}{% endif %}"
+        meta={'window_column': 'minute_start'}
     )
 }}
 
@@ -73,7 +73,11 @@ final as (
         round(avg(power_w), 6) as avg_power_w,
         round(sum(energy_delta_mj) / 3.6e9, 12) as energy_kwh,
         count(busy_ratio) as busy_samples,
-        round(avg(busy_ratio) * least(count(*) * max(interval_s), 60.0), 6) as busy_seconds
+        -- Only samples with a utilisation signal measure busy time: a minute whose samples
+        -- are partly without one (a profiling-metrics restart, MIG) measures fewer seconds.
+        least(count(busy_ratio) * max(interval_s), 60.0) as busy_observed_seconds,
+        round(avg(busy_ratio) * least(count(busy_ratio) * max(interval_s), 60.0), 6)
+            as busy_seconds
     from deltas
     group by all
 )

@@ -46,7 +46,12 @@ def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path):
         "prefill_is_compute_not_queue_wait",
         "gpu_hour_with_samples_but_no_utilisation_signal_is_unobserved_not_busy",
         "cost_per_token_splits_by_gpu_time_falls_back_to_token_ratio_and_keeps_zero_token_days",
+        "cost_per_token_converts_each_bill_to_usd_at_its_billing_periods_rate",
+        "each_billing_period_takes_the_rate_valid_on_its_first_day",
+        "charges_spanning_days_are_prorated_by_overlap_and_purchases_stay_whole_at_period_level",
         "requests_are_flagged_outside_telemetry_only_beyond_the_skew_tolerance",
+        "a_minute_with_part_of_its_samples_without_a_busy_signal_measures_only_those",
+        "an_hour_with_a_busy_signal_in_half_its_minutes_is_busy_over_those_minutes",
     } <= passed
 
     docs = _dbt(["docs", "generate"], duckdb_path, tmp_path / "target")

@@ -22,11 +22,12 @@ gpu_hours as (
         host,
         gpu_index,
         sum(busy_seconds) as busy_seconds,
-        sum(observed_seconds) as observed_seconds
+        -- busy time is measured only over seconds with a utilisation signal
+        sum(coalesce(busy_observed_seconds, observed_seconds)) as observed_seconds
     from intermediate.int_telemetry__gpu_hourly
     where hour_start >= $start_ts and hour_start < $end_ts and busy_seconds is not null
     group by hour_start, host, gpu_index
-    having sum(observed_seconds) > 0
+    having sum(coalesce(busy_observed_seconds, observed_seconds)) > 0
 ),
 
 hourly as (

@@ -1,0 +1,27 @@
+{#- Incremental strategy `replace_window`: delete the rows of the window this run rebuilds, then
+    insert the new ones, both in the materialisation's one transaction, so a killed or failed
+    build leaves the previous rows (RELIABILITY case 37).
+
+    Not a pre_hook delete: hooks run before dbt adds a model's new columns (on_schema_change),
+    and DuckDB cannot commit a transaction that alters a table after deleting from it
+    (duckdb/duckdb#20570), so every warehouse built by an earlier version failed its next run.
+
+    The window is the model's meta, rendered at run time with that run's vars:
+    `window_column` (the partition's day window, in_window) or `billing_window_column` (whole
+    billing periods, in_billing_window). -#}
+{% macro get_incremental_replace_window_sql(arg_dict) -%}
+    {%- set meta = config.get('meta') or {} -%}
+    {%- if meta.get('window_column') -%}
+        {%- set predicate = in_window(meta['window_column']) -%}
+    {%- elif meta.get('billing_window_column') -%}
+        {%- set predicate = in_billing_window(meta['billing_window_column']) -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_strategy 'replace_window' needs meta.window_column or "
+            ~ "meta.billing_window_column") }}
+    {%- endif -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }} where {{ predicate }};
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
