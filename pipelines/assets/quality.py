@@ -5,7 +5,7 @@ DECIMAL), then, per UTC day of the run's window, that day's rows against nulls, 
 allowed values, natural-key uniqueness, timestamps inside the day, and volume and means
 within bands of the 7 days before (GX on pandas frames read with DuckDB: STACK.md §5.3).
 Per source, ``rows_accounted_for``: every line read is stored, quarantined, a dropped exact
-duplicate or outside the window, file by file (``raw.ingest_ledger``).
+duplicate, outside the window or of a metric not used, file by file (``raw.ingest_ledger``).
 
 All are blocking: a failure (ERROR) stops the dbt models downstream. Metadata holds counts,
 expectation names and at most a few unexpected values, never a log line.
@@ -24,9 +24,9 @@ from pipelines.quality.ledger import ledger_report
 from pipelines.resources import WarehouseResource
 
 # Sources whose ingest records ``raw.ingest_ledger``: for them a day with rows but no ledger
-# blocks like an imbalance (rows landed that nothing accounted for). Telemetry does not record
-# yet, so for it a missing ledger is a WARN (visible, not blocking) until it does.
-REQUIRE_LEDGER = frozenset({"billing", "requests"})
+# blocks like an imbalance (rows landed that nothing accounted for). A source not listed
+# (none today) only WARNs on a missing ledger until its ingest records one.
+REQUIRE_LEDGER = frozenset({"billing", "requests", "telemetry"})
 MAX_FAILURES_SHOWN = 10
 
 LEDGER_SOURCES = {
@@ -135,7 +135,8 @@ def _ledger_check(source: str, asset: dg.AssetKey):
     @_partitioned_check(
         asset=asset,
         name="rows_accounted_for",
-        description=f"Each {source} file: read = stored + quarantined + duplicates + outside.",
+        description=f"Each {source} file: read = stored + quarantined + duplicates + outside "
+        "+ not used.",
     )
     def _check(
         context: dg.AssetCheckExecutionContext, duckdb: WarehouseResource

@@ -1,7 +1,8 @@
 """Telemetry: one UTC day of DCGM GPU samples, vLLM engine metrics and their quarantine.
 
 The logic is ``pipelines/ingest/telemetry`` (no dagster there). Each day's rows replace that
-day's ``[d, d+1)`` window, so re-running a partition gives identical tables.
+day's ``[d, d+1)`` window, so re-running a partition gives identical tables, and each file the
+day read gets its ``raw.ingest_ledger`` row: what every sample became (``telemetry.counts``).
 """
 
 import datetime as dt
@@ -15,6 +16,7 @@ from pipelines.ingest.storage import list_files
 from pipelines.ingest.telemetry.fields import DCGM_SCHEMA, ENGINE_SCHEMA
 from pipelines.ingest.telemetry.load import read_day
 from pipelines.partitions import daily_partitions, window_days
+from pipelines.quality.ledger import record_ingest
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
 from pipelines.warehouse import replace_rows
 
@@ -35,7 +37,8 @@ CHECKS = [
     dg.AssetCheckSpec(
         "gpu_models_known",
         asset=DCGM_KEY,
-        description="Every DCGM modelName maps to a catalog GPU (WARN lists unknown names).",
+        description="Every DCGM modelName is in the GPU alias table (WARN lists unknown names "
+        "as read, with their GPU count).",
     ),
 ]
 
@@ -83,11 +86,13 @@ def telemetry_tables(
     with duckdb.get_connection() as con:
         for day in window_days(context.partition_time_window):
             dcgm, engine, quarantine = _empty()
+            ledger = []
             if location is not None:
                 loaded = read_day(files, day, settings.s3)
                 dcgm, engine = loaded.dcgm, loaded.engine
                 quarantine = loaded.quarantine.with_columns(partition_day=pl.lit(day))
                 counts["input_samples"] += loaded.input_samples
+                ledger = loaded.counts.ledger_rows(SOURCE, day)
             start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
             window = ("ts", start, start + dt.timedelta(days=1))
             counts["dcgm"] += replace_rows(con, "raw", "dcgm_samples", dcgm, window=window)
@@ -98,6 +103,8 @@ def telemetry_tables(
                 con, "raw", quarantine_table(SOURCE), quarantine, match={"partition_day": day}
             )
             reasons.update(quarantine["column_name"].fill_null("(sample)").to_list())
+            # A day without a source or files still clears its ledger rows.
+            record_ingest(con, ledger, source=SOURCE, days=[day])
         checks = _check_results(con, context.partition_time_window)
     common = {"source_files": len(files), "input_samples": counts["input_samples"]}
     for key, n, extra in (
@@ -136,20 +143,26 @@ select count(*), coalesce(sum(samples), 0), sum(samples * interval_s) from per_g
 """
 
 
+_UNKNOWN_MODELS = """
+select gpu_model_name, count(distinct gpu_uuid) as gpus from raw.dcgm_samples
+where ts >= ? and ts < ? and gpu_type = 'unknown'
+group by all order by gpus desc, gpu_model_name nulls last
+"""
+
+
+def unknown_gpu_models(con, window: dg.TimeWindow) -> list[dict]:
+    """Raw modelName strings the alias table does not know (NULL: no label), by GPU count."""
+    rows = con.execute(_UNKNOWN_MODELS, [window.start, window.end]).fetchall()
+    return [{"model_name": name, "gpus": gpus} for name, gpus in rows]
+
+
 def _check_results(con, window: dg.TimeWindow) -> list[dg.AssetCheckResult]:
     params = [window.start, window.end]
     bad = con.execute(_OUT_OF_RANGE, params).fetchone()[0]
     gpus, samples, seen_s = con.execute(_COVERAGE, params).fetchone()
     window_s = (window.end - window.start).total_seconds()
     coverage = round(seen_s / (gpus * window_s), 4) if gpus and seen_s else None
-    unknown = [
-        row[0]
-        for row in con.execute(
-            "select distinct gpu_model_name from raw.dcgm_samples "
-            "where ts >= ? and ts < ? and gpu_type = 'unknown' order by 1",
-            params,
-        ).fetchall()
-    ]
+    unknown = unknown_gpu_models(con, window)
     return [
         dg.AssetCheckResult(
             check_name="utilisation_in_range",
@@ -167,6 +180,9 @@ def _check_results(con, window: dg.TimeWindow) -> list[dg.AssetCheckResult]:
             asset_key=DCGM_KEY,
             passed=not unknown,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"unknown_model_names": [str(u) for u in unknown]},
+            metadata={
+                "unknown_gpus": sum(u["gpus"] for u in unknown),
+                "unknown_model_names": unknown,
+            },
         ),
     ]

@@ -143,11 +143,19 @@ def _normalise(name: str) -> str:
 
 @cache
 def _aliases() -> dict[str, tuple[str, float | None]]:
+    """``data/gpu_aliases.csv``: the one table from telemetry names to catalog ids. A name
+    listed twice (after case and whitespace) or an id not in the catalog is an error, not a
+    silent last-one-wins."""
+    catalog = gpu_catalog_rows()
+    aliases: dict[str, tuple[str, float | None]] = {}
     with GPU_ALIASES_PATH.open(newline="") as fh:
-        return {
-            _normalise(row["telemetry_name"]): (row["gpu_id"], _opt(row["vgpu_memory_gib"], 1.0))
-            for row in csv.DictReader(fh)
-        }
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            name, gpu_id = _normalise(row["telemetry_name"]), row["gpu_id"]
+            if name in aliases or gpu_id not in catalog:
+                problem = "listed twice" if name in aliases else f"unknown gpu_id {gpu_id!r}"
+                raise ValueError(f"{GPU_ALIASES_PATH.name}:{line}: {name!r} {problem}")
+            aliases[name] = (gpu_id, _opt(row["vgpu_memory_gib"], 1.0))
+    return aliases
 
 
 def resolve_gpu_name(telemetry_name: str) -> GpuNameMatch:

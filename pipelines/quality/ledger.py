@@ -4,7 +4,7 @@ Grain: one row per (source, partition_day, source_file) ingest. For billing ``pa
 is the billing period's first day (the unit of replacement); for requests and telemetry the
 UTC day whose run read the file. The balance every row must hold:
 
-    lines_read = stored + quarantined + duplicates_dropped + outside_window
+    lines_read = stored + quarantined + duplicates_dropped + outside_window + not_used
 
 ``lines_read`` counts the file's data records (request-log lines, telemetry samples, billing
 rows; headers and blank lines are not records); ``outside_window`` those that belong to other
@@ -12,6 +12,16 @@ partitions (a file dated D also holds D+1's first minutes). The ingest knows eve
 records them with ``record_ingest(con, rows)``: one transaction replacing that source's rows of
 the days given. ``build_ledger`` turns per-file counters (``counts_by_file`` of the frames it
 already has) into rows. ``ledger_report`` is what the blocking asset check reads.
+
+``not_used`` is its own term, 0 for billing and requests: telemetry files also carry samples of
+metrics unitcost never reads (DCGM fields outside ``telemetry.fields.FIELDS``, an exporter's
+``process_*`` or ``python_gc_*`` series). They are not stored, nor quarantined (nothing is
+wrong with them, and ``raw.quarantine_telemetry`` must match the ledger row for row), nor
+another day's; folding them into any of those would make that term lie. Telemetry's unit is
+one sample (one value of one series at one time) and each term is defined in
+``pipelines/ingest/telemetry/counts.py``; a conflicting HA pair is two samples read and two
+quarantine rows, so it adds 2 to ``quarantined`` and nothing to ``duplicates_dropped``.
+Warehouses created before ``not_used`` existed get the column (0 on old rows) on next write.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from pipelines.warehouse import table_exists
+from pipelines.warehouse import add_missing_columns, table_exists
 
 LEDGER = "raw.ingest_ledger"
 LEDGER_COLUMNS = {
@@ -36,8 +46,9 @@ LEDGER_COLUMNS = {
     "duplicates_dropped": "BIGINT",
     "outside_window": "BIGINT",
     "recorded_at": "TIMESTAMPTZ",
+    "not_used": "BIGINT DEFAULT 0",  # last: old warehouses get it appended (add_missing_columns)
 }
-TERMS = ("stored", "quarantined", "duplicates_dropped", "outside_window")
+TERMS = ("stored", "quarantined", "duplicates_dropped", "outside_window", "not_used")
 
 # Where each source's stored rows and quarantine live, to reconcile the ledger with the
 # tables. Telemetry stores DCGM samples pivoted (many metric lines -> one row per GPU and
@@ -62,6 +73,7 @@ class LedgerRow:
     quarantined: int = 0
     duplicates_dropped: int = 0
     outside_window: int = 0
+    not_used: int = 0
 
     @property
     def unaccounted(self) -> int:
@@ -69,12 +81,26 @@ class LedgerRow:
         return self.lines_read - sum(getattr(self, t) for t in TERMS)
 
 
-def counts_by_file(frame: pl.DataFrame, column: str = "source_file") -> dict[str, int]:
-    """Rows per source file of a stored, quarantined or dropped frame."""
+def counts_by_file(
+    frame: pl.DataFrame, column: str = "source_file", weights: pl.Expr | None = None
+) -> dict[str, int]:
+    """Rows per source file of a stored, quarantined or dropped frame; with ``weights`` (a
+    boolean or integer expression) their sum per file instead, e.g. the rows of a mask.
+
+    By run length, not a string group-by: a file's rows are contiguous in the frames ingest
+    builds, so this stays cheap on a fleet day's tens of millions of rows (any order is exact).
+    """
     if frame.height == 0:
         return {}
-    grouped = frame.group_by(column).len()
-    return dict(zip(grouped[column].to_list(), grouped["len"].to_list(), strict=True))
+    runs = frame.select(pl.col(column).rle()).unnest(column)
+    if weights is None:
+        per_run = runs["len"]
+    else:
+        ends = runs["len"].cum_sum() - 1
+        upto = frame.select(weights.cast(pl.Int64).cum_sum()).to_series().gather(ends)
+        per_run = upto.diff().fill_null(upto[0])
+    grouped = pl.DataFrame({"file": runs["value"], "n": per_run}).group_by("file").agg(pl.sum("n"))
+    return dict(zip(grouped["file"].to_list(), grouped["n"].to_list(), strict=True))
 
 
 def build_ledger(
@@ -85,6 +111,7 @@ def build_ledger(
     quarantined: Mapping[str, int] | None = None,
     duplicates_dropped: Mapping[str, int] | None = None,
     outside_window: Mapping[str, int] | None = None,
+    not_used: Mapping[str, int] | None = None,
 ) -> list[LedgerRow]:
     """One row per file seen in any counter; a missing count is 0, so whatever the ingest
     failed to count shows up as ``unaccounted`` instead of being filled in."""
@@ -93,6 +120,7 @@ def build_ledger(
         "quarantined": quarantined or {},
         "duplicates_dropped": duplicates_dropped or {},
         "outside_window": outside_window or {},
+        "not_used": not_used or {},
     }
     files = sorted(set(lines_read).union(*(set(m) for m in terms.values())))
     return [
@@ -111,6 +139,7 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     cols = ", ".join(f"{name} {kind}" for name, kind in LEDGER_COLUMNS.items())
     con.execute("create schema if not exists raw")
     con.execute(f"create table if not exists {LEDGER} ({cols})")
+    add_missing_columns(con, "raw", "ingest_ledger", LEDGER_COLUMNS)
 
 
 def record_ingest(
@@ -133,8 +162,11 @@ def record_ingest(
         for src, day in sorted(scope):
             con.execute(f"delete from {LEDGER} where source = ? and partition_day = ?", [src, day])
         if rows:
+            # By name: an old warehouse has the newer columns appended, not in this order.
+            names = ["source", "partition_day", "source_file", "lines_read", *TERMS, "recorded_at"]
             con.executemany(
-                f"insert into {LEDGER} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"insert into {LEDGER} ({', '.join(names)}) "
+                f"values ({', '.join('?' for _ in names)})",
                 [
                     [r.source, r.partition_day, r.source_file, r.lines_read]
                     + [getattr(r, t) for t in TERMS]
@@ -173,6 +205,19 @@ def _by_day_and_file(con, sql: str, params: list) -> dict[tuple, int]:
     return {(d, f): n for d, f, n in con.execute(sql, params).fetchall()}
 
 
+def _terms_sql(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The term columns as SQL; 0 for a term an old warehouse's ledger does not have yet (its
+    next ingest adds it) so a check on it still reads."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'ingest_ledger'"
+        ).fetchall()
+    }
+    return [f"coalesce({t}, 0)" if t in present else "0" for t in TERMS]
+
+
 def ledger_report(
     con: duckdb.DuckDBPyConnection, source: str, days: list[dt.date], limit: int = 10
 ) -> LedgerReport:
@@ -181,7 +226,7 @@ def ledger_report(
     report = LedgerReport(source, days)
     ledger: dict[tuple, dict] = {}
     if table_exists(con, LEDGER):
-        cols = ", ".join(["partition_day", "source_file", "lines_read", *TERMS])
+        cols = ", ".join(["partition_day", "source_file", "lines_read", *_terms_sql(con)])
         for row in con.execute(
             f"select {cols} from {LEDGER} where source = ? and list_contains(?, partition_day) "
             "order by partition_day, source_file",

@@ -8,6 +8,7 @@ models round floats to 6 and 12 decimals per minute so re-runs are bit-identical
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -16,9 +17,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipelines.assets.quality import run_ledger_check
 from pipelines.assets.telemetry import telemetry_tables
 from pipelines.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from pipelines.fleet.simulate import simulate
+from pipelines.ingest.telemetry.fields import FIELD_COLUMNS
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
 from pipelines.warehouse import connect
 
@@ -167,6 +170,48 @@ def test_engine_token_counters_match_the_request_stream(fleet):
     assert got == expected
     restarted = model_of[truth["engine_metrics"]["restart"]["deployment_id"]]
     assert {r[0] for r in rows if r[5]} == {restarted}
+
+
+def test_every_sample_is_accounted_for_and_the_blocking_ledger_check_passes(fleet):
+    out, _, _ = fleet
+    window = dg.TimeWindow(
+        dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
+    )
+    with connect(out / "unitcost.duckdb", read_only=True) as con:
+        result = run_ledger_check(con, "telemetry", window)
+    assert result.passed, result.metadata
+    assert result.metadata["quarantined"].value == 0
+    # The text slices repeat samples of the Parquet export, which sorts first and is kept:
+    # every one of their samples of the day is a dropped copy, none is stored.
+    text = _query(
+        out,
+        "select sum(stored), sum(duplicates_dropped), sum(lines_read - outside_window - not_used) "
+        "from raw.ingest_ledger where source = 'telemetry' and source_file like '%.prom'",
+    )
+    assert text[0][0] == 0 and text[0][1] == text[0][2] > 0
+    # Stored samples are, day by day, the engine rows plus the DCGM field values, plus the
+    # 0 temperatures (DCGM's "unsupported") stored as NULL, counted here from the Parquet.
+    cells = " + ".join(f"count({c})" for c in FIELD_COLUMNS)
+    zeros = (
+        "count(*) filter (DCGM_FI_DEV_MEMORY_TEMP = 0) + count(*) filter (DCGM_FI_DEV_GPU_TEMP = 0)"
+    )
+    stored = _query(
+        out,
+        f"""
+        select l.day, l.stored, e.n + d.n + z.n
+        from (select partition_day as day, sum(stored) as stored from raw.ingest_ledger
+              where source = 'telemetry' group by all) as l
+        join (select ts::date as day, count(*) as n from raw.engine_metric_samples
+              group by all) as e using (day)
+        join (select ts::date as day, {cells} as n from raw.dcgm_samples group by all) as d
+            using (day)
+        join (select timestamp::date as day, {zeros} as n
+              from read_parquet('{out}/telemetry/dcgm/*/*.parquet') group by all) as z
+            using (day)
+        order by 1
+        """,
+    )
+    assert len(stored) == 2 and all(r[1] == r[2] for r in stored), stored
 
 
 def _fingerprint(out: Path) -> dict:

@@ -15,7 +15,8 @@ import polars as pl
 from pipelines.config import S3Config
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.storage import SourceFile, local_copy, read_bytes
-from pipelines.ingest.telemetry import samples
+from pipelines.ingest.telemetry import samples, scrapes
+from pipelines.ingest.telemetry.counts import SampleCounts, window
 from pipelines.ingest.telemetry.engine_metrics import engine_samples
 from pipelines.ingest.telemetry.exposition import parse_exposition, time_from_name
 from pipelines.ingest.telemetry.fields import LONG_SCHEMA
@@ -37,9 +38,10 @@ _DAY_IN_PATH = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 class TelemetryDay:
     dcgm: pl.DataFrame
     engine: pl.DataFrame
-    quarantine: pl.DataFrame  # samples.QUARANTINE_COLUMNS
+    quarantine: pl.DataFrame  # samples.STORED_QUARANTINE_COLUMNS
     files: int
-    input_samples: int
+    input_samples: int  # samples of the day (or without a readable time), any metric
+    counts: SampleCounts  # per file: the telemetry terms of raw.ingest_ledger
 
 
 def files_for_day(files: list[SourceFile], day: dt.date) -> list[SourceFile]:
@@ -59,49 +61,56 @@ def files_for_day(files: list[SourceFile], day: dt.date) -> list[SourceFile]:
     return picked
 
 
-def _read(file: SourceFile, s3: S3Config | None, start, end) -> tuple[str, pl.DataFrame]:
+def _read(
+    file: SourceFile, s3: S3Config | None, start, end, counts: SampleCounts
+) -> tuple[str, pl.DataFrame]:
     name = file.uri
     if file.relative_path.endswith(EXPOSITION_SUFFIXES):
         text = read_bytes(file, s3).decode("utf-8")
         frame = parse_exposition(text, name, time_from_name(file.relative_path))
-        return "long", frame.filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+        return "long", window(frame, name, start, end, counts)
     with local_copy(file, s3) as path:
         kind = layout(scan(Path(path)).collect_schema())
         if kind == "long":
-            return kind, read_long(Path(path), name, start, end)
+            return kind, read_long(Path(path), name, start, end, counts)
         if kind == "wide":
-            return kind, read_wide(Path(path), name, start, end)
+            return kind, read_wide(Path(path), name, start, end, counts)
     raise SourceError(
         name, "neither a long (timestamp, metric, value) nor a wide (DCGM_FI_* columns) export"
     )
 
 
 def read_day(files: list[SourceFile], day: dt.date, s3: S3Config | None = None) -> TelemetryDay:
+    """The day's DCGM, engine and quarantine rows from every file that may hold it, and each
+    file's sample counts for the ingest ledger (``counts``: what every sample became)."""
     start = dt.datetime.combine(day, dt.time(), dt.UTC)
     end = start + dt.timedelta(days=1)
     longs, wides, bad = [pl.DataFrame(schema=LONG_SCHEMA)], [], []
+    counts = SampleCounts()
     picked = files_for_day(files, day)
     for file in picked:
-        kind, frame = _read(file, s3, start, end)
+        kind, frame = _read(file, s3, start, end, counts)
         (longs if kind == "long" else wides).append(frame)
     long = pl.concat(longs, how="vertical_relaxed")
     # Split once on a categorical: string predicates over millions of rows dominate otherwise.
     is_engine = long.select(pl.col("metric").cast(pl.Categorical).cat.starts_with("vllm:"))
     engine_long = long.filter(is_engine.to_series())
-    dcgm_long, q = samples.prepare_long(long.filter(~is_engine.to_series()))
+    dcgm_long, q = samples.prepare_long(long.filter(~is_engine.to_series()), counts)
     bad.append(q)
     checked = []
     for wide in wides:
         rows, q = samples.prepare_wide(wide)
         checked.append(rows)
         bad.append(q)
-    dcgm, q = samples.combine(dcgm_long, checked)
-    engine, q_engine = engine_samples(engine_long)
+    dcgm, q = scrapes.combine(dcgm_long, checked, counts)
+    engine, q_engine = engine_samples(engine_long, counts)
     quarantine = pl.concat([*bad, q, q_engine], how="vertical_relaxed")
-    n_in = long.height + sum(w.height for w in wides)
+    n_in = counts.in_window()
     _check_threshold(quarantine, n_in, day)
+    counts.add("stored", engine)
+    counts.add("quarantined", quarantine)
     stored = quarantine.select(samples.STORED_QUARANTINE_COLUMNS)
-    return TelemetryDay(dcgm, engine, stored, len(picked), n_in)
+    return TelemetryDay(dcgm, engine, stored, len(picked), n_in, counts)
 
 
 def bad_samples(quarantine: pl.DataFrame) -> pl.DataFrame:

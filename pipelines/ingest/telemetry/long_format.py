@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.ingest.errors import SourceError
+from pipelines.ingest.telemetry.counts import SampleCounts, count_cells, window
 from pipelines.ingest.telemetry.fields import LABELS, LONG_SCHEMA, METRIC_COLUMNS
 
 TS_NAMES = ("timestamp", "ts", "time")
@@ -116,8 +117,11 @@ def _label_exprs(schema: pl.Schema) -> list[pl.Expr]:
     return exprs
 
 
-def read_long(path: Path, file: str, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
-    """The long file's samples with ``start <= ts < end``."""
+def read_long(
+    path: Path, file: str, start: dt.datetime, end: dt.datetime, counts: SampleCounts | None = None
+) -> pl.DataFrame:
+    """The long file's samples with ``start <= ts < end`` or no readable time (quarantined
+    later); ``counts`` gets the file's samples and those outside the window."""
     lf = scan(path)
     schema = lf.collect_schema()
     names = schema.names()
@@ -134,28 +138,61 @@ def read_long(path: Path, file: str, start: dt.datetime, end: dt.datetime) -> pl
             pl.col("value").cast(pl.Float64, strict=False).alias("value"),
             *_label_exprs(schema),
         )
-        .filter((pl.col("ts") >= start) & (pl.col("ts") < end))
         .collect()
     )
-    return frame.cast(LONG_SCHEMA)  # type: ignore[arg-type]
+    return window(frame.cast(LONG_SCHEMA), file, start, end, counts)  # type: ignore[arg-type]
 
 
-def read_wide(path: Path, file: str, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
-    """The wide file's GPU scrapes with ``start <= ts < end``: key and label columns as in
-    ``LONG_SCHEMA`` (strings), one column per DCGM field (named by its warehouse column)."""
+def _other_fields(schema: pl.Schema) -> list[pl.Expr]:
+    """Numeric values of DCGM fields unitcost does not read (other ``DCGM_FI_*`` or legacy
+    ``dcgm_*`` columns), as ``_other:<name>`` columns to count and drop. Text there
+    (``DCGM_FI_DRIVER_VERSION``) is a label dcgm-exporter copies onto every row, not a sample."""
+    exprs = []
+    for name, dtype in schema.items():
+        if not name.startswith(("DCGM_FI_", "dcgm_")) or name in METRIC_COLUMNS:
+            continue
+        value = pl.col(name)
+        if not dtype.is_numeric():
+            value = value.cast(pl.String).cast(pl.Float64, strict=False)
+        exprs.append(value.alias(f"_other:{name}"))
+    return exprs
+
+
+def read_wide(
+    path: Path, file: str, start: dt.datetime, end: dt.datetime, counts: SampleCounts | None = None
+) -> pl.DataFrame:
+    """The wide file's GPU scrapes with ``start <= ts < end`` or no readable time: key and
+    label columns as in ``LONG_SCHEMA`` (strings), one column per DCGM field (named by its
+    warehouse column; Float64, or the text as read for ``samples.prepare_wide`` to check).
+    ``counts`` gets the file's samples (non-null field cells), those outside the window and
+    the day's samples of fields unitcost does not read."""
+    counts = counts if counts is not None else SampleCounts()
     lf = scan(path)
     schema = lf.collect_schema()
     ts_col = _pick(schema.names(), TS_NAMES, "timestamp", file)
     ts = _ts_expr(lf, ts_col, schema[ts_col], file)
-    fields = [
-        pl.col(name).cast(pl.Float64, strict=False).alias(METRIC_COLUMNS[name])
-        for name in schema.names()
-        if name in METRIC_COLUMNS
-    ]
+    fields = []
+    for name, dtype in schema.items():
+        if name in METRIC_COLUMNS:
+            # Text (a CSV's cells) stays text: prepare_wide quarantines what is not a number.
+            value = pl.col(name).cast(pl.Float64 if dtype.is_numeric() else pl.String)
+            fields.append(value.alias(METRIC_COLUMNS[name]))
     labels = [e for e in _label_exprs(schema) if e.meta.output_name() not in ("le",)]
-    return (
+    others = _other_fields(schema)
+    frame = (
         lf.with_columns(_line_expr(path))
-        .select(pl.lit(file).alias("source_file"), "source_line", ts.alias("ts"), *labels, *fields)
-        .filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+        .select(
+            pl.lit(file).alias("source_file"),
+            "source_line",
+            ts.alias("ts"),
+            *labels,
+            *fields,
+            *others,
+        )
         .collect()
     )
+    used = [e.meta.output_name() for e in fields]
+    other = [e.meta.output_name() for e in others]
+    frame = window(frame, file, start, end, counts, used + other)
+    counts.add_file("not_used", file, count_cells(frame, other))
+    return frame.drop(other)

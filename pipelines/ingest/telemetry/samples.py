@@ -1,25 +1,24 @@
-"""DCGM samples -> ``raw.dcgm_samples`` rows: validated, deduplicated, one row per GPU scrape.
-
-Stored wide (a column per field, NULL when the scrape lacks it): a GPU scrape is what the
-rollups read, and wide rows are ~20× fewer than long ones. Rules (RELIABILITY.md):
+"""DCGM samples checked: the rules a sample must pass before ``scrapes`` assembles the wide
+``raw.dcgm_samples`` rows from it. Rules (RELIABILITY.md):
 
 * case 23 — duplicates (an HA Prometheus pair, overlapping exports) are matched on
   (UUID, GPU_I_ID, field, ts): equal values collapse to one, differing ones are quarantined;
 * case 24 — NaN, ±Inf and out-of-range values are quarantined with file, line and field,
   never clipped; a temperature of 0 (DCGM's "unsupported") becomes NULL;
-* a sample without host or UUID, or with a non-integer GPU index, is quarantined.
+* a sample without a readable time, host or UUID, with a non-integer GPU index or with an
+  empty or non-numeric value (a CSV export's text) is quarantined.
+
+One quarantine row per sample, so the ingest ledger can count samples (``counts``).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from pipelines.costmodel.gpus import resolve_gpu_name
+from pipelines.ingest.telemetry.counts import SampleCounts
 from pipelines.ingest.telemetry.fields import (
-    DCGM_SCHEMA,
     FIELD_BY_COLUMN,
     FIELD_COLUMNS,
-    KEY_SCHEMA,
     METRIC_COLUMNS,
     host_expr,
 )
@@ -36,8 +35,7 @@ QUARANTINE_COLUMNS = {
 }
 STORED_QUARANTINE_COLUMNS = [c for c in QUARANTINE_COLUMNS if c != "conflict_key"]
 KEY = ["gpu_uuid", "gpu_instance_id", "ts"]
-LABEL_COLUMNS = ["host", "gpu_index", "gpu_model_name", "gpu_instance_profile"]
-LABEL_COLUMNS += ["namespace", "pod", "container"]
+NOT_A_NUMBER = "value is missing or not a number"
 _BOUNDS = pl.DataFrame(
     {
         "column": FIELD_COLUMNS,
@@ -93,11 +91,13 @@ def split_bad(
     return frame.filter(~bad_mask), _quarantine(frame.filter(bad_mask), column, reason)
 
 
-def dedupe(frame: pl.DataFrame, key: list[str], what: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def dedupe(
+    frame: pl.DataFrame, key: list[str], what: str, counts: SampleCounts | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Collapse equal duplicates of ``key``; quarantine all copies of differing ones.
 
-    The first copy in (file, line) order is kept. Only duplicated rows are examined, so the
-    usual case (no overlap) costs one hash pass.
+    The first copy in (file, line) order is kept; ``counts`` gets the copies dropped, per
+    file. Only duplicated rows are examined, so the usual case (no overlap) costs one hash pass.
     """
     # A hash of the key finds candidate duplicates in one cheap pass; the exact check below
     # runs on the candidates only (a hash collision merely adds a candidate).
@@ -109,15 +109,20 @@ def dedupe(frame: pl.DataFrame, key: list[str], what: str) -> tuple[pl.DataFrame
     reason = pl.format(f"conflicting duplicate scrape: {{}} values for this {what}", "_n")
     conflicting = copies.filter(pl.col("_n") > 1)
     quarantined = _quarantine(conflicting, pl.col("metric"), reason, pl.struct(key).hash())
-    kept = copies.filter(pl.col("_n") == 1).unique(subset=key, keep="first", maintain_order=True)
-    return pl.concat([frame.filter(~dup), kept.drop("_n")]), quarantined
+    equal = copies.filter(pl.col("_n") == 1).drop("_n")
+    first = equal.select(pl.struct(key).is_first_distinct()).to_series()
+    if counts is not None:
+        counts.add("duplicates_dropped", equal.filter(~first))
+    return pl.concat([frame.filter(~dup), equal.filter(first)]), quarantined
 
 
 def _check_keys(long: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     index = pl.col("gpu_index").cast(pl.Int32, strict=False)
     instance = pl.col("gpu_instance_id").cast(pl.Int32, strict=False)
     column = (
-        pl.when(pl.col("host").is_null())
+        pl.when(pl.col("ts").is_null())
+        .then(pl.lit("timestamp"))
+        .when(pl.col("host").is_null())
         .then(pl.lit("Hostname"))
         .when(pl.col("gpu_uuid").is_null())
         .then(pl.lit("UUID"))
@@ -128,6 +133,7 @@ def _check_keys(long: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     reason = pl.col("_bad").replace_strict(
         {
+            "timestamp": "no readable time (timestamp missing or not a time)",
             "Hostname": "missing host label (Hostname, node, host or instance)",
             "UUID": "missing GPU UUID label",
             "gpu": "GPU index is not an integer",
@@ -143,57 +149,84 @@ def _check_keys(long: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _check_values(long: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     checked = long.join(_BOUNDS, on="column", how="left")
     bounds = pl.col("value"), pl.col("low"), pl.col("high")
-    good, quarantined = split_bad(checked, _is_bad(*bounds), _bad_value(*bounds), pl.col("metric"))
+    missing = pl.col("value").is_null()  # a long export's empty or non-numeric value
+    bad = missing | _is_bad(*bounds)
+    why = pl.when(missing).then(pl.lit(NOT_A_NUMBER)).otherwise(_bad_value(*bounds))
+    good, quarantined = split_bad(checked, bad, why, pl.col("metric"))
     return good.drop("low", "high"), quarantined
 
 
-def dedupe_long(long: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def dedupe_long(
+    long: pl.DataFrame, counts: SampleCounts | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Duplicates of (UUID, GPU_I_ID, field, ts): equal ones collapse, differing ones go."""
-    return dedupe(long, [*KEY, "column"], "GPU, field and time")
+    return dedupe(long, [*KEY, "column"], "GPU, field and time", counts)
 
 
-def pivot(long: pl.DataFrame) -> pl.DataFrame:
-    """One row per (UUID, GPU_I_ID, ts) with a column per field; absent fields stay NULL."""
-    fields = [pl.col("value").filter(pl.col("column") == c).first().alias(c) for c in FIELD_COLUMNS]
-    labels = [pl.col(c).drop_nulls().first().alias(c) for c in LABEL_COLUMNS]
-    return long.group_by(KEY).agg(
-        pl.col("source_file").first(), pl.col("source_line").min(), *labels, *fields
-    )
+def prepare_long(
+    long: pl.DataFrame, counts: SampleCounts | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Long samples -> (checked, deduplicated DCGM rows with ``column``, quarantine).
 
-
-def _unpivot(wide: pl.DataFrame) -> pl.DataFrame:
-    present = [c for c in FIELD_COLUMNS if c in wide.columns]
-    index = [c for c in wide.columns if c not in present]
-    return (
-        wide.unpivot(on=present, index=index, variable_name="column", value_name="value")
-        .filter(pl.col("value").is_not_null())
-        .with_columns(metric=pl.col("column"))
-    )
-
-
-def prepare_long(long: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Long DCGM samples -> (checked, deduplicated long rows with ``column``, quarantine)."""
-    long = long.filter(pl.col("metric").is_in(list(METRIC_COLUMNS))).with_columns(
+    Samples of other metrics are left out and, like dropped copies, go to ``counts``:
+    ``load.read_day`` passes everything but the ``vllm:`` series, so they are ``not_used``.
+    """
+    is_field = long.select(pl.col("metric").is_in(list(METRIC_COLUMNS))).to_series()
+    if counts is not None:
+        counts.add("not_used", long.select("source_file", _other=~is_field), pl.col("_other"))
+    long = long.filter(is_field).with_columns(
         column=pl.col("metric").replace_strict(METRIC_COLUMNS)
     )
     long, bad_keys = _check_keys(long)
     long, bad_values = _check_values(long)
-    long, conflicts = dedupe_long(long)
+    long, conflicts = dedupe_long(long, counts)
     return long, pl.concat([bad_keys, bad_values, conflicts])
 
 
-def _empty_wide() -> pl.DataFrame:
-    return pl.DataFrame(schema={c: t for c, t in DCGM_SCHEMA.items() if c != "gpu_type"})
+def _reject_scrapes(wide: pl.DataFrame, bad_keys: pl.DataFrame) -> pl.DataFrame:
+    """Quarantine rows for wide scrapes with a bad key: one per sample (field cell) they hold,
+    like the long samples of such a scrape, so the quarantine counts samples."""
+    present = [c for c in FIELD_COLUMNS if c in wide.columns]
+    if not present:
+        return pl.DataFrame(schema=QUARANTINE_COLUMNS)
+    index = ["source_file", "source_line", "column_name", "reason"]
+    reasons = bad_keys.select(
+        "source_file", pl.col("line").alias("source_line"), "column_name", "reason"
+    )
+    held = wide.join(reasons, on=["source_file", "source_line"]).select(
+        *index, *[pl.col(c).is_not_null() for c in present]
+    )
+    cells = held.unpivot(on=present, index=index).filter(pl.col("value"))
+    return _quarantine(cells, pl.col("column_name"), pl.col("reason"))
+
+
+def _check_field(wide: pl.DataFrame, column: str) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Cast one field to Float64 (text as read from a CSV) and quarantine its bad cells."""
+    field = FIELD_BY_COLUMN[column]
+    is_text = wide.schema[column] == pl.String
+    value = pl.col(column).cast(pl.Float64, strict=False) if is_text else pl.col(column)
+    bounds = value, pl.lit(field.low, pl.Float64), pl.lit(field.high, pl.Float64)
+    text = pl.col(column).is_not_null() & value.is_null() if is_text else pl.lit(False)
+    bad = text | _is_bad(*bounds)
+    flagged = wide.select(bad.fill_null(False)).to_series()
+    if not flagged.any():
+        return (wide.with_columns(value) if is_text else wide), None
+    # The reason is only built for the few bad cells (see split_bad).
+    why = pl.when(text).then(pl.lit(NOT_A_NUMBER)).otherwise(_bad_value(*bounds))
+    quarantined = _quarantine(wide.filter(flagged), pl.lit(column), why)
+    return wide.with_columns(pl.when(~flagged).then(value).alias(column)), quarantined
 
 
 def prepare_wide(wide: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Wide GPU scrapes (``long_format.read_wide``) -> (checked rows, quarantine)."""
-    keys = ["source_file", "source_line", "host", "instance", "gpu_uuid", "gpu_index"]
+    keys = ["source_file", "source_line", "ts", "host", "instance", "gpu_uuid", "gpu_index"]
     long_keys = wide.select(*keys, "gpu_instance_id").with_columns(
         metric=pl.lit(""), value=pl.lit(0.0)
     )
     _, bad_keys = _check_keys(long_keys)
+    bad = [pl.DataFrame(schema=QUARANTINE_COLUMNS)]
     if bad_keys.height:
+        bad.append(_reject_scrapes(wide, bad_keys))
         lines = bad_keys.select("source_file", pl.col("line").alias("source_line"))
         wide = wide.join(lines, on=["source_file", "source_line"], how="anti")
     wide = wide.with_columns(
@@ -201,47 +234,8 @@ def prepare_wide(wide: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         gpu_index=pl.col("gpu_index").cast(pl.Int32, strict=False),
         gpu_instance_id=pl.col("gpu_instance_id").cast(pl.Int32, strict=False),
     )
-    bad = [bad_keys]
     for column in [c for c in FIELD_COLUMNS if c in wide.columns]:
-        field = FIELD_BY_COLUMN[column]
-        bounds = pl.col(column), pl.lit(field.low, pl.Float64), pl.lit(field.high, pl.Float64)
-        flagged = wide.select(_is_bad(*bounds).fill_null(False)).to_series()
-        if flagged.any():
-            bad.append(_quarantine(wide.filter(flagged), pl.lit(column), _bad_value(*bounds)))
-            wide = wide.with_columns(pl.when(~flagged).then(pl.col(column)).alias(column))
+        wide, quarantined = _check_field(wide, column)
+        if quarantined is not None:
+            bad.append(quarantined)
     return wide, pl.concat(bad)
-
-
-def combine(long: pl.DataFrame, wides: list[pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Checked long rows and checked wide rows -> final ``raw.dcgm_samples`` rows, quarantine.
-
-    Keys seen more than once across inputs are unpivoted and deduplicated field by field.
-    """
-    frames = [pivot(long)] + wides
-    wide = pl.concat([_empty_wide(), *frames], how="diagonal_relaxed")
-    dup = wide.select(pl.struct(KEY).is_duplicated()).to_series()
-    quarantine = pl.DataFrame(schema=QUARANTINE_COLUMNS)
-    if dup.any():
-        merged, quarantine = dedupe_long(_unpivot(wide.filter(dup)))
-        wide = pl.concat([wide.filter(~dup), pivot(merged)], how="diagonal_relaxed")
-    return finish(wide), quarantine
-
-
-def finish(wide: pl.DataFrame) -> pl.DataFrame:
-    """NULL the unsupported zeros, cast each field, resolve ``gpu_type``; fixed column order."""
-    exprs = []
-    for column, field in FIELD_BY_COLUMN.items():
-        value = pl.col(column)
-        if field.zero_is_null:
-            value = pl.when(value != 0).then(value)
-        if field.dtype == pl.Int64:
-            value = value.round()
-        exprs.append(value.cast(field.dtype).alias(column))
-    names = wide.get_column("gpu_model_name").drop_nulls().unique().to_list()
-    types = {n: resolve_gpu_name(n).gpu_id for n in names}
-    gpu_type = pl.col("gpu_model_name").replace_strict(
-        types, default="unknown", return_dtype=pl.String
-    )
-    out = wide.with_columns(*exprs, gpu_type=gpu_type)
-    out = out.select([pl.col(c).cast(t) for c, t in DCGM_SCHEMA.items()])
-    return out.sort(*[k for k in KEY_SCHEMA if k != "ts"], "ts", nulls_last=True)

@@ -61,6 +61,7 @@ def test_balanced_ledger_that_matches_the_tables_passes(con):
         "quarantined": 1,
         "duplicates_dropped": 1,
         "outside_window": 3,
+        "not_used": 0,
     }
 
 
@@ -77,6 +78,7 @@ def test_a_line_lost_fails_naming_the_file(con):
             "quarantined": 1,
             "duplicates_dropped": 0,
             "outside_window": 1,
+            "not_used": 0,
             "unaccounted": 1,
         }
     ]
@@ -102,3 +104,42 @@ def test_record_ingest_replaces_the_day_and_clears_an_emptied_one(con):
     assert con.execute(f"select count(*) from {LEDGER}").fetchall() == [(2,)]
     record_ingest(con, [], source="requests", days=[DAY])
     assert con.execute(f"select count(*) from {LEDGER}").fetchall() == [(0,)]
+
+
+def test_not_used_is_a_term_of_the_balance(con):
+    # Telemetry: 10 samples read, 6 stored, 4 of metrics unitcost never reads.
+    (row,) = build_ledger("telemetry", DAY, {"t.prom": 10}, {"t.prom": 6}, not_used={"t.prom": 4})
+    assert row.unaccounted == 0
+    record_ingest(con, [row])
+    report = ledger_report(con, "telemetry", [DAY])
+    assert report.unbalanced == [] and report.totals["not_used"] == 4
+
+
+def test_an_old_ledger_gets_not_used_and_still_balances(con):
+    # A warehouse whose ledger predates not_used: the check reads it as 0, the next write
+    # appends the column (0 on old rows) and inserts by name.
+    con.execute(
+        f"create table {LEDGER} (source varchar, partition_day date, source_file varchar, "
+        "lines_read bigint, stored bigint, quarantined bigint, duplicates_dropped bigint, "
+        "outside_window bigint, recorded_at timestamptz)"
+    )
+    con.execute(
+        f"insert into {LEDGER} values ('requests', ?, 'a.jsonl', 5, 2, 1, 1, 1, now())", [DAY]
+    )
+    con.execute(
+        f"insert into {LEDGER} values ('requests', ?, 'b.jsonl', 3, 1, 0, 0, 2, now())", [DAY]
+    )
+    assert ledger_report(con, "requests", [DAY]).balanced
+    (row,) = build_ledger("telemetry", DAY, {"t.prom": 3}, {"t.prom": 1}, not_used={"t.prom": 2})
+    record_ingest(con, [row])
+    assert con.execute(
+        f"select source_file, not_used from {LEDGER} order by source_file"
+    ).fetchall() == [("a.jsonl", 0), ("b.jsonl", 0), ("t.prom", 2)]
+    assert ledger_report(con, "telemetry", [DAY]).balanced
+
+
+def test_counts_by_file_counts_runs_in_any_order_and_sums_weights():
+    frame = pl.DataFrame({"source_file": ["a", "a", "b", "a", "b", "b"], "w": [1, 0, 2, 1, 0, 3]})
+    assert counts_by_file(frame) == {"a": 3, "b": 3}
+    assert counts_by_file(frame, weights=pl.col("w")) == {"a": 2, "b": 5}
+    assert counts_by_file(frame, weights=pl.col("w") > 0) == {"a": 2, "b": 2}

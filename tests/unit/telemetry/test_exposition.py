@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.errors import SourceError
-from pipelines.ingest.telemetry import samples
+from pipelines.ingest.telemetry import samples, scrapes
 from pipelines.ingest.telemetry.exposition import parse_exposition, time_from_name
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "dcgm"
@@ -50,14 +50,14 @@ def test_source_lines_point_at_the_sample_lines():
 
 def test_kops_repeated_series_collapse_to_one_gpu_scrape():
     long, quarantine = samples.prepare_long(_parse("kops_dcgm_metrics.prom"))
-    wide, conflicts = samples.combine(long, [])
+    wide, conflicts = scrapes.combine(long, [])
     assert (quarantine.height, conflicts.height, wide.height) == (0, 0, 1)
     row = wide.row(0, named=True)
     assert (row["gpu_type"], row["fb_free_mib"], row["energy_mj"]) == ("l4", 22563, 4742776)
 
 
 def test_linode_keeps_kubernetes_labels_and_empty_pod_uid_is_absent():
-    wide, _ = samples.combine(samples.prepare_long(_parse("linode-lke_dcgm_metrics.prom"))[0], [])
+    wide, _ = scrapes.combine(samples.prepare_long(_parse("linode-lke_dcgm_metrics.prom"))[0], [])
     row = wide.row(0, named=True)
     assert (row["namespace"], row["pod"], row["container"]) == (
         "default",
@@ -68,7 +68,7 @@ def test_linode_keeps_kubernetes_labels_and_empty_pod_uid_is_absent():
 
 
 def test_absent_fields_are_null_and_unsupported_temperature_is_null():
-    wide, _ = samples.combine(samples.prepare_long(_parse("vks_dcgm_metrics.prom"))[0], [])
+    wide, _ = scrapes.combine(samples.prepare_long(_parse("vks_dcgm_metrics.prom"))[0], [])
     row = wide.row(0, named=True)
     assert row["power_w"] is None and row["energy_mj"] is None  # vks has no power metrics
     assert row["memory_temp_c"] is None  # DCGM reports 0 when unsupported
@@ -113,7 +113,7 @@ def test_a_malformed_line_fails_with_its_line_number():
 
 
 def test_mig_slices_are_separate_rows_keyed_by_gpu_instance_id():
-    wide, _ = samples.combine(samples.prepare_long(_parse("mig_h100.prom", None))[0], [])
+    wide, _ = scrapes.combine(samples.prepare_long(_parse("mig_h100.prom", None))[0], [])
     rows = wide.select("gpu_instance_id", "gpu_instance_profile", "gr_engine_active", "pod")
     assert rows.rows() == [
         (1, "3g.40gb", 0.25, "a-0"),

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.ingest.telemetry import samples
+from pipelines.ingest.telemetry import samples, scrapes
 from pipelines.ingest.telemetry.exposition import parse_exposition
 from pipelines.ingest.telemetry.fields import LONG_SCHEMA
 
@@ -21,7 +21,7 @@ def _text(*lines: tuple[str, float]) -> str:
 def _run(*files: tuple[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
     long = pl.concat([parse_exposition(text, name) for name, text in files])
     checked, bad = samples.prepare_long(long)
-    wide, conflicts = samples.combine(checked, [])
+    wide, conflicts = scrapes.combine(checked, [])
     return wide, pl.concat([bad, conflicts]).select(samples.STORED_QUARANTINE_COLUMNS)
 
 
@@ -99,7 +99,7 @@ def test_wide_rows_are_checked_like_long_ones():
     )
     rows, quarantine = samples.prepare_wide(wide)
     empty_long, _ = samples.prepare_long(pl.DataFrame(schema=LONG_SCHEMA))
-    final, _ = samples.combine(empty_long, [rows])
+    final, _ = scrapes.combine(empty_long, [rows])
     assert quarantine.select(samples.STORED_QUARANTINE_COLUMNS).rows() == [
         ("w.parquet", 2, "gpu_util_pct", "value 250.0 is above 100.0")
     ]
