@@ -5,7 +5,9 @@
     with the commitment's kind and end from the billing lines that name it. A view: the
     recommendation engine reads a window of it, so nothing here is stored twice.
     A commitment's type and category are the same on all its lines; its end is taken as the
-    latest any line states (an export may leave it off some line types). -#}
+    latest any line states (an export may leave it off some line types). Costs stay in the
+    bill's currency; billing_period is kept so a reader converts each row at its period's
+    rate (int_billing__usd_rates). -#}
 
 with gpu_hours as (
     select * from {{ ref('int_allocation__gpu_hours') }}
@@ -35,6 +37,7 @@ final as (
     select
         g.usage_date,
         g.billing_account_id,
+        g.billing_period,
         g.billing_currency,
         g.deployment_id,
         g.resource_id,

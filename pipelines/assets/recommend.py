@@ -23,6 +23,7 @@ UPSTREAM = [
     dg.AssetKey(["marts", "fct_cost_allocation_daily"]),
     dg.AssetKey(["intermediate", "int_allocation__gpu_hours"]),
     dg.AssetKey(["intermediate", "int_billing__commitment_coverage"]),
+    dg.AssetKey(["intermediate", "int_billing__usd_rates"]),
     dg.AssetKey(["intermediate", "int_requests__phases"]),
     dg.AssetKey(["intermediate", "int_requests__gpu_time_hourly"]),
     dg.AssetKey(["intermediate", "int_telemetry__gpu_hourly"]),

@@ -26,6 +26,7 @@ UPSTREAM = [
     dg.AssetKey(["marts", "fct_recommendations"]),
     dg.AssetKey(["marts", "fct_efficiency_daily"]),
     dg.AssetKey(["marts", "fct_cost_allocation_daily"]),
+    dg.AssetKey(["intermediate", "int_billing__usd_rates"]),
 ]
 
 

@@ -7,8 +7,10 @@ paid and each day's cost, allocation basis: allocated + idle, USD),
 ``intermediate.int_telemetry__gpu_hourly`` with ``staging.stg_registry__selectors`` (busy
 time of each deployment's GPUs) and ``intermediate.int_allocation__gpu_hours`` (instances
 no deployment holds) and ``intermediate.int_billing__commitment_coverage`` (which
-commitment paid for what). The queries are in ``sql/``; days are summarised by
-``observations``. No dagster here: the asset passes the connection in.
+commitment paid for what). Money is USD: every bill counts, each line converted at its
+billing period's rate (``intermediate.int_billing__usd_rates``, 1 for USD) in DECIMAL. The
+queries are in ``sql/``; days are summarised by ``observations``. No dagster here: the asset
+passes the connection in.
 """
 
 from __future__ import annotations

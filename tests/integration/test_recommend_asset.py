@@ -88,7 +88,9 @@ def test_asset_and_marts_materialise_and_every_dbt_test_passes(built):
         for m in materialized
         if m.asset_key in (EFFICIENCY_KEY, RECOMMENDATIONS_KEY)
     }
-    assert counts == {"raw/predicted_efficiency_daily": 1, "raw/recommendations": 1}
+    # i-idle, i-eur (idle, billed in EUR) and chat-8b (at 156.34 USD a day with its EUR row,
+    # a cheaper GPU pays)
+    assert counts == {"raw/predicted_efficiency_daily": 1, "raw/recommendations": 3}
 
 
 def test_efficiency_mart_prices_the_engines_gpu_seconds_at_the_days_price(built):
@@ -141,6 +143,10 @@ def test_recommendation_mart_dates_rows_by_the_window_and_keys_them_uniquely(bui
         (dt.date(2026, 11, 2), None, "i-idle", "right_size", Decimal("121.67"), idle[0][5], True)
     ]
     assert 0 < idle[0][5] <= 1
+    # billed in EUR (RELIABILITY case 8): 2.5 EUR x 1.0834 = 2.7085 USD a day x 365 / 12
+    # = 82.383… → 82.38
+    (eur,) = [r[4] for r in rows if r[2] == "i-eur"]
+    assert eur == Decimal("82.38")
 
 
 def test_a_rerun_of_the_partition_rewrites_identical_rows(built, tmp_path):

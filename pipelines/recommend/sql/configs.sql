@@ -1,18 +1,25 @@
 -- Deployment configs with the price actually paid per GPU-hour over [$start, $end):
--- allocation-basis (allocated + idle) effective USD cost / GPU-hours, per deployment, and
+-- allocation-basis (allocated + idle) effective cost / GPU-hours, per deployment, and
 -- whether the registry lets its traffic go to a hosted API (and which LLMs would do).
--- A deployment without USD cost in the window has no price and is left out.
-with cost as (
+-- Cost in USD: each line at its billing period's rate (int_billing__usd_rates, 1 for USD),
+-- in DECIMAL, rounded to 10^-12 once per sum (RELIABILITY case 8); no currency is left out.
+-- A deployment without cost in the window has no price and is left out.
+with usd_rates as (
+    select * from intermediate.int_billing__usd_rates
+),
+
+cost as (
     select
-        deployment_id,
-        sum(effective_cost) as cost_usd,
-        round(sum(gpu_hours), 9) as gpu_hours
-    from marts.fct_cost_allocation_daily
+        a.deployment_id,
+        cast(sum(a.effective_cost * r.usd_per_unit) as decimal(38, 12)) as cost_usd,
+        round(sum(a.gpu_hours), 9) as gpu_hours
+    from marts.fct_cost_allocation_daily as a
+    inner join usd_rates as r
+        on a.billing_currency = r.billing_currency and a.billing_period = r.billing_period
     where
-        allocation_kind in ('allocated', 'idle')
-        and billing_currency = 'USD'
-        and usage_date >= $start and usage_date < $end
-    group by deployment_id
+        a.allocation_kind in ('allocated', 'idle')
+        and a.usage_date >= $start and a.usage_date < $end
+    group by a.deployment_id
 )
 
 select

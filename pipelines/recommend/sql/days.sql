@@ -1,9 +1,10 @@
 -- Per deployment and UTC day in [$start, $end): busy fraction and its busiest hour from DCGM
 -- (busy / observed seconds per GPU-hour, MIG slices summed, GPUs found by their host_gpu
 -- selectors while the deployment is valid), the share of its GPU-seconds telemetry saw, and
--- its allocation-basis (allocated + idle) USD cost, and the observed batch: requests on a
--- replica's GPUs while it has any (the split's sweep, int_requests__gpu_time_hourly). Only
--- days with both telemetry and cost.
+-- its allocation-basis (allocated + idle) cost in USD (every currency, each line at its
+-- billing period's rate from int_billing__usd_rates: RELIABILITY case 8), and the observed
+-- batch: requests on a replica's GPUs while it has any (the split's sweep,
+-- int_requests__gpu_time_hourly). Only days with both telemetry and cost.
 -- Rounded so that re-runs are bit-identical (parallel float sums differ in the last bit).
 with deployments as (
     select deployment_id, gpu_count, valid_from, valid_to from marts.dim_deployments
@@ -70,14 +71,23 @@ sweep as (
     group by deployment_id, cast(hour_start as date)
 ),
 
+usd_rates as (
+    select * from intermediate.int_billing__usd_rates
+),
+
 cost as (
-    select deployment_id, usage_date, sum(effective_cost) as cost_usd
-    from marts.fct_cost_allocation_daily
+    -- each line at its billing period's rate (1 for USD), in DECIMAL, rounded once per sum
+    select
+        a.deployment_id,
+        a.usage_date,
+        cast(sum(a.effective_cost * r.usd_per_unit) as decimal(38, 12)) as cost_usd
+    from marts.fct_cost_allocation_daily as a
+    inner join usd_rates as r
+        on a.billing_currency = r.billing_currency and a.billing_period = r.billing_period
     where
-        allocation_kind in ('allocated', 'idle')
-        and billing_currency = 'USD'
-        and usage_date >= $start and usage_date < $end
-    group by deployment_id, usage_date
+        a.allocation_kind in ('allocated', 'idle')
+        and a.usage_date >= $start and a.usage_date < $end
+    group by a.deployment_id, a.usage_date
 )
 
 select busy.*, sweep.batch_observed, cast(cost.cost_usd as double) as cost_usd

@@ -2,7 +2,9 @@
 -- costs and the floor-to-actual waterfall summed over the week's days; efficiency and
 -- modelled / actual recomputed from those sums (never a mean of daily ratios); prices per 1M
 -- tokens over the week's tokens. Deployments with cost in fct_cost_allocation_daily but no
--- efficiency row are listed too (held_cost_usd, NULL efficiency figures).
+-- efficiency row are listed too (held_cost_usd, NULL efficiency figures). held_cost_usd
+-- converts each bill at its billing period's rate (int_billing__usd_rates; RELIABILITY
+-- case 8), so a deployment billed in several currencies holds all of them.
 --
 -- Bases: actual_cost_usd is the allocation basis (busy + idle + claimed non-GPU);
 -- actual_usage_cost_usd the usage basis (busy GPU time only), the side modelled_cost_usd is
@@ -77,18 +79,25 @@ efficiency as (
     group by deployment_id
 ),
 
+usd_rates as (
+    select * from intermediate.int_billing__usd_rates
+),
+
 held as (
+    -- every currency, each line at its billing period's rate (1 for USD), in DECIMAL,
+    -- rounded to 10^-12 once per sum: what fct_efficiency_daily's _usd columns do
     select
-        deployment_id,
-        sum(effective_cost) as held_cost_usd,
-        round(sum(gpu_hours), 6) as gpu_hours,
-        round(sum(unobserved_gpu_hours), 6) as unobserved_gpu_hours
-    from marts.fct_cost_allocation_daily
+        a.deployment_id,
+        cast(sum(a.effective_cost * r.usd_per_unit) as decimal(38, 12)) as held_cost_usd,
+        round(sum(a.gpu_hours), 6) as gpu_hours,
+        round(sum(a.unobserved_gpu_hours), 6) as unobserved_gpu_hours
+    from marts.fct_cost_allocation_daily as a
+    inner join usd_rates as r
+        on a.billing_currency = r.billing_currency and a.billing_period = r.billing_period
     where
-        deployment_id is not null
-        and billing_currency = 'USD'
-        and usage_date between $first_day and $last_day
-    group by deployment_id
+        a.deployment_id is not null
+        and a.usage_date between $first_day and $last_day
+    group by a.deployment_id
 ),
 
 -- the recommendation the headline counts for the deployment (recommendations.sql's order)

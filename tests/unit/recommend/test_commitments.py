@@ -176,7 +176,8 @@ def warehouse_coverage(tmp_path_factory) -> tuple[CommitmentCoverage, ...]:
 
 
 def test_warehouse_coverage_is_read_per_deployment_and_idle_instance(warehouse_coverage):
-    # fixtures/recommend/warehouse.sql: the EUR row and the 11-03 row are outside the window
+    # fixtures/recommend/warehouse.sql: the 11-03 row is outside the window; i-eur's 2.5 EUR
+    # count at November's 1.0834 (RELIABILITY case 8), exactly: DECIMAL, never float
     got = {
         (c.deployment_id, c.instance_id, c.commitment_id): (c.end_date, c.effective_cost_usd)
         for c in warehouse_coverage
@@ -192,6 +193,7 @@ def test_warehouse_coverage_is_read_per_deployment_and_idle_instance(warehouse_c
             dt.date(2027, 3, 1),
             Decimal("4"),
         ),
+        (None, "i-eur", None): (None, Decimal("2.7085")),
     }
 
 

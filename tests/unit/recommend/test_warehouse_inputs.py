@@ -13,7 +13,9 @@ Worked by hand for chat-8b on 2026-11-02 (2 × L4, TP 1, both GPUs on host gpu-l
 * Telemetry observed chat-8b's GPU-hour 00 only: r1, r2 observed, r3 not: share 2 / 3.
 * Busy: hour 00 (0.5 + 0.25) / 2 = 0.375, hour 01 (1200 / 3600 + 1800 / 1800) / 2 = 2 / 3;
   day 0.5208333…, peak 2 / 3; coverage (7200 + 5400) s / (2 × 86400 s).
-* Cost 30 + 18 = 48 USD over 12.5 + 31.5 GPU-hours: 48 / 44 USD per GPU-hour.
+* Cost 30 + 18 USD and 100 EUR at the period's 1.0834 (108.34 USD) = 156.34 USD over
+  12.5 + 31.5 + 4 GPU-hours: 156.34 / 48 USD per GPU-hour (RELIABILITY case 8: every
+  currency counts, converted; int_billing__usd_rates in the fixture).
 """
 
 from __future__ import annotations
@@ -47,10 +49,10 @@ def inputs(warehouse: Path):
 
 
 def test_configs_are_priced_at_allocation_basis_usd_per_gpu_hour(inputs):
-    # quiet-8b is declared but never billed: no price, no config; the EUR row is not summed.
+    # quiet-8b is declared but never billed: no price, no config.
     assert sorted(inputs.configs) == ["batch-70b", "chat-8b"]
     chat = inputs.configs["chat-8b"]
-    assert chat.usd_per_gpu_hour == pytest.approx(48 / 44, rel=1e-15)
+    assert chat.usd_per_gpu_hour == pytest.approx((30 + 18 + 108.34) / 48, rel=1e-15)
     assert (chat.llm_id, chat.gpu_id, chat.num_gpus, chat.tensor_parallel) == (
         "llama-3.1-8b",
         "l4",
@@ -65,7 +67,7 @@ def test_daily_observation_matches_the_hand_calculation(inputs):
     (obs,) = inputs.observations  # batch-70b is billed but has no telemetry: no observation
     assert (obs.usage_date, obs.deployment_id, obs.requests) == (DAY, "chat-8b", 3)
     assert (obs.input_tokens, obs.output_tokens, obs.cached_tokens) == (350, 30, 20)
-    assert obs.cost_usd == 48.0
+    assert obs.cost_usd == 156.34  # 30 + 18 USD + 100 EUR x 1.0834
     assert obs.busy_fraction == round(0.5 * (0.375 + 2 / 3), 9)
     assert obs.peak_hour_busy_fraction == round(2 / 3, 9)
     assert obs.telemetry_coverage == round(12_600 / (2 * 86_400), 9)
@@ -94,11 +96,13 @@ def test_requests_without_usage_outside_the_window_or_unmapped_are_left_out(inpu
     assert inputs.requests["ok"].to_list() == [True, True, False]
 
 
-def test_only_a_usd_instance_billed_for_gpu_time_with_no_deployment_is_idle(inputs):
-    (idle,) = inputs.idle_instances
+def test_an_instance_billed_for_gpu_time_with_no_deployment_is_idle_in_any_currency(inputs):
+    eur, idle = inputs.idle_instances  # i-used is held, i-zero has no GPU time
     assert (idle.instance_id, idle.instance_type, idle.gpu_id) == ("i-idle", "g6.12xlarge", "l4")
     assert (idle.gpu_count, idle.days_observed) == (2, 1)
     assert idle.usd_per_day == 4.0  # 2.5 + 2.5 - 1.0 (the Savings Plan negation piece)
+    # billed in EUR: 2.5 EUR x 1.0834 (November's rate), exact in DECIMAL before the float
+    assert (eur.instance_id, eur.usd_per_day, eur.days_observed) == ("i-eur", 2.7085, 1)
 
 
 def test_a_window_without_data_gives_empty_inputs_the_engine_accepts(warehouse):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -22,12 +23,15 @@ from pipelines.report.tables import (
     WATERFALL,
     Commitment,
     headline_savings,
+    load_tables,
     waterfall_steps,
     waterfall_unexplained,
     week_ending,
 )
+from pipelines.warehouse import connect
 
 D = Decimal
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "report" / "warehouse.sql"
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +233,22 @@ def test_deployment_facts_are_weighted_over_the_week(deployments):
     )
     assert deployments["big-70b"]["efficiency_source"] == "calibrated"
     assert deployments["spare-8b"]["efficiency_source"] == "prior"
+
+
+def test_held_cost_converts_each_currency_at_its_billing_periods_rate(tmp_path):
+    """RELIABILITY case 8: old-7b also held 10 EUR of November's bill, at the fixture's
+    1.0834 USD per EUR: 6 + 10.834 = 16.834 USD, exact. Read USD lines only, it was 6."""
+    path = tmp_path / "eur.duckdb"
+    with connect(path) as con:
+        con.execute(FIXTURE.read_text())
+        con.execute(
+            "insert into marts.fct_cost_allocation_daily values ('2026-11-04', 'e1', "
+            "'2026-11-01', 'EUR', 'idle', 'old-7b', 24, 0, 10, 10, 10)"
+        )
+        tables = load_tables(con, dt.date(2026, 11, 7))
+    old = tables.deployments.filter(deployment_id="old-7b").row(0, named=True)
+    assert (old["held_cost_usd"], old["gpu_hours"]) == (D("16.834"), 48)
+    assert str(old["held_cost_usd"]) == "16.834000000000"  # DECIMAL(38,12), never a float
 
 
 def test_a_deployments_best_saving_is_the_most_cash_now(deployments):
