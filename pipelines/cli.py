@@ -20,9 +20,10 @@ def _run(args: argparse.Namespace) -> int:
     from pipelines.runner import RunError, run
     from pipelines.summary import print_summary
 
+    log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
     try:
         result = run(
-            args.config, args.start, args.end, log_level="INFO" if args.verbose else "WARNING"
+            args.config, args.start, args.end, log_level=log_level, disk_check=args.disk_check
         )
     except ConfigError as exc:
         # Already `file:line: key.path: message`, one line per problem: nothing to add.
@@ -52,7 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True, help="unitcost.yaml")
     run.add_argument("--start", required=True, type=_date, help="first day, YYYY-MM-DD (UTC)")
     run.add_argument("--end", required=True, type=_date, help="day after the last, YYYY-MM-DD")
-    run.add_argument("--verbose", action="store_true", help="stream Dagster and dbt logs")
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="stream Dagster and dbt logs; twice (-vv) also every step as it starts and ends",
+    )
+    run.add_argument(
+        "--no-disk-check",
+        dest="disk_check",
+        action="store_false",
+        help="skip the pre-flight check that the warehouse's disk has room for the run",
+    )
     run.set_defaults(func=_run)
 
     summary = sub.add_parser("summary", help="print what a warehouse holds")

@@ -5,9 +5,10 @@ dimensions), then the daily job over the whole range in one run (daily assets ar
 backfills: one DuckDB writer, one dbt invocation per range instead of one per day).
 
 Before any Dagster start-up it validates ``unitcost.yaml`` and the registry (a typo costs one
-``file:line: key: message`` line, not a traceback) and waits for the warehouse lock (with
-backoff, ``UNITCOST_LOCK_TIMEOUT_S``). After a successful run it publishes the analysts'
-read-only copy (``<name>.analytics.duckdb`` beside the warehouse).
+``file:line: key: message`` line, not a traceback), checks that the warehouse's filesystem has
+room for the run (``pipelines/preflight.py``; ``disk_check=False`` skips it) and waits for the
+warehouse lock (with backoff, ``UNITCOST_LOCK_TIMEOUT_S``). After a successful run it
+publishes the analysts' read-only copy (``<name>.analytics.duckdb`` beside the warehouse).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from pipelines.config import load_settings
 from pipelines.partitions import PARTITIONS_START_DATE
+from pipelines.preflight import DiskSpaceError, check_disk_space
 from pipelines.registry import load_registry
 from pipelines.warehouse import WarehouseLockedError, connect, publish_analytics_copy
 
@@ -66,14 +68,29 @@ def _failure_message(result) -> str:
 
 
 def run(
-    config_path: str | Path, start: dt.date, end: dt.date, *, log_level: str = "WARNING"
+    config_path: str | Path,
+    start: dt.date,
+    end: dt.date,
+    *,
+    log_level: str = "WARNING",
+    disk_check: bool = True,
 ) -> RunResult:
-    """Materialize all assets for [start, end) as configured in ``config_path``."""
+    """Materialize all assets for [start, end) as configured in ``config_path``.
+
+    ``log_level`` is Dagster's console level: WARNING (quiet), INFO (with dbt's output), or
+    DEBUG (also every step as it starts and ends).
+    """
     _check_range(start, end)
     settings = load_settings(config_path)  # fail on a bad config before any import cost
     # The registry_tables asset validates it again, but a failure there comes wrapped in
     # Dagster's step-failure logging; here it is the one ConfigError line per problem.
     load_registry(settings.registry_path)
+    if disk_check:
+        try:
+            # Case 36: fail before writing anything rather than on a full disk mid-run.
+            check_disk_space(settings, start, end)
+        except DiskSpaceError as exc:
+            raise RunError(str(exc)) from None
     try:
         # dbt (a subprocess) cannot retry a held lock; wait for it here, where we can.
         with connect(settings.duckdb_path):
@@ -130,7 +147,7 @@ def _execute(start: dt.date, end: dt.date, log_level: str) -> tuple[int, tuple[s
         # dagster-dbt echoes every dbt log line to stdout; keep it unless asked to be verbose,
         # and show it only if the job fails.
         captured = io.StringIO()
-        with contextlib.redirect_stdout(sys.stdout if log_level == "INFO" else captured):
+        with contextlib.redirect_stdout(sys.stdout if log_level != "WARNING" else captured):
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance,
                 tags=tags,

@@ -218,3 +218,80 @@ def test_a_child_started_through_the_dbt_launcher_dies_with_its_parent(tmp_path)
     finally:
         if _alive(child_pid):
             os.kill(child_pid, signal.SIGKILL)
+
+
+# 5. Case 39, input larger than memory: one set of DuckDB settings for Python and dbt.
+
+
+def _duckdb_settings(con) -> dict[str, object]:
+    names = ["memory_limit", "threads", "preserve_insertion_order", "TimeZone"]
+    values = con.execute("select " + ", ".join(f"current_setting('{n}')" for n in names)).fetchone()
+    return dict(zip(names, values, strict=True))
+
+
+def _expected_settings() -> dict[str, object]:
+    import duckdb
+
+    from pipelines.warehouse import CONNECTION_CONFIG
+
+    # DuckDB reports memory_limit in its own units ('12GB' reads back as '11.1 GiB')
+    with duckdb.connect(config={"memory_limit": CONNECTION_CONFIG["memory_limit"]}) as con:
+        memory = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    return {
+        "memory_limit": memory,
+        "threads": 2,
+        "preserve_insertion_order": False,
+        "TimeZone": "UTC",
+    }
+
+
+def test_every_pipeline_connection_has_the_memory_limit_two_threads_and_no_insertion_order(
+    tmp_path,
+):
+    from pipelines.resources import WarehouseResource
+
+    writer = tmp_path / "w.duckdb"
+    expected = _expected_settings()
+    with connect(writer) as con:
+        assert _duckdb_settings(con) == expected
+    with connect(writer, read_only=True) as con:
+        assert _duckdb_settings(con) == expected
+    with WarehouseResource(database=str(writer)).get_connection() as con:  # the assets' own
+        assert _duckdb_settings(con) == expected
+
+
+def test_dbt_profile_sets_the_same_duckdb_settings_as_warehouse_py():
+    import yaml
+
+    from pipelines.dbt_project import DBT_PROJECT_DIR
+    from pipelines.warehouse import CONNECTION_CONFIG
+
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    settings = profile["unitcost"]["outputs"]["dev"]["settings"]
+    assert settings == {**CONNECTION_CONFIG, "TimeZone": "UTC"}
+
+
+@pytest.mark.slow
+def test_dbt_connects_with_the_same_duckdb_settings(tmp_path):
+    import json
+
+    from pipelines.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    query = "select " + ", ".join(
+        f"current_setting('{n}') as {n}"
+        for n in ["memory_limit", "threads", "preserve_insertion_order", "TimeZone"]
+    )
+    done = subprocess.run(
+        [DBT_EXECUTABLE, "show", "--inline", query, "--output", "json", "--log-format", "json",
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target")],
+        env={**os.environ, "UNITCOST_DUCKDB": str(tmp_path / "w.duckdb")},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    shown = [
+        json.loads(event["data"]["preview"])
+        for event in map(json.loads, done.stdout.splitlines())
+        if event["info"]["name"] == "ShowNode"
+    ]
+    assert shown == [[_expected_settings()]]
