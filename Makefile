@@ -21,13 +21,14 @@ DEV_PORT ?= 3000
 # uv from PATH if present, else a private copy installed from PyPI into .uv/.
 UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
 
-.PHONY: help setup run test dev lint clean
+.PHONY: help setup run test dev lint clean bench
 
 help:
 	@echo "make run    set up, simulate the default fleet ($(FLEET_DAYS) days), load it into $(DUCKDB)"
 	@echo "make test   set up and run the tests"
 	@echo "make dev    Dagster UI on workspace.yaml (after make run)"
 	@echo "make lint   ruff"
+	@echo "make bench  per-step time, rows/s and peak RSS of one fleet-day at scales $(BENCH_SCALES), and a week"
 	@echo "make clean  remove .venv, var/ and dbt target/"
 
 .uv/bin/uv:
@@ -57,6 +58,28 @@ dev: setup
 		UNITCOST_DUCKDB=$(CURDIR)/$(DUCKDB) PATH=$(CURDIR)/$(BIN):$$PATH \
 		PYTHONWARNINGS='ignore:Function `dev_command` is superseded:FutureWarning' \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
+
+# Not one of README's two commands: simulated fleets are cached in var/bench (scale 32 takes
+# ~5 minutes and ~8 GiB to simulate), each run starts from an empty warehouse.
+BENCH_DIR := var/bench
+BENCH_SCALES ?= 1 4 8 32
+BENCH_DAY := 2026-11-01
+BENCH_NEXT := 2026-11-02
+BENCH_WEEK_END := 2026-11-08
+
+bench: setup
+	@set -e; for s in $(BENCH_SCALES); do \
+		dir=$(BENCH_DIR)/s$$s; \
+		[ -f $$dir/unitcost.yaml ] || $(BIN)/unitcost simulate --scale $$s --days 1 \
+			--start $(BENCH_DAY) --out $$dir; \
+		rm -f $$dir/unitcost.duckdb $$dir/unitcost.analytics.duckdb; \
+		$(BIN)/unitcost bench-run --config $$dir/unitcost.yaml --start $(BENCH_DAY) --end $(BENCH_NEXT); \
+	done
+	@[ -f $(BENCH_DIR)/week/unitcost.yaml ] || $(BIN)/unitcost simulate --days 7 \
+		--start $(BENCH_DAY) --out $(BENCH_DIR)/week
+	@rm -f $(BENCH_DIR)/week/unitcost.duckdb $(BENCH_DIR)/week/unitcost.analytics.duckdb
+	$(BIN)/unitcost bench-run --config $(BENCH_DIR)/week/unitcost.yaml --start $(BENCH_DAY) \
+		--end $(BENCH_WEEK_END)
 
 lint: setup
 	$(BIN)/ruff check pipelines tests

@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from pipelines.bench.billing import add_parsers as add_bench_billing_parsers
     from pipelines.bench.requests import add_parsers as add_bench_requests_parsers
+    from pipelines.bench.run import add_parsers as add_bench_run_parsers
     from pipelines.bench.telemetry import add_parsers as add_bench_telemetry_parsers
     from pipelines.costmodel.cli import add_parsers as add_costmodel_parsers
     from pipelines.fleet.cli import add_parsers as add_fleet_parsers
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fleet_parsers(sub)
     add_bench_billing_parsers(sub)
     add_bench_requests_parsers(sub)
+    add_bench_run_parsers(sub)
     add_bench_telemetry_parsers(sub)
     add_costmodel_parsers(sub)
     return parser
