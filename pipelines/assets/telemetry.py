@@ -1,27 +1,23 @@
 """Telemetry: one UTC day of DCGM GPU samples, vLLM engine metrics and their quarantine.
 
 The logic is ``pipelines/ingest/telemetry`` (no dagster there). Each day's rows replace that
-day's ``[d, d+1)`` window, so re-running a partition gives identical tables, and each file the
-day read gets its ``raw.ingest_ledger`` row: what every sample became (``telemetry.counts``).
+day's ``[d, d+1)`` window, and each file the day read gets its ``raw.ingest_ledger`` row (what
+every sample became, ``telemetry.counts``), all in one transaction per day: re-running a
+partition gives identical tables, and a crash leaves the day as it was.
 """
 
-import datetime as dt
 from collections import Counter
 
 import dagster as dg
-import polars as pl
 
-from pipelines.ingest.quarantine import QUARANTINE_SCHEMA, quarantine_table
 from pipelines.ingest.storage import list_files
-from pipelines.ingest.telemetry.fields import DCGM_SCHEMA, ENGINE_SCHEMA
-from pipelines.ingest.telemetry.load import read_day
+from pipelines.ingest.telemetry.load import load_day
+from pipelines.ingest.telemetry.tables import SOURCE, clear_day, ensure_tables
 from pipelines.partitions import daily_partitions, window_days
-from pipelines.quality.ledger import record_ingest
+from pipelines.quality.ledger import write_ingest
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
-from pipelines.warehouse import replace_rows
 
 OWNERS = ["team:unitcost"]
-SOURCE = "telemetry"
 DCGM_KEY = dg.AssetKey(["raw", "dcgm_samples"])
 ENGINE_KEY = dg.AssetKey(["raw", "engine_metric_samples"])
 QUARANTINE_KEY = dg.AssetKey(["raw", "quarantine_telemetry"])
@@ -43,14 +39,6 @@ CHECKS = [
 ]
 
 
-def _empty() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    return (
-        pl.DataFrame(schema=DCGM_SCHEMA),
-        pl.DataFrame(schema=ENGINE_SCHEMA),
-        pl.DataFrame(schema=QUARANTINE_SCHEMA),
-    )
-
-
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -60,7 +48,8 @@ def _empty() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         ),
         dg.AssetSpec(
             ENGINE_KEY,
-            description="One row per vLLM metric series sample (counters as read, buckets by le).",
+            description="One row per vLLM metric series sample (counters as read; histogram "
+            "_sum/_count, not buckets).",
             **_SPEC,
         ),
         dg.AssetSpec(
@@ -77,34 +66,36 @@ def _empty() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 def telemetry_tables(
     context: dg.AssetExecutionContext, unitcost: UnitcostConfigResource, duckdb: WarehouseResource
 ):
-    """Load telemetry day by day; each day's rows and quarantine replace that day's."""
+    """Load telemetry day by day; each day's rows, quarantine and ledger replace that day's."""
     settings = unitcost.settings()
     location = settings.source_location(SOURCE)
     files = list_files(location, settings.s3) if location is not None else []
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     with duckdb.get_connection() as con:
+        ensure_tables(con)
         for day in window_days(context.partition_time_window):
-            dcgm, engine, quarantine = _empty()
-            ledger = []
-            if location is not None:
-                loaded = read_day(files, day, settings.s3)
-                dcgm, engine = loaded.dcgm, loaded.engine
-                quarantine = loaded.quarantine.with_columns(partition_day=pl.lit(day))
-                counts["input_samples"] += loaded.input_samples
-                ledger = loaded.counts.ledger_rows(SOURCE, day)
-            start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            window = ("ts", start, start + dt.timedelta(days=1))
-            counts["dcgm"] += replace_rows(con, "raw", "dcgm_samples", dcgm, window=window)
-            counts["engine"] += replace_rows(
-                con, "raw", "engine_metric_samples", engine, window=window
-            )
-            counts["quarantine"] += replace_rows(
-                con, "raw", quarantine_table(SOURCE), quarantine, match={"partition_day": day}
-            )
-            reasons.update(quarantine["column_name"].fill_null("(sample)").to_list())
-            # A day without a source or files still clears its ledger rows.
-            record_ingest(con, ledger, source=SOURCE, days=[day])
+            con.execute("begin transaction")
+            try:
+                ledger = []
+                if location is None:
+                    clear_day(con, day)  # a day without a source still clears its rows
+                else:
+                    loaded = load_day(con, files, day, settings.s3)
+                    ledger = loaded.counts.ledger_rows(SOURCE, day)
+                    counts.update(
+                        input_samples=loaded.input_samples,
+                        dcgm=loaded.dcgm_rows,
+                        engine=loaded.engine_rows,
+                        quarantine=loaded.quarantine_rows,
+                    )
+                    reasons.update(loaded.by_field)
+                # A day without a source or files still clears its ledger rows.
+                write_ingest(con, ledger, source=SOURCE, days=[day])
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
         checks = _check_results(con, context.partition_time_window)
     common = {"source_files": len(files), "input_samples": counts["input_samples"]}
     for key, n, extra in (

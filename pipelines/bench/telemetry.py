@@ -1,11 +1,15 @@
-"""`unitcost bench-telemetry`: ingest a simulated 1,000-GPU fleet-day of DCGM samples at 10 s.
+"""`unitcost bench-telemetry`: the telemetry ingest of one fleet-day, beside DuckDB's own read
+of the same files in the same process.
 
-The fleet is the default spec × 32 (1,024 GPUs); each GPU's hourly busy fraction is drawn at
-random (seeded) instead of simulating 32× the request traffic, which would take minutes and
-does not change the telemetry's shape or volume. The simulator's own DCGM writer renders it
-(wide layout by default: 8.8 M GPU scrapes; ``--layout long`` is 19 rows per scrape, so use a
-smaller ``--scale``). The baseline is DuckDB's plain ``read_parquet`` of the same files in the
-same process; peak RSS is ``VmHWM``, reset between phases where the kernel allows.
+The input is a fleet folder as `unitcost simulate` writes it: its ``telemetry/`` holds DCGM
+Parquet, vLLM engine-metric Parquet and Prometheus text scrapes. ``--scale`` simulates one
+day into a temp folder first (minutes at scale 32: cache a folder and pass ``--fleet``).
+The ingest is what the telemetry asset runs for a day (``load_day`` and its ledger rows in
+one transaction) into a fresh DuckDB file opened with the warehouse's settings. The baselines
+read the same files with DuckDB: ``count(*)`` (Parquet metadata only) and a scan that touches
+every column of every row (what any ingest must at least do; the ratio is against it).
+Rows are physical records: Parquet rows and text sample lines. Peak RSS is the process's
+``VmHWM``, reset before each phase (run under ``/usr/bin/time -v`` for the whole process).
 """
 
 from __future__ import annotations
@@ -16,99 +20,142 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+import duckdb
 
 from pipelines.bench.billing import _peak_rss_mib, _reset_peak
+from pipelines.warehouse import quote_identifier
 
 DAY = dt.date(2026, 11, 1)
-BASELINE = {
-    "wide": "select count(*), sum(epoch_us(timestamp)), sum(DCGM_FI_DEV_GPU_UTIL), "
-    "sum(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION), sum(length(UUID)) from read_parquet(?)",
-    "long": "select count(*), sum(epoch_us(timestamp)), sum(value), sum(length(metric)), "
-    "sum(length(UUID)) from read_parquet(?)",
-}
+_TEXT_LINES = """select count(*) from (select unnest(string_split(content, chr(10))) as line
+    from read_text($files)) where line != '' and not starts_with(line, '#')"""
 
 
-def _fleet(root: Path, scale: float, interval_s: int, layout: str):
-    from pipelines.fleet.formats import SimulationContext
-    from pipelines.fleet.formats.telemetry import write_dcgm
-    from pipelines.fleet.plan import build_plan
-    from pipelines.fleet.spec import DEFAULT_SPEC_PATH, load_spec
-    from pipelines.fleet.tables import timeline_table, write_table
+def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[str]) -> str:
+    """A query that reads every column of every row of ``files`` (one schema group)."""
+    described = con.execute(
+        "describe select * from read_parquet($files, union_by_name = true)", {"files": files}
+    ).fetchall()
+    terms = ["count(*)"]
+    for name, kind, *_ in described:
+        column = quote_identifier(name, validate=False)
+        if kind.startswith("TIMESTAMP"):
+            terms.append(f"sum(epoch_us({column}))")
+        elif kind == "VARCHAR":
+            terms.append(f"sum(length({column}))")
+        elif kind in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER"):
+            terms.append(f"sum({column})")
+    return f"select {', '.join(terms)} from read_parquet($files, union_by_name = true)"
 
-    plan = build_plan(load_spec(DEFAULT_SPEC_PATH), DAY, 1, scale, 42)
-    rng = np.random.default_rng(42)
-    busy = {i.host: np.round(rng.beta(2, 3, (i.gpu_count, 24)), 6) for i in plan.instances}
-    owners = {i.host: [f"bench-{i.host}"] * i.gpu_count for i in plan.instances}
-    table = timeline_table(DAY, plan.instances, owners, busy)
-    write_table(root / "truth" / "timeline" / f"date={DAY}" / "part-0.parquet", table)
-    write_dcgm(SimulationContext(out=root, plan=plan), interval_s, text=False, layout=layout)
-    return plan.gpu_count
+
+def _baseline(parquet: dict[str, list[str]], text: list[str]) -> dict:
+    with duckdb.connect(config={"threads": 2}) as con:
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        rows = sum(
+            con.execute("select count(*) from read_parquet($files, union_by_name = true)",
+                        {"files": f}).fetchone()[0]
+            for f in parquet.values()
+        )  # fmt: skip
+        count_s = time.perf_counter() - t0
+        lines = con.execute(_TEXT_LINES, {"files": text}).fetchone()[0] if text else 0
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        for files in parquet.values():
+            con.execute(_scan_sql(con, files), {"files": files}).fetchall()
+        if text:
+            con.execute("select sum(length(content)) from read_text($files)", {"files": text})
+        scan_s, scan_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return {"rows": rows + lines, "count_s": count_s, "scan_s": scan_s, "scan_cpu": scan_cpu}
 
 
-def run_bench(scale: float, interval_s: int, layout: str) -> dict:
-    import duckdb
+def _ingest(files, day: dt.date, db: Path) -> dict:
+    from pipelines.ingest.telemetry.load import load_day
+    from pipelines.ingest.telemetry.tables import SOURCE, ensure_tables
+    from pipelines.quality.ledger import write_ingest
+    from pipelines.warehouse import connect
 
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    with connect(db) as con:
+        ensure_tables(con)
+        con.execute("begin transaction")
+        loaded = load_day(con, files, day)
+        write_ingest(con, loaded.counts.ledger_rows(SOURCE, day), source=SOURCE, days=[day])
+        con.execute("commit")
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return {"ingest_s": wall, "ingest_cpu": cpu, "loaded": loaded}
+
+
+def run_bench(fleet: Path, day: dt.date) -> dict:
     from pipelines.ingest.storage import list_files
-    from pipelines.ingest.telemetry.load import read_day
-    from pipelines.warehouse import connect, replace_rows
+    from pipelines.ingest.telemetry.load import EXPOSITION_SUFFIXES, files_for_day
 
+    picked = files_for_day(list_files(fleet / "telemetry"), day)
+    parquet: dict[str, list[str]] = {}
+    for f in picked:
+        if f.uri.endswith(".parquet"):
+            parquet.setdefault(f.relative_path.split("/")[0], []).append(f.uri)
+    text = [f.uri for f in picked if f.relative_path.endswith(EXPOSITION_SUFFIXES)]
+    _reset_peak()
+    result = _baseline(parquet, text)
+    result["baseline_rss_mib"] = _peak_rss_mib()
     with tempfile.TemporaryDirectory(prefix="unitcost-bench-") as tmp:
-        root = Path(tmp)
-        t0 = time.perf_counter()
-        gpus = _fleet(root, scale, interval_s, layout)
-        simulate_s = time.perf_counter() - t0
-        files = list_files(root / "telemetry")
-        paths = [f.uri for f in files]
         _reset_peak()
-        t0 = time.perf_counter()
-        with duckdb.connect() as con:
-            rows = con.execute(BASELINE[layout], [paths]).fetchall()[0][0]
-        baseline_s, baseline_rss = time.perf_counter() - t0, _peak_rss_mib()
-        _reset_peak()
-        t0 = time.perf_counter()
-        day = read_day(files, DAY)
-        parse_s = time.perf_counter() - t0
-        start = dt.datetime.combine(DAY, dt.time(), dt.UTC)
-        with connect(root / "bench.duckdb") as con:
-            window = ("ts", start, start + dt.timedelta(days=1))
-            replace_rows(con, "raw", "dcgm_samples", day.dcgm, window=window)
-        ingest_s, ingest_rss = time.perf_counter() - t0, _peak_rss_mib()
-    return {
-        "gpus": gpus, "layout": layout, "interval_s": interval_s, "files": len(files),
-        "rows": rows, "gpu_samples": day.dcgm.height, "quarantined": day.quarantine.height,
-        "simulate_s": simulate_s, "baseline_s": baseline_s, "baseline_rss_mib": baseline_rss,
-        "parse_s": parse_s, "ingest_s": ingest_s, "ingest_rss_mib": ingest_rss,
-    }  # fmt: skip
+        result |= _ingest(picked, day, Path(tmp) / "bench.duckdb")
+        result["ingest_rss_mib"] = _peak_rss_mib()
+    return result | {"files": len(picked), "day": day}
+
+
+def _report(r: dict) -> None:
+    loaded = r["loaded"]
+    rows = r["rows"]
+    print(
+        f"telemetry {r['day']}: {r['files']} files, {rows:,} rows ({loaded.input_samples:,} "
+        f"samples of the day) -> {loaded.dcgm_rows:,} DCGM rows, {loaded.engine_rows:,} engine "
+        f"rows, {loaded.quarantine_rows:,} quarantined"
+    )
+    lines = [
+        ("duckdb count(*) (metadata)", r["count_s"], None, r["baseline_rss_mib"]),
+        ("duckdb scan of every column", r["scan_s"], r["scan_cpu"], r["baseline_rss_mib"]),
+        (
+            "unitcost ingest (load_day + ledger)",
+            r["ingest_s"],
+            r["ingest_cpu"],
+            r["ingest_rss_mib"],
+        ),
+    ]
+    for name, wall, cpu, rss in lines:
+        used = f"{cpu:7.2f} CPU s" if cpu is not None else " " * 13
+        print(
+            f"  {name:36s} {wall:7.2f} s {used} {rows / wall:>12,.0f} rows/s  "
+            f"peak RSS {rss:,.0f} MiB"
+        )
+    # On a shared machine the CPU seconds are the steadier comparison.
+    print(
+        f"  ingest rate / duckdb scan rate: {r['scan_s'] / r['ingest_s']:.0%} by wall time, "
+        f"{r['scan_cpu'] / r['ingest_cpu']:.0%} by CPU time; "
+        f"/ count(*) rate: {r['count_s'] / r['ingest_s']:.0%}"
+    )
 
 
 def _main(args: argparse.Namespace) -> int:
-    r = run_bench(args.scale, args.interval, args.layout)
-    print(
-        f"DCGM {r['layout']} Parquet, {r['gpus']} GPUs x 1 day at {r['interval_s']} s: "
-        f"{r['rows']:,} rows in {r['files']} files -> {r['gpu_samples']:,} GPU samples, "
-        f"{r['quarantined']} quarantined (simulated in {r['simulate_s']:.1f} s)"
-    )
-    print(
-        f"  duckdb read_parquet (scan all columns): {r['baseline_s']:7.2f} s "
-        f"{r['rows'] / r['baseline_s']:>12,.0f} rows/s  peak RSS {r['baseline_rss_mib']:,.0f} MiB"
-    )
-    print(
-        f"  unitcost read+check+dedupe (polars)   : {r['parse_s']:7.2f} s "
-        f"{r['rows'] / r['parse_s']:>12,.0f} rows/s"
-    )
-    print(
-        f"  ... + write raw.dcgm_samples (DuckDB) : {r['ingest_s']:7.2f} s "
-        f"{r['rows'] / r['ingest_s']:>12,.0f} rows/s  peak RSS {r['ingest_rss_mib']:,.0f} MiB"
-    )
-    return 0  # fmt: skip
+    if args.fleet is not None:
+        _report(run_bench(Path(args.fleet), args.day))
+        return 0
+    from pipelines.fleet.simulate import simulate
+
+    with tempfile.TemporaryDirectory(prefix="unitcost-bench-fleet-") as tmp:
+        simulate(tmp, start=args.day, days=1, scale=args.scale)
+        _report(run_bench(Path(tmp), args.day))
+    return 0
 
 
 def add_parsers(subparsers) -> None:
     bench = subparsers.add_parser(
-        "bench-telemetry", help="rows/s and peak RSS ingesting a simulated 1,000-GPU DCGM day"
+        "bench-telemetry",
+        help="rows/s and peak RSS of the telemetry ingest of a fleet-day (DCGM, vLLM, "
+        "scrapes), beside DuckDB's raw read of the same files",
     )
-    bench.add_argument("--scale", type=float, default=32, help="fleet copies (32: 1,024 GPUs)")
-    bench.add_argument("--interval", type=int, default=10, help="scrape interval, seconds")
-    bench.add_argument("--layout", choices=("wide", "long"), default="wide")
+    bench.add_argument("--fleet", help="a simulated fleet folder (unitcost simulate's output)")
+    bench.add_argument("--day", type=dt.date.fromisoformat, default=DAY, help="UTC day")
+    bench.add_argument(
+        "--scale", type=float, default=32, help="without --fleet: simulate this scale first"
+    )
     bench.set_defaults(func=_main)

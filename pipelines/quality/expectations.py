@@ -147,7 +147,7 @@ SOURCES: dict[str, SourceRules] = {
         table="raw.inference_requests",
         ts="arrival_ts",
         types={c: _duckdb_type(t) for c, t in RAW_REQUESTS.items()},
-        not_null=("request_source", "request_id", "arrival_ts", "status", "source_file"),
+        not_null=("request_source", "request_id", "arrival_ts", "status", "source_file_id"),
         between={
             "input_tokens": (0, None),
             "output_tokens": (0, None),
@@ -164,7 +164,7 @@ SOURCES: dict[str, SourceRules] = {
         table="raw.dcgm_samples",
         ts="ts",
         types={c: _duckdb_type(t) for c, t in DCGM_SCHEMA.items()},
-        not_null=("ts", "host", "gpu_index", "gpu_uuid", "source_file"),
+        not_null=("ts", "host", "gpu_index", "gpu_uuid", "source_file_id"),
         between={
             **{c: (0, 100) for c in _DCGM_PCTS},
             **{c: (0, 1) for c in _DCGM_RATIOS},
@@ -178,7 +178,7 @@ SOURCES: dict[str, SourceRules] = {
         table="raw.engine_metric_samples",
         ts="ts",
         types={c: _duckdb_type(t) for c, t in ENGINE_SCHEMA.items()},
-        not_null=("ts", "host", "metric", "value", "source_file"),
+        not_null=("ts", "host", "metric", "value", "source_file_id"),
         between={"value": (0, None)},
         # the ingest's series key (telemetry/engine_metrics.py SERIES), sample time included
         unique=("host", "instance", "namespace", "pod", "model_name", "engine", "metric", "le")

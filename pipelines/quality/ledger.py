@@ -57,6 +57,9 @@ STORED_TABLES = {
     "requests": ("raw.inference_requests", "cast(arrival_ts as date)"),
     "billing": ("raw.billing_line_items", "billing_period"),
 }
+# Stored tables whose rows name their file by id (pipelines/ingest/file_ids.py), not by
+# path: reconciled through raw.source_files, as the ledger names files by path.
+FILE_ID_TABLES = {"raw.inference_requests"}
 QUARANTINE_TABLES = {
     "requests": "raw.quarantine_requests",
     "telemetry": "raw.quarantine_telemetry",
@@ -151,33 +154,47 @@ def record_ingest(
 ) -> int:
     """Replace the ledger rows of each (source, partition_day) in ``rows`` (and of ``days``
     for ``source``: a day whose files are all gone is cleared) in one transaction."""
+    ensure_ledger(con)
+    con.execute("begin transaction")
+    try:
+        n = write_ingest(con, rows, source=source, days=days)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return n
+
+
+def write_ingest(
+    con: duckdb.DuckDBPyConnection,
+    rows: Iterable[LedgerRow],
+    *,
+    source: str | None = None,
+    days: Iterable[dt.date] = (),
+) -> int:
+    """``record_ingest`` inside the caller's transaction: for an ingest that commits its rows
+    and their ledger rows together (a crash leaves neither)."""
     rows = list(rows)
     scope = {(r.source, r.partition_day) for r in rows}
     if source is not None:
         scope |= {(source, d) for d in days}
     ensure_ledger(con)
     now = dt.datetime.now(dt.UTC)
-    con.execute("begin transaction")
-    try:
-        for src, day in sorted(scope):
-            con.execute(f"delete from {LEDGER} where source = ? and partition_day = ?", [src, day])
-        if rows:
-            # By name: an old warehouse has the newer columns appended, not in this order.
-            names = ["source", "partition_day", "source_file", "lines_read", *TERMS, "recorded_at"]
-            con.executemany(
-                f"insert into {LEDGER} ({', '.join(names)}) "
-                f"values ({', '.join('?' for _ in names)})",
-                [
-                    [r.source, r.partition_day, r.source_file, r.lines_read]
-                    + [getattr(r, t) for t in TERMS]
-                    + [now]
-                    for r in rows
-                ],
-            )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    for src, day in sorted(scope):
+        con.execute(f"delete from {LEDGER} where source = ? and partition_day = ?", [src, day])
+    if rows:
+        # By name: an old warehouse has the newer columns appended, not in this order.
+        names = ["source", "partition_day", "source_file", "lines_read", *TERMS, "recorded_at"]
+        con.executemany(
+            f"insert into {LEDGER} ({', '.join(names)}) "
+            f"values ({', '.join('?' for _ in names)})",
+            [
+                [r.source, r.partition_day, r.source_file, r.lines_read]
+                + [getattr(r, t) for t in TERMS]
+                + [now]
+                for r in rows
+            ],
+        )
     return len(rows)
 
 
@@ -218,6 +235,19 @@ def _terms_sql(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [f"coalesce({t}, 0)" if t in present else "0" for t in TERMS]
 
 
+def _file_of(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The path of a stored row's file, as SQL: a row whose id is not registered has none, so
+    it shows up as a mismatch instead of vanishing from the count."""
+    if table not in FILE_ID_TABLES:
+        return "source_file"
+    if not table_exists(con, "raw.source_files"):
+        return "null"
+    return (
+        "(select f.uri from raw.source_files as f "
+        f"where f.source_file_id = {table}.source_file_id)"
+    )
+
+
 def ledger_report(
     con: duckdb.DuckDBPyConnection, source: str, days: list[dt.date], limit: int = 10
 ) -> LedgerReport:
@@ -254,7 +284,7 @@ def ledger_report(
             continue
         actual = _by_day_and_file(
             con,
-            f"select {day_expr}, source_file, count(*) from {table} "
+            f"select {day_expr}, {_file_of(con, table)}, count(*) from {table} "
             f"where list_contains(?, {day_expr}) group by all",
             [days],
         )

@@ -6,9 +6,10 @@ sample read lands in exactly one term, tested in this order:
 
 * ``outside_window``: its time is readable and outside the day ``[D, D+1)``;
 * ``not_used``: a metric unitcost does not read: a DCGM field outside ``fields.FIELDS``, any
-  series that is neither a DCGM field nor ``vllm:*`` (``process_*``, ``python_gc_*``); in a
-  wide export the numeric cells of other ``DCGM_FI_*`` columns (text cells there, such as a
-  driver version, are labels, not samples);
+  series that is neither a DCGM field nor ``vllm:*`` (``process_*``, ``python_gc_*``), vLLM's
+  histogram ``_bucket`` series (no dbt model reads them); in a wide export the numeric cells
+  of other ``DCGM_FI_*`` columns (text cells there, such as a driver version, are labels,
+  not samples);
 * ``quarantined``: one ``raw.quarantine_telemetry`` row per sample: no readable time, a
   missing key label, an impossible or non-numeric value, either copy of a conflicting
   duplicate (an HA pair that disagrees is two samples read and two quarantine rows);
@@ -19,18 +20,20 @@ sample read lands in exactly one term, tested in this order:
 
 A file read by two days (no date in its name) is counted whole by each: one day's samples are
 the other's ``outside_window``; a sample without a readable time is quarantined by both.
-Counts, never copies of frames (``quality.ledger.counts_by_file``).
+Files read in Python are counted here as they are read (``window``); the SQL steps add their
+per-file counts with ``add_rows``. Counts, never copies of the rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipelines.quality.ledger import LedgerRow, build_ledger, counts_by_file
+from pipelines.quality.ledger import LedgerRow, build_ledger
 
 
 @dataclass
@@ -44,9 +47,10 @@ class SampleCounts:
     duplicates_dropped: Counter[str] = field(default_factory=Counter)
     stored: Counter[str] = field(default_factory=Counter)
 
-    def add(self, term: str, frame: pl.DataFrame, weights: pl.Expr | None = None) -> None:
-        """Add ``frame``'s rows per file (or the sum of ``weights`` per file) to ``term``."""
-        getattr(self, term).update(counts_by_file(frame, weights=weights))
+    def add_rows(self, term: str, rows: Iterable[tuple[str, int | None]]) -> None:
+        """Add ``(file, count)`` pairs (a SQL step's per-file counts) to ``term``."""
+        for file, n in rows:
+            getattr(self, term)[file] += int(n or 0)
 
     def add_file(self, term: str, file: str, n: int | None) -> None:
         getattr(self, term)[file] += int(n or 0)  # kept at 0: an empty file still gets a row

@@ -1,55 +1,108 @@
 """vLLM's own Prometheus metrics -> ``raw.engine_metric_samples``, one row per series sample.
 
-Kept long: histograms (TTFT, TPOT, prefill, decode, end-to-end) have a row per bucket and
-their bucket sets differ between vLLM releases. Counters stay as read (``_total``); the dbt
-model ``int_engine__hourly`` turns them into reset-aware hourly deltas. The older
-``vllm:gpu_cache_usage_perc`` is renamed to ``kv_cache_usage_perc`` (both a 0-1 fraction,
-despite the name). Every vLLM metric is non-negative: NaN, ±Inf (except a bucket's ``le``),
-negative and missing values are quarantined, like conflicting duplicates and samples
-without a readable time (RELIABILITY.md 23-24).
+Counters stay as read (``_total``); the dbt model ``int_engine__hourly`` turns them into
+reset-aware hourly deltas and reads histograms through their ``_sum``/``_count`` series only.
+Their ``_bucket`` series (a row per bucket, ~70 % of vLLM's samples) are not stored: the ledger
+counts them as ``not_used``. Every gauge is kept. The older ``vllm:gpu_cache_usage_perc`` is
+renamed to ``kv_cache_usage_perc`` (both a 0-1 fraction, despite the name). Every vLLM metric
+is non-negative: NaN, ±Inf, negative and missing values are quarantined, like conflicting
+duplicates and samples without a readable time or host (RELIABILITY.md 23-24).
 """
 
 from __future__ import annotations
 
-import polars as pl
+import duckdb
 
+from pipelines.ingest.telemetry import day_tables
 from pipelines.ingest.telemetry.counts import SampleCounts
-from pipelines.ingest.telemetry.fields import ENGINE_RENAMES, ENGINE_SCHEMA, host_expr
-from pipelines.ingest.telemetry.samples import NOT_A_NUMBER, dedupe, split_bad
+from pipelines.ingest.telemetry.dedupe import Duplicates, resolve
+from pipelines.ingest.telemetry.fields import BUCKET_SUFFIX, ENGINE_PREFIX, ENGINE_RENAMES
+from pipelines.ingest.telemetry.samples import NO_HOST, NO_TIME, NOT_A_NUMBER
+from pipelines.ingest.telemetry.sql import in_day, literal, run
 
-PREFIX = "vllm:"
-SERIES = ["host", "instance", "namespace", "pod", "model_name", "engine", "metric", "le", "ts"]
+SERIES = ("host", "instance", "namespace", "pod", "model_name", "engine", "metric", "le", "ts")
+# Candidates skip host and le: host is the instance label without its port when the host
+# label is missing (a regex per row), and le is NULL on every stored series.
+DUPLICATES = Duplicates(
+    "engine",
+    SERIES,
+    "series and time",
+    f"{literal(ENGINE_PREFIX)} || metric",
+    ("instance", "namespace", "pod", "model_name", "engine", "metric", "ts"),
+)
+TABLE = "raw.engine_metric_samples"
+STORED = ["ts", "host", "namespace", "pod", "instance", "model_name", "engine", "metric", "le"]
+STORED += ["value"]
 
 
-def engine_samples(
-    long: pl.DataFrame, counts: SampleCounts | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The ``vllm:*`` rows of a long sample frame -> (engine rows, quarantine rows); ``counts``
-    gets the identical copies dropped."""
-    rows = long.filter(pl.col("metric").cast(pl.Categorical).cat.starts_with(PREFIX))
-    rows = rows.with_columns(
-        host_expr(),
-        metric=pl.col("metric").str.strip_prefix(PREFIX).replace(ENGINE_RENAMES),
-        le=pl.col("le").str.replace(r"^\+", "").cast(pl.Float64, strict=False),
+def is_used() -> str:
+    """A ``vllm:`` series that is stored (bucket series are not)."""
+    prefix, bucket = literal(ENGINE_PREFIX), literal(BUCKET_SUFFIX)
+    return f"starts_with(metric, {prefix}) and not suffix(metric, {bucket})"
+
+
+def _rows(long: str) -> str:
+    """The day's engine samples of ``long``, named and labelled as stored, with ``_why``:
+    the reason a sample is quarantined, NULL for a good one."""
+    name = f"substr(metric, {len(ENGINE_PREFIX) + 1})"
+    renames = " ".join(f"when {literal(o)} then {literal(n)}" for o, n in ENGINE_RENAMES.items())
+    return f"""
+    select *, case
+        when ts is null then {literal(NO_TIME)}
+        when host is null then {literal(NO_HOST)}
+        when value is null then {literal(NOT_A_NUMBER)}
+        when isnan(value) then 'value is NaN'
+        when isinf(value) then 'value is ' || _tel_float_text(value)
+        when value < 0 then 'value ' || _tel_float_text(value) || ' is below 0'
+    end as _why
+    from (
+        select file, line, ts, _tel_host(host, instance) as host, instance, namespace, pod,
+            model_name, engine, case {name} {renames} else {name} end as metric,
+            _tel_to_double(regexp_replace(le, '^\\+', '')) as le, value
+        from ({long}) where {is_used()} and {in_day()}
+    )"""
+
+
+def load_engine(
+    con: duckdb.DuckDBPyConnection, long: str, params: dict, counts: SampleCounts
+) -> str:
+    """Quarantine the bad engine samples and the conflicting duplicates; returns the SQL of
+    the rows to store (``insert_engine`` writes them once the day passed its threshold)."""
+    rows = _rows(long)
+    # One pass over the day keeps each sample's candidate hash (bad samples too: a superset)
+    # and what is wrong with the bad ones, instead of a pass for each.
+    bad = "{'file': file, 'line': line, 'metric': metric, 'why': _why}"
+    run(
+        con,
+        f"""create or replace temp table _tel_engine_scan as select {DUPLICATES.hash} as h,
+            case when _why is not null then {bad} end as bad from ({rows})""",
+        params,
     )
-    value = pl.col("value")
-    no_time, no_host = pl.col("ts").is_null(), pl.col("host").is_null()
-    bad = no_time | no_host | value.is_null() | value.is_nan() | value.is_infinite() | (value < 0)
-    why = (
-        pl.when(no_time)
-        .then(pl.lit("no readable time (timestamp missing or not a time)"))
-        .when(no_host)
-        .then(pl.lit("missing host label (Hostname, node, host or instance)"))
-        .when(value.is_null())
-        .then(pl.lit(NOT_A_NUMBER))
-        .when(value.is_nan())
-        .then(pl.lit("value is NaN"))
-        .when(value.is_infinite())
-        .then(pl.format("value is {}", value.cast(pl.String)))
-        .otherwise(pl.format("value {} is below 0", value.cast(pl.String)))
+    con.execute(
+        f"insert into {day_tables.QUARANTINE} select bad.file, bad.line, "
+        f"{literal(ENGINE_PREFIX)} || bad.metric, bad.why, null from _tel_engine_scan "
+        "where bad is not null"
     )
-    rows, bad_rows = split_bad(rows, bad, why, pl.lit(PREFIX) + pl.col("metric"))
-    rows, conflicts = dedupe(rows, SERIES, "series and time", counts)
-    kept = rows.select([pl.col(c).cast(t) for c, t in ENGINE_SCHEMA.items()])
-    conflicts = conflicts.with_columns(column_name=pl.lit(PREFIX) + pl.col("column_name"))
-    return kept, pl.concat([bad_rows, conflicts])
+    good = f"select * exclude (_why) from ({rows}) where _why is null"
+    return resolve(con, DUPLICATES, good, params, counts, "select h from _tel_engine_scan")
+
+
+def insert_engine(
+    con: duckdb.DuckDBPyConnection, rows: str, params: dict, counts: SampleCounts
+) -> int:
+    """Store ``rows``; ``counts`` gets the stored samples, counted back from the table."""
+    run(
+        con,
+        f"insert into {TABLE} ({', '.join(STORED)}, source_file_id, source_line) "
+        f"select {', '.join('r.' + c for c in STORED)}, f.source_file_id, r.line "
+        f"from ({rows}) r join {day_tables.FILES} f on f.path = r.file",
+        params,
+    )
+    stored = run(
+        con,
+        f"select f.uri, count(*) from {TABLE} t join {day_tables.FILES} f using (source_file_id) "
+        "where t.ts >= $start and t.ts < $end group by f.uri",
+        params,
+    ).fetchall()
+    counts.add_rows("stored", stored)
+    return sum(n for _, n in stored)

@@ -125,7 +125,7 @@ DCGM_SCHEMA = {
     **KEY_SCHEMA,
     **LABEL_SCHEMA,
     **{f.column: f.dtype for f in FIELDS.values()},
-    "source_file": pl.String,
+    "source_file_id": pl.Int64,  # ingest.file_ids: the path is in raw.source_files
     "source_line": pl.Int64,
 }
 
@@ -159,9 +159,28 @@ ENGINE_SCHEMA = {
     "instance": pl.String,  # host:port of the vLLM server; tells replicas on one host apart
     "model_name": pl.String,
     "engine": pl.String,
-    "metric": pl.String,  # without the "vllm:" prefix; histograms keep _bucket/_sum/_count
-    "le": pl.Float64,  # histogram bucket upper bound (inf for +Inf); NULL otherwise
+    "metric": pl.String,  # without the "vllm:" prefix; histograms keep _sum and _count only
+    "le": pl.Float64,  # a bucket bound; NULL on every stored series (buckets are not stored)
     "value": pl.Float64,
-    "source_file": pl.String,
+    "source_file_id": pl.Int64,
     "source_line": pl.Int64,
 }
+ENGINE_PREFIX = "vllm:"
+# A histogram's per-bucket series: no dbt model reads them (int_engine__hourly takes the
+# _sum/_count deltas) and they are ~70 % of vLLM's samples, so they count as not_used.
+BUCKET_SUFFIX = "_bucket"
+
+_SQL_TYPES = {
+    pl.String: "VARCHAR",
+    pl.Int64: "BIGINT",
+    pl.Int32: "INTEGER",
+    pl.Float64: "DOUBLE",
+    pl.Date: "DATE",
+}
+
+
+def sql_type(dtype: pl.DataType) -> str:
+    """The DuckDB type of a raw-table column (the types ``quality.expectations`` checks)."""
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ"
+    return _SQL_TYPES[dtype.base_type()]

@@ -1,47 +1,51 @@
-"""Read one UTC day of a telemetry source: every file's samples -> DCGM rows, engine rows and
-quarantine rows. Files are picked by kind from their name, so one folder (or S3 prefix) can
-hold scraper files, Prometheus exports and long/wide CSV or Parquet side by side.
+"""Load one UTC day of a telemetry source into the raw tables, in the caller's transaction.
+
+Files are picked by kind from their name, so one folder (or S3 prefix) can hold scraper
+files, Prometheus exports and long/wide CSV or Parquet side by side. Parquet is read, checked
+and deduplicated by DuckDB where it lies (``sources``), the small formats in Python one file
+at a time (``staging``); rows go straight from the SQL into ``raw.dcgm_samples``,
+``raw.engine_metric_samples`` and ``raw.quarantine_telemetry``, so memory is bounded by
+DuckDB's limit (it spills) and one small file, whatever the day's size.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.config import S3Config
-from pipelines.ingest.errors import SourceError
-from pipelines.ingest.storage import SourceFile, local_copy, read_bytes
-from pipelines.ingest.telemetry import samples, scrapes
-from pipelines.ingest.telemetry.counts import SampleCounts, window
-from pipelines.ingest.telemetry.engine_metrics import engine_samples
-from pipelines.ingest.telemetry.exposition import parse_exposition, time_from_name
-from pipelines.ingest.telemetry.fields import LONG_SCHEMA
-from pipelines.ingest.telemetry.long_format import layout, read_long, read_wide, scan
+from pipelines.ingest.file_ids import file_id, register_files
+from pipelines.ingest.storage import SourceFile, local_copy
+from pipelines.ingest.telemetry import day_tables, engine_metrics, samples, scrapes, sql, staging
+from pipelines.ingest.telemetry.counts import SampleCounts
+from pipelines.ingest.telemetry.day_counts import count_long, count_wide
+from pipelines.ingest.telemetry.exposition import time_from_name
+from pipelines.ingest.telemetry.sources import LONG_COLUMNS, WIDE_COLUMNS, DayFile, ParquetReads
+from pipelines.ingest.telemetry.tables import SOURCE, clear_day, ensure_tables, store_quarantine
+from pipelines.ingest.telemetry.threshold import check_threshold
+from pipelines.warehouse import CONNECTION_CONFIG
 
 EXPOSITION_SUFFIXES = (".prom", ".txt", ".metrics", ".om")
 TABLE_SUFFIXES = (".parquet", ".csv")
-# Telemetry rows may be quarantined (RELIABILITY.md rule 2), but past 1 % of a day's samples
-# the source itself is broken: fail the partition instead. A fraction alone fails a small day
-# on a handful of bad samples (3 of 17 is 18 %), so the day fails only when the bad samples
-# also exceed a count: about one GPU scrape's worth of fields (dcgm-exporter's default set
-# has ~20), which one bad scrape or one GPU reset can produce without the source being broken.
-MAX_QUARANTINED_FRACTION = 0.01
-MIN_QUARANTINED_SAMPLES = 20
 _DAY_IN_PATH = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 
 
 @dataclass(frozen=True)
-class TelemetryDay:
-    dcgm: pl.DataFrame
-    engine: pl.DataFrame
-    quarantine: pl.DataFrame  # samples.STORED_QUARANTINE_COLUMNS
+class DayLoad:
     files: int
     input_samples: int  # samples of the day (or without a readable time), any metric
     counts: SampleCounts  # per file: the telemetry terms of raw.ingest_ledger
+    dcgm_rows: int
+    engine_rows: int
+    quarantine_rows: int
+    by_field: dict[str, int]  # quarantine rows per column_name
+    bad_by_file: list[tuple[str, int]]  # bad samples per file, a conflicting key counted once
 
 
 def files_for_day(files: list[SourceFile], day: dt.date) -> list[SourceFile]:
@@ -58,97 +62,126 @@ def files_for_day(files: list[SourceFile], day: dt.date) -> list[SourceFile]:
         if named_ts and f.relative_path.endswith(EXPOSITION_SUFFIXES) and named_ts.date() != day:
             continue
         picked.append(f)
-    return picked
+    return sorted(picked, key=lambda f: f.uri)  # fid order is URI order
 
 
-def _read(
-    file: SourceFile, s3: S3Config | None, start, end, counts: SampleCounts
-) -> tuple[str, pl.DataFrame]:
-    name = file.uri
-    if file.relative_path.endswith(EXPOSITION_SUFFIXES):
-        text = read_bytes(file, s3).decode("utf-8")
-        frame = parse_exposition(text, name, time_from_name(file.relative_path))
-        return "long", window(frame, name, start, end, counts)
-    with local_copy(file, s3) as path:
-        kind = layout(scan(Path(path)).collect_schema())
-        if kind == "long":
-            return kind, read_long(Path(path), name, start, end, counts)
-        if kind == "wide":
-            return kind, read_wide(Path(path), name, start, end, counts)
-    raise SourceError(
-        name, "neither a long (timestamp, metric, value) nor a wide (DCGM_FI_* columns) export"
-    )
+def load_day(
+    con: duckdb.DuckDBPyConnection,
+    files: list[SourceFile],
+    day: dt.date,
+    s3: S3Config | None = None,
+) -> DayLoad:
+    """Replace ``day``'s telemetry rows and quarantine, inside the caller's transaction (the
+    caller commits them together with the ledger rows from ``DayLoad.counts``).
+
+    Fails with ``SourceError`` before writing anything when the day's bad samples exceed
+    ``threshold.check_threshold``'s limit; the caller rolls back, which also drops the
+    ``_tel_*`` temp tables (dropping them here could mask the error: DuckDB refuses every
+    statement of a transaction a failed statement aborted).
+    """
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    params = {"start": start, "end": start + dt.timedelta(days=1)}
+    picked = files_for_day(files, day)
+    counts = SampleCounts()
+    clear_day(con, day)
+    sql.create_macros(con)
+    with ExitStack() as local:
+        reads = _read_files(con, picked, local, s3, params, counts)
+        loaded = _load(con, reads, params, counts, day)
+    register_files(con, SOURCE, [f.uri for f in picked])
+    day_tables.drop_all(con)
+    return DayLoad(len(picked), counts.in_window(), counts, *loaded)
+
+
+def _read_files(con, picked, local: ExitStack, s3, params: dict, counts: SampleCounts):
+    """Stage the files read in Python, plan the Parquet DuckDB reads in place."""
+    paths = {}
+    for f in picked:
+        counts.add_file("read", f.uri, 0)  # an empty file still gets its ledger row
+        if not f.relative_path.endswith(EXPOSITION_SUFFIXES):
+            paths[f.uri] = str(local.enter_context(local_copy(f, s3)))
+    day_files = [
+        DayFile(i, f.uri, paths.get(f.uri, f.uri), file_id(f.uri)) for i, f in enumerate(picked)
+    ]
+    day_tables.create(con, day_files)
+    staging.create_tables(con)
+    bounds = (params["start"], params["end"])
+    reads = ParquetReads()
+    for f, day_file in zip(picked, day_files, strict=True):
+        if f.relative_path.endswith(EXPOSITION_SUFFIXES):
+            staging.stage_text(con, f, day_file, s3, bounds, counts)
+        elif not (
+            f.relative_path.endswith(".parquet")
+            and reads.add(day_file.path, pl.read_parquet_schema(day_file.path), f.uri)
+        ):
+            staging.stage_table(con, Path(day_file.path), day_file, bounds, counts)
+            reads.staged.add(f.uri)
+    return reads
+
+
+def _relations(reads: ParquetReads, params: dict) -> tuple[str | None, str, str]:
+    """The long Parquet reads, and every long and every wide row of the day's files."""
+    long_parquet = reads.relation("long", params)
+    wide_parquet = reads.relation("wide", params)
+    long = f"select {', '.join(LONG_COLUMNS)} from {staging.STAGED_LONG}"
+    wide = f"select {', '.join(WIDE_COLUMNS)} from {staging.STAGED_WIDE}"
+    long_all = f"{long} union all {long_parquet}" if long_parquet else long
+    wide_all = f"{wide} union all {wide_parquet}" if wide_parquet else wide
+    return long_parquet, long_all, wide_all
+
+
+def _load(con, reads: ParquetReads, params: dict, counts: SampleCounts, day: dt.date) -> tuple:
+    long_parquet, long_all, wide_all = _relations(reads, params)
+    count_long(con, long_parquet, params, counts)
+    models = count_wide(con, wide_all, reads.staged, params, counts)
+    engine = engine_metrics.load_engine(con, long_all, params, counts)
+    samples.check_long(con, long_all, params, counts)
+    samples.check_wide(con, wide_all, params)
+    dcgm = scrapes.merge(con, wide_all, params, counts)
+    quarantined = f"select file, count(*) as n from {day_tables.QUARANTINE} group by file"
+    counts.add_rows("quarantined", day_tables.per_file(con, quarantined))
+    bad_by_file = check_threshold(con, counts.in_window(), day)
+    engine_rows = engine_metrics.insert_engine(con, engine, params, counts)
+    dcgm_rows = scrapes.insert_dcgm(con, dcgm, models, params)
+    quarantine_rows, by_field = store_quarantine(con, day)
+    return dcgm_rows, engine_rows, quarantine_rows, by_field, bad_by_file
+
+
+@dataclass(frozen=True)
+class TelemetryDay:
+    """One day's rows as frames (``read_day``): for tests, tools and small days."""
+
+    dcgm: pl.DataFrame
+    engine: pl.DataFrame
+    quarantine: pl.DataFrame  # samples.STORED_QUARANTINE_COLUMNS
+    files: int
+    input_samples: int
+    counts: SampleCounts
+    bad_by_file: list[tuple[str, int]]
 
 
 def read_day(files: list[SourceFile], day: dt.date, s3: S3Config | None = None) -> TelemetryDay:
-    """The day's DCGM, engine and quarantine rows from every file that may hold it, and each
-    file's sample counts for the ingest ledger (``counts``: what every sample became)."""
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    end = start + dt.timedelta(days=1)
-    longs, wides, bad = [pl.DataFrame(schema=LONG_SCHEMA)], [], []
-    counts = SampleCounts()
-    picked = files_for_day(files, day)
-    for file in picked:
-        kind, frame = _read(file, s3, start, end, counts)
-        (longs if kind == "long" else wides).append(frame)
-    long = pl.concat(longs, how="vertical_relaxed")
-    # Split once on a categorical: string predicates over millions of rows dominate otherwise.
-    is_engine = long.select(pl.col("metric").cast(pl.Categorical).cat.starts_with("vllm:"))
-    engine_long = long.filter(is_engine.to_series())
-    dcgm_long, q = samples.prepare_long(long.filter(~is_engine.to_series()), counts)
-    bad.append(q)
-    checked = []
-    for wide in wides:
-        rows, q = samples.prepare_wide(wide)
-        checked.append(rows)
-        bad.append(q)
-    dcgm, q = scrapes.combine(dcgm_long, checked, counts)
-    engine, q_engine = engine_samples(engine_long, counts)
-    quarantine = pl.concat([*bad, q, q_engine], how="vertical_relaxed")
-    n_in = counts.in_window()
-    _check_threshold(quarantine, n_in, day)
-    counts.add("stored", engine)
-    counts.add("quarantined", quarantine)
-    stored = quarantine.select(samples.STORED_QUARANTINE_COLUMNS)
-    return TelemetryDay(dcgm, engine, stored, len(picked), n_in, counts)
-
-
-def bad_samples(quarantine: pl.DataFrame) -> pl.DataFrame:
-    """Bad samples per file: a quarantine row each, but the copies of one conflicting
-    duplicate count once (one sample of that GPU and time was lost, not two)."""
-    keyed = pl.col("conflict_key").is_not_null()
-    plain = quarantine.filter(~keyed).group_by("source_file").len()
-    # A key seen in two files is counted in the first (the same file that is named below).
-    conflicts = (
-        quarantine.filter(keyed)
-        .sort("source_file", "line")
-        .unique("conflict_key", keep="first", maintain_order=True)
-        .group_by("source_file")
-        .len()
-    )
-    per_file = pl.concat([plain, conflicts]).group_by("source_file").agg(pl.col("len").sum())
-    return per_file.sort("len", "source_file", descending=[True, False])
-
-
-def _check_threshold(quarantine: pl.DataFrame, n_in: int, day: dt.date) -> None:
-    """Fail the day when bad samples exceed max(MIN_QUARANTINED_SAMPLES, 1 % of samples)."""
-    per_file = bad_samples(quarantine)
-    bad = int(per_file["len"].sum()) if per_file.height else 0
-    limit = max(MIN_QUARANTINED_SAMPLES, MAX_QUARANTINED_FRACTION * n_in)
-    if bad <= limit:
-        return
-    worst = per_file.row(0, named=True)
-    first = (
-        quarantine.filter(pl.col("source_file") == worst["source_file"])
-        .sort("line")
-        .row(0, named=True)
-    )
-    raise SourceError(
-        worst["source_file"],
-        f"{bad} of {n_in} telemetry samples on {day} are bad ({bad / max(n_in, 1):.2%}), over "
-        f"the limit max({MIN_QUARANTINED_SAMPLES} samples, {MAX_QUARANTINED_FRACTION:.0%} of "
-        f"{n_in}) = {limit:g}; conflicting duplicates count once per key; "
-        f"{worst['len']} of them in this file (of {per_file.height} file(s)), first: "
-        f"{first['column_name']}: {first['reason']}",
-        line=first["line"],
-    )
+    """``load_day`` into a private in-memory DuckDB, read back as frames (ordered by key;
+    engine rows and quarantine by file and line)."""
+    with duckdb.connect(config=dict(CONNECTION_CONFIG)) as con:
+        con.execute("set TimeZone = 'UTC'")
+        ensure_tables(con)
+        con.execute("begin transaction")  # as the asset loads a day
+        loaded = load_day(con, files, day, s3)
+        con.execute("commit")
+        dcgm = con.execute(
+            "select * from raw.dcgm_samples "
+            "order by host, gpu_index, gpu_uuid, gpu_instance_id, ts nulls last"
+        ).pl()
+        engine = con.execute(
+            "select e.* from raw.engine_metric_samples e join raw.source_files s "
+            "using (source_file_id) order by s.uri, e.source_line"
+        ).pl()
+        quarantine = con.execute(
+            "select source_file, line, column_name, reason from raw.quarantine_telemetry "
+            "order by source_file, line, column_name"
+        ).pl()
+    return TelemetryDay(
+        dcgm, engine, quarantine, loaded.files, loaded.input_samples, loaded.counts,
+        loaded.bad_by_file,
+    )  # fmt: skip

@@ -163,7 +163,7 @@ def read_wide(
 ) -> pl.DataFrame:
     """The wide file's GPU scrapes with ``start <= ts < end`` or no readable time: key and
     label columns as in ``LONG_SCHEMA`` (strings), one column per DCGM field (named by its
-    warehouse column; Float64, or the text as read for ``samples.prepare_wide`` to check).
+    warehouse column; Float64, or the text as read for the checks to quarantine).
     ``counts`` gets the file's samples (non-null field cells), those outside the window and
     the day's samples of fields unitcost does not read."""
     counts = counts if counts is not None else SampleCounts()
@@ -174,7 +174,7 @@ def read_wide(
     fields = []
     for name, dtype in schema.items():
         if name in METRIC_COLUMNS:
-            # Text (a CSV's cells) stays text: prepare_wide quarantines what is not a number.
+            # Text (a CSV's cells) stays text: the checks quarantine what is not a number.
             value = pl.col(name).cast(pl.Float64 if dtype.is_numeric() else pl.String)
             fields.append(value.alias(METRIC_COLUMNS[name]))
     labels = [e for e in _label_exprs(schema) if e.meta.output_name() not in ("le",)]

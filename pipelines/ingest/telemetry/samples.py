@@ -1,5 +1,5 @@
-"""DCGM samples checked: the rules a sample must pass before ``scrapes`` assembles the wide
-``raw.dcgm_samples`` rows from it. Rules (RELIABILITY.md):
+"""DCGM samples checked, in SQL: the rules a sample must pass before ``scrapes`` assembles the
+wide ``raw.dcgm_samples`` rows from it. Rules (RELIABILITY.md):
 
 * case 23 — duplicates (an HA Prometheus pair, overlapping exports) are matched on
   (UUID, GPU_I_ID, field, ts): equal values collapse to one, differing ones are quarantined;
@@ -8,234 +8,162 @@
 * a sample without a readable time, host or UUID, with a non-integer GPU index or with an
   empty or non-numeric value (a CSV export's text) is quarantined.
 
-One quarantine row per sample, so the ingest ledger can count samples (``counts``).
+One quarantine row per sample, so the ingest ledger can count samples (``counts``). A long
+sample's quarantine column is its metric name; a wide export's cell is named by its column.
 """
 
 from __future__ import annotations
 
-import polars as pl
+import duckdb
 
+from pipelines.ingest.telemetry import day_tables
 from pipelines.ingest.telemetry.counts import SampleCounts
-from pipelines.ingest.telemetry.fields import (
-    FIELD_BY_COLUMN,
-    FIELD_COLUMNS,
-    METRIC_COLUMNS,
-    host_expr,
-)
+from pipelines.ingest.telemetry.dedupe import Duplicates, resolve
+from pipelines.ingest.telemetry.fields import ENGINE_PREFIX, FIELD_BY_COLUMN, FIELD_COLUMNS
+from pipelines.ingest.telemetry.sql import float_text, in_day, literal, run
 
-QUARANTINE_COLUMNS = {
-    "source_file": pl.String,
-    "line": pl.Int64,
-    "column_name": pl.String,
-    "reason": pl.String,
-    # Internal, never stored: a hash of the sample key shared by all copies of one conflicting
-    # duplicate (NULL otherwise), so the day's threshold counts one lost sample per key, not
-    # one per copy (an HA pair would otherwise count every disagreement twice).
-    "conflict_key": pl.UInt64,
-}
-STORED_QUARANTINE_COLUMNS = [c for c in QUARANTINE_COLUMNS if c != "conflict_key"]
+STORED_QUARANTINE_COLUMNS = ["source_file", "line", "column_name", "reason"]
 KEY = ["gpu_uuid", "gpu_instance_id", "ts"]
 NOT_A_NUMBER = "value is missing or not a number"
-_BOUNDS = pl.DataFrame(
-    {
-        "column": FIELD_COLUMNS,
-        "low": [FIELD_BY_COLUMN[c].low for c in FIELD_COLUMNS],
-        "high": [FIELD_BY_COLUMN[c].high for c in FIELD_COLUMNS],
-    },
-    schema={"column": pl.String, "low": pl.Float64, "high": pl.Float64},
+NO_TIME = "no readable time (timestamp missing or not a time)"
+NO_HOST = "missing host label (Hostname, node, host or instance)"
+KEY_REASONS = {
+    "timestamp": NO_TIME,
+    "Hostname": NO_HOST,
+    "UUID": "missing GPU UUID label",
+    "gpu": "GPU index is not an integer",
+    "GPU_I_ID": "MIG instance id (GPU_I_ID) is not an integer",
+}
+# The first missing or malformed key label, NULL when the sample's key is fine (``host`` is
+# already the host label or the instance without its port).
+BAD_KEY = """case when ts is null then 'timestamp' when host is null then 'Hostname'
+    when gpu_uuid is null then 'UUID' when _tel_to_int(gpu_index) is null then 'gpu'
+    when gpu_instance_id is not null and _tel_to_int(gpu_instance_id) is null then 'GPU_I_ID'
+    end"""
+KEY_REASON = (
+    "case _bad_key "
+    + " ".join(f"when {literal(k)} then {literal(v)}" for k, v in KEY_REASONS.items())
+    + " end"
 )
+LONG_DUPLICATES = Duplicates("dcgm", (*KEY, "field"), "GPU, field and time", "metric")
+LABEL_COLUMNS = ["host", "gpu_index", "gpu_model_name", "gpu_instance_profile"]
+LABEL_COLUMNS += ["namespace", "pod", "container"]
 
 
-def _quarantine(
-    frame: pl.DataFrame, column: pl.Expr, reason: pl.Expr, key: pl.Expr | None = None
-) -> pl.DataFrame:
-    return frame.select(
-        pl.col("source_file"),
-        pl.col("source_line").alias("line"),
-        column.cast(pl.String).alias("column_name"),
-        reason.cast(pl.String).alias("reason"),
-        (pl.lit(None) if key is None else key).cast(pl.UInt64).alias("conflict_key"),
+def bad_value(value: str, low: str, high: str, low_text: str, high_text: str) -> str:
+    """SQL: why ``value`` is impossible (NaN, ±Inf, outside [low, high]), else NULL."""
+    text = f"_tel_float_text({value})"
+    return f"""case when isnan({value}) then 'value is NaN'
+        when isinf({value}) then 'value is ' || {text}
+        when {value} < {low} then 'value ' || {text} || ' is below ' || {low_text}
+        when {value} > {high} then 'value ' || {text} || ' is above ' || {high_text} end"""
+
+
+def _long_fields(long: str) -> str:
+    """The day's long samples of DCGM fields, with their column (``field``) and bounds and
+    ``_bad_key`` / ``_why``: what is wrong with the sample, NULL when nothing is."""
+    why = bad_value("value", "low", "high", "_tel_float_text(low)", "_tel_float_text(high)")
+    return f"""
+    select *, case when value is null then {literal(NOT_A_NUMBER)} else {why} end as _why
+    from (
+        select *, {BAD_KEY} as _bad_key from (
+            select l.file, l.line, l.ts, l.metric, m.field, l.value, m.low, m.high,
+                _tel_host(l.host, l.instance) as host, l.gpu_index, l.gpu_uuid,
+                l.gpu_model_name, l.gpu_instance_id, l.gpu_instance_profile, l.namespace,
+                l.pod, l.container
+            from ({long}) l join {day_tables.METRICS} m on m.metric = l.metric
+            where not starts_with(l.metric, {literal(ENGINE_PREFIX)}) and {in_day("l.ts")}))"""
+
+
+def check_long(
+    con: duckdb.DuckDBPyConnection, long: str, params: dict, counts: SampleCounts
+) -> None:
+    """Quarantine the bad long DCGM samples and conflicting copies; the rest, deduplicated,
+    go to ``_tel_dcgm_kept`` (one row per sample) for ``scrapes`` to pivot."""
+    fields = _long_fields(long)
+    run(
+        con,
+        f"insert into {day_tables.QUARANTINE} select file, line, "
+        f"coalesce(_bad_key, metric), coalesce({KEY_REASON}, _why), null from ({fields}) "
+        "where _bad_key is not null or _why is not null",
+        params,
     )
+    good = f"""select file, line, ts, metric, field, value, host,
+        _tel_to_int(gpu_index) as gpu_index, gpu_uuid, gpu_model_name,
+        _tel_to_int(gpu_instance_id) as gpu_instance_id, gpu_instance_profile, namespace, pod,
+        container from ({fields}) where _bad_key is null and _why is null"""
+    run(con, f"create or replace temp table _tel_dcgm_good as {good}", params)
+    kept = resolve(con, LONG_DUPLICATES, "select * from _tel_dcgm_good", {}, counts)
+    con.execute(f"create or replace temp table _tel_dcgm_kept as {kept}")
+    con.execute("drop table _tel_dcgm_good")  # a long DCGM export's day: free it early
 
 
-def _is_bad(value: pl.Expr, low: pl.Expr, high: pl.Expr) -> pl.Expr:
-    return value.is_nan() | value.is_infinite() | (value < low) | (value > high)
-
-
-def _bad_value(value: pl.Expr, low: pl.Expr, high: pl.Expr) -> pl.Expr:
-    """The reason a value is impossible, or NULL when it is fine."""
-    text = value.cast(pl.String)
-    return (
-        pl.when(value.is_nan())
-        .then(pl.lit("value is NaN"))
-        .when(value.is_infinite())
-        .then(pl.format("value is {}", text))
-        .when(low.is_not_null() & (value < low))
-        .then(pl.format("value {} is below {}", text, low))
-        .when(high.is_not_null() & (value > high))
-        .then(pl.format("value {} is above {}", text, high))
-    )
-
-
-def split_bad(
-    frame: pl.DataFrame, bad: pl.Expr, reason: pl.Expr, column: pl.Expr
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rows where ``bad`` is false, quarantine rows with ``reason`` for the others).
-
-    The reason text is only built for the (few) bad rows: formatting it for every row of a
-    fleet-day costs more than the rest of the checks.
-    """
-    bad_mask = frame.select(bad.fill_null(False)).to_series()
-    if not bad_mask.any():
-        return frame, pl.DataFrame(schema=QUARANTINE_COLUMNS)
-    return frame.filter(~bad_mask), _quarantine(frame.filter(bad_mask), column, reason)
-
-
-def dedupe(
-    frame: pl.DataFrame, key: list[str], what: str, counts: SampleCounts | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Collapse equal duplicates of ``key``; quarantine all copies of differing ones.
-
-    The first copy in (file, line) order is kept; ``counts`` gets the copies dropped, per
-    file. Only duplicated rows are examined, so the usual case (no overlap) costs one hash pass.
-    """
-    # A hash of the key finds candidate duplicates in one cheap pass; the exact check below
-    # runs on the candidates only (a hash collision merely adds a candidate).
-    dup = frame.select(pl.struct(key).hash()).to_series().is_duplicated()
-    if not dup.any():
-        return frame, pl.DataFrame(schema=QUARANTINE_COLUMNS)
-    copies = frame.filter(dup).sort("source_file", "source_line", nulls_last=True)
-    copies = copies.with_columns(_n=pl.col("value").n_unique().over(key))
-    reason = pl.format(f"conflicting duplicate scrape: {{}} values for this {what}", "_n")
-    conflicting = copies.filter(pl.col("_n") > 1)
-    quarantined = _quarantine(conflicting, pl.col("metric"), reason, pl.struct(key).hash())
-    equal = copies.filter(pl.col("_n") == 1).drop("_n")
-    first = equal.select(pl.struct(key).is_first_distinct()).to_series()
-    if counts is not None:
-        counts.add("duplicates_dropped", equal.filter(~first))
-    return pl.concat([frame.filter(~dup), equal.filter(first)]), quarantined
-
-
-def _check_keys(long: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    index = pl.col("gpu_index").cast(pl.Int32, strict=False)
-    instance = pl.col("gpu_instance_id").cast(pl.Int32, strict=False)
-    column = (
-        pl.when(pl.col("ts").is_null())
-        .then(pl.lit("timestamp"))
-        .when(pl.col("host").is_null())
-        .then(pl.lit("Hostname"))
-        .when(pl.col("gpu_uuid").is_null())
-        .then(pl.lit("UUID"))
-        .when(pl.col("gpu_index").is_null() | index.is_null())
-        .then(pl.lit("gpu"))
-        .when(pl.col("gpu_instance_id").is_not_null() & instance.is_null())
-        .then(pl.lit("GPU_I_ID"))
-    )
-    reason = pl.col("_bad").replace_strict(
-        {
-            "timestamp": "no readable time (timestamp missing or not a time)",
-            "Hostname": "missing host label (Hostname, node, host or instance)",
-            "UUID": "missing GPU UUID label",
-            "gpu": "GPU index is not an integer",
-            "GPU_I_ID": "MIG instance id (GPU_I_ID) is not an integer",
-        },
-        default=None,
-    )
-    checked = long.with_columns(host_expr()).with_columns(_bad=column)
-    good, quarantined = split_bad(checked, pl.col("_bad").is_not_null(), reason, pl.col("_bad"))
-    return good.drop("_bad").with_columns(gpu_index=index, gpu_instance_id=instance), quarantined
-
-
-def _check_values(long: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    checked = long.join(_BOUNDS, on="column", how="left")
-    bounds = pl.col("value"), pl.col("low"), pl.col("high")
-    missing = pl.col("value").is_null()  # a long export's empty or non-numeric value
-    bad = missing | _is_bad(*bounds)
-    why = pl.when(missing).then(pl.lit(NOT_A_NUMBER)).otherwise(_bad_value(*bounds))
-    good, quarantined = split_bad(checked, bad, why, pl.col("metric"))
-    return good.drop("low", "high"), quarantined
-
-
-def dedupe_long(
-    long: pl.DataFrame, counts: SampleCounts | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Duplicates of (UUID, GPU_I_ID, field, ts): equal ones collapse, differing ones go."""
-    return dedupe(long, [*KEY, "column"], "GPU, field and time", counts)
-
-
-def prepare_long(
-    long: pl.DataFrame, counts: SampleCounts | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Long samples -> (checked, deduplicated DCGM rows with ``column``, quarantine).
-
-    Samples of other metrics are left out and, like dropped copies, go to ``counts``:
-    ``load.read_day`` passes everything but the ``vllm:`` series, so they are ``not_used``.
-    """
-    is_field = long.select(pl.col("metric").is_in(list(METRIC_COLUMNS))).to_series()
-    if counts is not None:
-        counts.add("not_used", long.select("source_file", _other=~is_field), pl.col("_other"))
-    long = long.filter(is_field).with_columns(
-        column=pl.col("metric").replace_strict(METRIC_COLUMNS)
-    )
-    long, bad_keys = _check_keys(long)
-    long, bad_values = _check_values(long)
-    long, conflicts = dedupe_long(long, counts)
-    return long, pl.concat([bad_keys, bad_values, conflicts])
-
-
-def _reject_scrapes(wide: pl.DataFrame, bad_keys: pl.DataFrame) -> pl.DataFrame:
-    """Quarantine rows for wide scrapes with a bad key: one per sample (field cell) they hold,
-    like the long samples of such a scrape, so the quarantine counts samples."""
-    present = [c for c in FIELD_COLUMNS if c in wide.columns]
-    if not present:
-        return pl.DataFrame(schema=QUARANTINE_COLUMNS)
-    index = ["source_file", "source_line", "column_name", "reason"]
-    reasons = bad_keys.select(
-        "source_file", pl.col("line").alias("source_line"), "column_name", "reason"
-    )
-    held = wide.join(reasons, on=["source_file", "source_line"]).select(
-        *index, *[pl.col(c).is_not_null() for c in present]
-    )
-    cells = held.unpivot(on=present, index=index).filter(pl.col("value"))
-    return _quarantine(cells, pl.col("column_name"), pl.col("reason"))
-
-
-def _check_field(wide: pl.DataFrame, column: str) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Cast one field to Float64 (text as read from a CSV) and quarantine its bad cells."""
+def _bounds(column: str) -> tuple[str, str]:
     field = FIELD_BY_COLUMN[column]
-    is_text = wide.schema[column] == pl.String
-    value = pl.col(column).cast(pl.Float64, strict=False) if is_text else pl.col(column)
-    bounds = value, pl.lit(field.low, pl.Float64), pl.lit(field.high, pl.Float64)
-    text = pl.col(column).is_not_null() & value.is_null() if is_text else pl.lit(False)
-    bad = text | _is_bad(*bounds)
-    flagged = wide.select(bad.fill_null(False)).to_series()
-    if not flagged.any():
-        return (wide.with_columns(value) if is_text else wide), None
-    # The reason is only built for the few bad cells (see split_bad).
-    why = pl.when(text).then(pl.lit(NOT_A_NUMBER)).otherwise(_bad_value(*bounds))
-    quarantined = _quarantine(wide.filter(flagged), pl.lit(column), why)
-    return wide.with_columns(pl.when(~flagged).then(value).alias(column)), quarantined
+    return tuple("null" if b is None else repr(float(b)) for b in (field.low, field.high))
 
 
-def prepare_wide(wide: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Wide GPU scrapes (``long_format.read_wide``) -> (checked rows, quarantine)."""
-    keys = ["source_file", "source_line", "ts", "host", "instance", "gpu_uuid", "gpu_index"]
-    long_keys = wide.select(*keys, "gpu_instance_id").with_columns(
-        metric=pl.lit(""), value=pl.lit(0.0)
+def _cell_why(column: str) -> str:
+    field = FIELD_BY_COLUMN[column]
+    texts = [literal(float_text(b)) if b is not None else "null" for b in (field.low, field.high)]
+    return bad_value(column, *_bounds(column), *texts)
+
+
+def _cell_is_bad(column: str) -> str:
+    """Whether ``_cell_why`` has a reason, without building its text for every cell."""
+    low, high = _bounds(column)
+    tests = [f"isnan({column})", f"isinf({column})"]
+    tests += [f"{column} < {low}"] * (low != "null") + [f"{column} > {high}"] * (high != "null")
+    return f"({' or '.join(tests)})"
+
+
+def wide_rows(wide: str) -> str:
+    """Every row of ``wide`` with its host resolved and ``_bad_key``."""
+    hosted = f"select * replace (_tel_host(host, instance) as host) from ({wide})"
+    return f"select *, {BAD_KEY} as _bad_key from ({hosted})"
+
+
+def present_cells() -> str:
+    """SQL: the samples a wide row holds (its non-null field cells, numbers or text)."""
+    return " + ".join(f"({c} is not null)::integer" for c in FIELD_COLUMNS) + " + len(text_cells)"
+
+
+def kept_cells() -> str:
+    """SQL: the samples of a good-key wide row that pass their checks (stored, 0 included)."""
+    return " + ".join(
+        f"({c} is not null and not {_cell_is_bad(c)})::integer" for c in FIELD_COLUMNS
     )
-    _, bad_keys = _check_keys(long_keys)
-    bad = [pl.DataFrame(schema=QUARANTINE_COLUMNS)]
-    if bad_keys.height:
-        bad.append(_reject_scrapes(wide, bad_keys))
-        lines = bad_keys.select("source_file", pl.col("line").alias("source_line"))
-        wide = wide.join(lines, on=["source_file", "source_line"], how="anti")
-    wide = wide.with_columns(
-        host_expr(),
-        gpu_index=pl.col("gpu_index").cast(pl.Int32, strict=False),
-        gpu_instance_id=pl.col("gpu_instance_id").cast(pl.Int32, strict=False),
+
+
+def check_wide(con: duckdb.DuckDBPyConnection, wide: str, params: dict) -> None:
+    """Quarantine the wide rows' bad samples in one pass (``checked_rows`` are the rest): a
+    row with a bad key loses every sample it holds, one quarantine row each; a text cell is
+    not a number."""
+    rows = f"select * from ({wide_rows(wide)}) where {in_day()}"
+    key_rows = f"{{'field': _bad_key, 'why': {KEY_REASON}}}"
+    cells = ", ".join(f"{{'field': {literal(c)}, 'why': {_cell_why(c)}}}" for c in FIELD_COLUMNS)
+    texts = f"{{'field': c, 'why': {literal(NOT_A_NUMBER)}}}"
+    bad = f"""case when _bad_key is not null
+        then list_transform(range({present_cells()}), i -> {key_rows})
+        else list_concat(list_filter([{cells}], c -> c.why is not null),
+                         list_transform(text_cells, c -> {texts})) end"""
+    any_bad = " or ".join(_cell_is_bad(c) for c in FIELD_COLUMNS)
+    run(
+        con,
+        f"""insert into {day_tables.QUARANTINE}
+        select file, line, bad.field, bad.why, null from (
+            select file, line, unnest({bad}) as bad from ({rows})
+            where _bad_key is not null or len(text_cells) > 0 or {any_bad})""",
+        params,
     )
-    for column in [c for c in FIELD_COLUMNS if c in wide.columns]:
-        wide, quarantined = _check_field(wide, column)
-        if quarantined is not None:
-            bad.append(quarantined)
-    return wide, pl.concat(bad)
+
+
+def checked_rows(wide: str) -> str:
+    """SQL: the day's good-key rows of ``wide``, bad cells NULL and key labels typed."""
+    rows = f"select * from ({wide_rows(wide)}) where {in_day()}"
+    checked = ", ".join(
+        f"case when not {_cell_is_bad(c)} then {c} end as {c}" for c in FIELD_COLUMNS
+    )
+    return f"""select file, line, ts, host, _tel_to_int(gpu_index) as gpu_index, gpu_uuid,
+        _tel_to_int(gpu_instance_id) as gpu_instance_id, gpu_model_name, gpu_instance_profile,
+        namespace, pod, container, {checked} from ({rows}) where _bad_key is null"""

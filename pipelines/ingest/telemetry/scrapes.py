@@ -1,102 +1,161 @@
 """Checked DCGM samples -> ``raw.dcgm_samples`` rows: one row per GPU (or MIG slice) scrape.
 
 Stored wide (a column per field, NULL when the scrape lacks it): a GPU scrape is what the
-rollups read, and wide rows are ~20× fewer than long ones. ``gpu_type`` is the catalog id of
-the DCGM ``modelName`` through the explicit alias table (``costmodel.gpus.resolve_gpu_name``):
-an exact match up to case and whitespace, else ``'unknown'`` with the raw name kept in
-``gpu_model_name`` (RELIABILITY.md case 19; the telemetry asset's WARN check lists them).
+rollups read, and wide rows are ~20× fewer than long ones. Long samples are pivoted into one
+row per (UUID, GPU_I_ID, ts); a key seen in more than one row (long and wide, two wide rows)
+is deduplicated field by field from its samples, each keeping its own file and line. A row
+names the file of its first sample in (file, line) order and its smallest line.
+
+``gpu_type`` is the catalog id of the DCGM ``modelName`` through the explicit alias table
+(``costmodel.gpus.resolve_gpu_name``): an exact match up to case and whitespace, else
+``'unknown'`` with the raw name kept in ``gpu_model_name`` (RELIABILITY.md case 19; the
+telemetry asset's WARN check lists them).
 """
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 
 from pipelines.costmodel.gpus import resolve_gpu_name
-from pipelines.ingest.telemetry import samples
-from pipelines.ingest.telemetry.counts import SampleCounts, cells
-from pipelines.ingest.telemetry.fields import (
-    DCGM_SCHEMA,
-    FIELD_BY_COLUMN,
-    FIELD_COLUMNS,
-    KEY_SCHEMA,
-)
-from pipelines.quality.ledger import counts_by_file
+from pipelines.ingest.telemetry import day_tables
+from pipelines.ingest.telemetry.counts import SampleCounts
+from pipelines.ingest.telemetry.dedupe import Duplicates, resolve
+from pipelines.ingest.telemetry.fields import DCGM_SCHEMA, FIELD_BY_COLUMN, FIELD_COLUMNS
+from pipelines.ingest.telemetry.samples import KEY, LABEL_COLUMNS, checked_rows
+from pipelines.ingest.telemetry.sql import literal, run
 
-LABEL_COLUMNS = ["host", "gpu_index", "gpu_model_name", "gpu_instance_profile"]
-LABEL_COLUMNS += ["namespace", "pod", "container"]
+TABLE = "raw.dcgm_samples"
+ROW = ["file", "line", "ts", "gpu_uuid", "gpu_instance_id", *LABEL_COLUMNS, *FIELD_COLUMNS]
+MERGED = Duplicates("dcgm2", (*KEY, "field"), "GPU, field and time", "metric")
+_SAME_KEY = " and ".join(f"d.{k} is not distinct from r.{k}" for k in KEY)
+_KEY_HASH = f"hash({', '.join(KEY)})"
 
 
-def pivot(long: pl.DataFrame) -> pl.DataFrame:
-    """One row per (UUID, GPU_I_ID, ts) with a column per field; absent fields stay NULL."""
-    fields = [pl.col("value").filter(pl.col("column") == c).first().alias(c) for c in FIELD_COLUMNS]
-    labels = [pl.col(c).drop_nulls().first().alias(c) for c in LABEL_COLUMNS]
-    return long.group_by(samples.KEY).agg(
-        pl.col("source_file").first(), pl.col("source_line").min(), *labels, *fields
+def _pivot(samples: str) -> str:
+    """One row per key from one row per sample (deduplicated: one value per key and field)."""
+    first = "(f.fid, s.line)"
+    labels = [
+        f"arg_min(s.{c}, {first}) filter (where s.{c} is not null) as {c}" for c in LABEL_COLUMNS
+    ]
+    fields = [f"max(s.value) filter (where s.field = {literal(c)}) as {c}" for c in FIELD_COLUMNS]
+    return f"""select s.gpu_uuid, s.gpu_instance_id, s.ts, arg_min(s.file, {first}) as file,
+        min(s.line) as line, {", ".join(labels + fields)}
+        from ({samples}) s join {day_tables.FILES} f on f.path = s.file
+        group by s.gpu_uuid, s.gpu_instance_id, s.ts"""
+
+
+def merge(con: duckdb.DuckDBPyConnection, raw: str, params: dict, counts: SampleCounts) -> str:
+    """The SQL of the rows to store, from ``_tel_dcgm_kept`` (long samples) and ``raw``'s
+    checked rows (whose cells ``day_counts.count_wide`` counted as stored); ``counts`` gets
+    the long samples stored, and the samples and copies of merged keys."""
+    wide = checked_rows(raw)
+    con.execute(
+        f"create or replace temp table _tel_pivot as {_pivot('select * from _tel_dcgm_kept')}"
     )
-
-
-def _unpivot(wide: pl.DataFrame) -> pl.DataFrame:
-    present = [c for c in FIELD_COLUMNS if c in wide.columns]
-    index = [c for c in wide.columns if c not in present]
+    key = ", ".join(KEY)
+    run(
+        con,
+        f"""create or replace temp table _tel_key_hashes as select distinct h from (
+            select h, lag(h) over (order by h) as previous from (
+                select {_KEY_HASH} as h from _tel_pivot
+                union all select {_KEY_HASH} from ({wide}))) where h = previous""",
+        params,
+    )
+    long = "select file, count(*) as n from _tel_dcgm_kept r {} group by file"
+    if not con.execute("select count(*) from _tel_key_hashes").fetchone()[0]:
+        counts.add_rows("stored", day_tables.per_file(con, long.format("")))
+        row = ", ".join(ROW)
+        return f"select {row} from ({wide}) union all select {row} from _tel_pivot"
+    candidates = f"where {_KEY_HASH} in (select h from _tel_key_hashes)"
+    run(
+        con,
+        f"""create or replace temp table _tel_dup_keys as select {key} from (
+            select {key} from _tel_pivot {candidates}
+            union all select {key} from ({wide}) {candidates})
+        group by all having count(*) > 1""",
+        params,
+    )
+    semi, anti = (f"{kind} join _tel_dup_keys d on ({_SAME_KEY})" for kind in ("semi", "anti"))
+    # Prefiltered by the hash of the raw key, so only the candidate rows are checked and
+    # probed, not every row of the day.
+    raw_hash = "hash(gpu_uuid, _tel_to_int(gpu_instance_id), ts)"
+    prefiltered = f"select * from ({raw}) where {raw_hash} in (select h from _tel_key_hashes)"
+    run(
+        con,
+        f"""create or replace temp table _tel_wide_merged as
+        select r.* from ({checked_rows(prefiltered)}) r {semi}""",
+        params,
+    )
+    kept = _merge_samples(con, "select * from _tel_wide_merged", semi, counts)
+    counts.add_rows("stored", day_tables.per_file(con, long.format(anti)))
+    # The merged rows' wide cells were counted as stored with the rest: take them back.
+    merged = f"select file, sum({_cells()}) as n from _tel_wide_merged group by file"
+    counts.stored.subtract(dict(day_tables.per_file(con, merged)))
+    rows = ", ".join(f"r.{c}" for c in ROW)
     return (
-        wide.unpivot(on=present, index=index, variable_name="column", value_name="value")
-        .filter(pl.col("value").is_not_null())
-        .with_columns(metric=pl.col("column"))
+        f"select {rows} from ({wide}) r {anti} union all select {rows} from _tel_pivot r {anti} "
+        f"union all select {', '.join(ROW)} from ({_pivot(kept)})"
     )
 
 
-def _empty_wide() -> pl.DataFrame:
-    return pl.DataFrame(schema={c: t for c, t in DCGM_SCHEMA.items() if c != "gpu_type"})
+def _merge_samples(con, wide_rows: str, semi: str, counts: SampleCounts) -> str:
+    """The samples of the keys seen in more than one row, deduplicated field by field: each
+    long sample as read, each wide cell (a checked value) as its own sample."""
+    run(
+        con,
+        f"""create or replace temp table _tel_merged as
+        select r.* from _tel_dcgm_kept r {semi}
+        union all by name
+        select *, field as metric from (
+            unpivot ({wide_rows}) on {", ".join(FIELD_COLUMNS)} into name field value value)""",
+    )
+    columns = ", ".join(c for c in ROW if c not in FIELD_COLUMNS)
+    rows = f"select {columns}, field, metric, value from _tel_merged"
+    kept = resolve(con, MERGED, rows, {}, counts)
+    stored = day_tables.per_file(con, f"select file, count(*) as n from ({kept}) group by file")
+    counts.add_rows("stored", stored)
+    return kept
 
 
-def combine(
-    long: pl.DataFrame, wides: list[pl.DataFrame], counts: SampleCounts | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Checked long rows and checked wide rows -> final ``raw.dcgm_samples`` rows, quarantine.
-
-    A key seen in more than one scrape row (long and wide, two wide rows) is deduplicated
-    field by field from its samples: the long ones as read, the wide rows unpivoted, so each
-    sample keeps its own file and line. ``counts`` gets the samples stored and dropped.
-    """
-    counts = counts if counts is not None else SampleCounts()
-    pivoted = pivot(long)
-    wide = pl.concat([_empty_wide(), pivoted, *wides], how="diagonal_relaxed")
-    from_wide = pl.int_range(pl.len()) >= pivoted.height
-    dup = wide.select(pl.struct(samples.KEY).is_duplicated()).to_series()
-    quarantine = pl.DataFrame(schema=samples.QUARANTINE_COLUMNS)
-    # Stored: every long sample (those of a duplicated key are taken back below and counted
-    # again after the merge) and the field cells of wide rows whose key is not duplicated.
-    counts.add("stored", long)
-    single = pl.when(from_wide & ~pl.lit(dup)).then(cells(FIELD_COLUMNS)).otherwise(0)
-    counts.add("stored", wide, single)
-    if dup.any():
-        keys = wide.filter(dup).select(samples.KEY).unique()
-        long_dup = long.join(keys, on=samples.KEY, how="semi", nulls_equal=True)
-        counts.stored.subtract(counts_by_file(long_dup))
-        wide_dup = _unpivot(wide.filter(pl.lit(dup) & from_wide))
-        merged, quarantine = samples.dedupe_long(
-            pl.concat([long_dup, wide_dup], how="diagonal_relaxed"), counts
-        )
-        counts.add("stored", merged)
-        wide = pl.concat([wide.filter(~dup), pivot(merged)], how="diagonal_relaxed")
-    return finish(wide), quarantine
+def _cells() -> str:
+    return " + ".join(f"({c} is not null)::integer" for c in FIELD_COLUMNS)
 
 
-def finish(wide: pl.DataFrame) -> pl.DataFrame:
-    """NULL the unsupported zeros, cast each field, resolve ``gpu_type``; fixed column order."""
-    exprs = []
+def insert_dcgm(con: duckdb.DuckDBPyConnection, rows: str, models: set[str], params: dict) -> int:
+    """Store ``rows``: unsupported 0 temperatures NULL, counters rounded (half to even, as
+    polars rounded), ``gpu_type`` resolved from ``models`` (the wide rows' model names; the
+    long ones' are added here), the file's id for its path."""
+    _gpu_types(con, models)
+    values = []
     for column, field in FIELD_BY_COLUMN.items():
-        value = pl.col(column)
+        value = f"r.{column}"
         if field.zero_is_null:
-            value = pl.when(value != 0).then(value)
+            value = f"case when {value} != 0 then {value} end"
         if field.dtype == pl.Int64:
-            value = value.round()
-        exprs.append(value.cast(field.dtype).alias(column))
-    names = wide.get_column("gpu_model_name").drop_nulls().unique().to_list()
-    types = {n: resolve_gpu_name(n).gpu_id for n in names}
-    gpu_type = pl.col("gpu_model_name").replace_strict(
-        types, default="unknown", return_dtype=pl.String
+            value = f"cast(round_even({value}, 0) as bigint)"
+        values.append(value)
+    labels = ["r.gpu_model_name", "coalesce(t.gpu_type, 'unknown')", "r.gpu_instance_profile"]
+    labels += ["r.namespace", "r.pod", "r.container"]
+    keys = ["r.ts", "r.host", "r.gpu_index", "r.gpu_uuid", "r.gpu_instance_id"]
+    select = [*keys, *labels, *values, "f.source_file_id", "r.line"]
+    inserted = run(
+        con,
+        f"""insert into {TABLE} ({", ".join(DCGM_SCHEMA)}) select {", ".join(select)}
+        from ({rows}) r join {day_tables.FILES} f on f.path = r.file
+        left join _tel_gpu_types t on t.name = r.gpu_model_name""",
+        params,
+    ).fetchone()
+    return int(inserted[0])
+
+
+def _gpu_types(con: duckdb.DuckDBPyConnection, models: set[str]) -> None:
+    long = con.execute("select distinct gpu_model_name from _tel_pivot").fetchall()
+    names = sorted(models | {n for (n,) in long if n is not None})
+    types = pl.DataFrame(
+        {"name": names, "gpu_type": [resolve_gpu_name(n).gpu_id for n in names]},
+        schema={"name": pl.String, "gpu_type": pl.String},
     )
-    out = wide.with_columns(*exprs, gpu_type=gpu_type)
-    out = out.select([pl.col(c).cast(t) for c, t in DCGM_SCHEMA.items()])
-    return out.sort(*[k for k in KEY_SCHEMA if k != "ts"], "ts", nulls_last=True)
+    con.register("_tel_frame", types.to_arrow())
+    con.execute("create or replace temp table _tel_gpu_types as select * from _tel_frame")
+    con.unregister("_tel_frame")

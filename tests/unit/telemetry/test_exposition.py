@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.errors import SourceError
-from pipelines.ingest.telemetry import samples, scrapes
+from pipelines.ingest.storage import list_files
 from pipelines.ingest.telemetry.exposition import parse_exposition, time_from_name
+from pipelines.ingest.telemetry.load import read_day
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "dcgm"
 SCRAPE_TS = dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)
@@ -28,6 +29,17 @@ CAPTURED = {
 
 def _parse(name: str, ts: dt.datetime | None = SCRAPE_TS) -> pl.DataFrame:
     return parse_exposition((FIXTURES / name).read_text(), name, ts)
+
+
+def _load(folder: Path, name: str, stamped: bool = True):
+    """The fixture's day through the ingest: (DCGM rows, quarantine, conflicts). A stamped
+    copy's name carries the capture time (SCRAPE_TS) its samples lack."""
+    target = f"{Path(name).stem}_20261101T100000Z.prom" if stamped else name
+    folder.mkdir(exist_ok=True)
+    (folder / target).write_text((FIXTURES / name).read_text())
+    day = read_day(list_files(folder), SCRAPE_TS.date())
+    conflicts = day.quarantine.filter(pl.col("reason").str.starts_with("conflicting"))
+    return day.dcgm, day.quarantine, conflicts
 
 
 @pytest.mark.parametrize("name", sorted(CAPTURED))
@@ -48,16 +60,15 @@ def test_source_lines_point_at_the_sample_lines():
         assert text[row["source_line"] - 1].startswith(row["metric"] + "{")
 
 
-def test_kops_repeated_series_collapse_to_one_gpu_scrape():
-    long, quarantine = samples.prepare_long(_parse("kops_dcgm_metrics.prom"))
-    wide, conflicts = scrapes.combine(long, [])
+def test_kops_repeated_series_collapse_to_one_gpu_scrape(tmp_path):
+    wide, quarantine, conflicts = _load(tmp_path, "kops_dcgm_metrics.prom")
     assert (quarantine.height, conflicts.height, wide.height) == (0, 0, 1)
     row = wide.row(0, named=True)
     assert (row["gpu_type"], row["fb_free_mib"], row["energy_mj"]) == ("l4", 22563, 4742776)
 
 
-def test_linode_keeps_kubernetes_labels_and_empty_pod_uid_is_absent():
-    wide, _ = scrapes.combine(samples.prepare_long(_parse("linode-lke_dcgm_metrics.prom"))[0], [])
+def test_linode_keeps_kubernetes_labels_and_empty_pod_uid_is_absent(tmp_path):
+    wide, _, _ = _load(tmp_path, "linode-lke_dcgm_metrics.prom")
     row = wide.row(0, named=True)
     assert (row["namespace"], row["pod"], row["container"]) == (
         "default",
@@ -67,8 +78,8 @@ def test_linode_keeps_kubernetes_labels_and_empty_pod_uid_is_absent():
     assert row["gpu_type"] == "unknown"  # RTX 4000 Ada is not in the alias table (case 19)
 
 
-def test_absent_fields_are_null_and_unsupported_temperature_is_null():
-    wide, _ = scrapes.combine(samples.prepare_long(_parse("vks_dcgm_metrics.prom"))[0], [])
+def test_absent_fields_are_null_and_unsupported_temperature_is_null(tmp_path):
+    wide, _, _ = _load(tmp_path, "vks_dcgm_metrics.prom")
     row = wide.row(0, named=True)
     assert row["power_w"] is None and row["energy_mj"] is None  # vks has no power metrics
     assert row["memory_temp_c"] is None  # DCGM reports 0 when unsupported
@@ -112,8 +123,8 @@ def test_a_malformed_line_fails_with_its_line_number():
     assert str(err.value).startswith("bad.prom:2: not Prometheus text exposition: ")
 
 
-def test_mig_slices_are_separate_rows_keyed_by_gpu_instance_id():
-    wide, _ = scrapes.combine(samples.prepare_long(_parse("mig_h100.prom", None))[0], [])
+def test_mig_slices_are_separate_rows_keyed_by_gpu_instance_id(tmp_path):
+    wide, _, _ = _load(tmp_path, "mig_h100.prom", stamped=False)
     rows = wide.select("gpu_instance_id", "gpu_instance_profile", "gr_engine_active", "pod")
     assert rows.rows() == [
         (1, "3g.40gb", 0.25, "a-0"),

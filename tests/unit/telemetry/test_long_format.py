@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.errors import SourceError
-from pipelines.ingest.telemetry.engine_metrics import engine_samples
+from pipelines.ingest.storage import list_files
+from pipelines.ingest.telemetry.load import read_day
 from pipelines.ingest.telemetry.long_format import layout, read_long, read_wide, scan
 
 DAY = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -83,7 +84,7 @@ def test_wide_parquet_with_dcgm_field_columns(tmp_path: Path):
     )
 
 
-def test_engine_metrics_rename_old_names_parse_buckets_and_quarantine_negatives(tmp_path):
+def test_engine_metrics_rename_old_names_skip_buckets_and_quarantine_negatives(tmp_path):
     labels = {"instance": "10.0.0.5:8000", "model_name": "m", "engine": "0"}
     path = tmp_path / "vllm.parquet"
     pl.DataFrame(
@@ -101,13 +102,13 @@ def test_engine_metrics_rename_old_names_parse_buckets_and_quarantine_negatives(
             **{k: [v] * 5 for k, v in labels.items()},
         }
     ).write_parquet(path)
-    rows, quarantine = engine_samples(read_long(path, "vllm.parquet", DAY, NEXT))
-    assert rows.select("host", "metric", "le", "value").rows() == [
+    day = read_day(list_files(tmp_path), DAY.date())
+    # Bucket series are no longer stored: no dbt model reads them (they are not_used).
+    assert day.engine.select("host", "metric", "le", "value").rows() == [
         ("10.0.0.5", "kv_cache_usage_perc", None, 0.42),
         ("10.0.0.5", "prompt_tokens_total", None, 1200.0),
-        ("10.0.0.5", "time_to_first_token_seconds_bucket", 0.5, 3.0),
-        ("10.0.0.5", "time_to_first_token_seconds_bucket", float("inf"), 4.0),
     ]
-    assert quarantine.drop("conflict_key").rows() == [
-        ("vllm.parquet", 5, "vllm:num_requests_running", "value -1.0 is below 0")
+    assert day.quarantine.rows() == [
+        (str(path), 5, "vllm:num_requests_running", "value -1.0 is below 0")
     ]
+    assert day.counts.not_used[str(path)] == 2

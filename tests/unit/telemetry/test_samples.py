@@ -1,15 +1,21 @@
-"""DCGM sample rules: duplicates (case 23), impossible values (case 24), missing keys."""
+"""DCGM sample rules: duplicates (case 23), impossible values (case 24), missing keys.
+
+The rules run in DuckDB over the day's files (``load.read_day``), so each case is a folder.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
+import pytest
 
-from pipelines.ingest.telemetry import samples, scrapes
-from pipelines.ingest.telemetry.exposition import parse_exposition
-from pipelines.ingest.telemetry.fields import LONG_SCHEMA
+from pipelines.ingest.file_ids import file_id
+from pipelines.ingest.storage import list_files
+from pipelines.ingest.telemetry.load import read_day
 
+DAY = dt.date(2026, 11, 1)
 TS_MS = 1793527200000  # 2026-11-01T10:00:00Z
 LABELS = 'gpu="0",UUID="GPU-a",Hostname="node-a",modelName="NVIDIA L4"'
 
@@ -18,26 +24,35 @@ def _text(*lines: tuple[str, float]) -> str:
     return "".join(f"{metric}{{{LABELS}}} {value} {TS_MS}\n" for metric, value in lines)
 
 
-def _run(*files: tuple[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    long = pl.concat([parse_exposition(text, name) for name, text in files])
-    checked, bad = samples.prepare_long(long)
-    wide, conflicts = scrapes.combine(checked, [])
-    return wide, pl.concat([bad, conflicts]).select(samples.STORED_QUARANTINE_COLUMNS)
+@pytest.fixture
+def run(tmp_path: Path):
+    """Write ``(name, text)`` files into a folder and load its day: (DCGM rows, quarantine
+    with file names instead of paths)."""
+
+    def _run(*files: tuple[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        for name, text in files:
+            (tmp_path / name).write_text(text)
+        day = read_day(list_files(tmp_path), DAY)
+        name = pl.col("source_file").str.split("/").list.last()
+        return day.dcgm, day.quarantine.with_columns(source_file=name)
+
+    return _run
 
 
-def test_an_ha_pair_scraping_identical_values_keeps_one_row():
+def test_an_ha_pair_scraping_identical_values_keeps_one_row(run, tmp_path):
     text = _text(("DCGM_FI_DEV_GPU_UTIL", 40), ("DCGM_FI_DEV_POWER_USAGE", 55.5))
-    wide, quarantine = _run(("prom-a.prom", text), ("prom-b.prom", text))
+    wide, quarantine = run(("prom-a.prom", text), ("prom-b.prom", text))
     assert quarantine.height == 0
-    assert wide.select("gpu_util_pct", "power_w", "source_file").rows() == [
-        (40.0, 55.5, "prom-a.prom")
+    # The row names its file by id (ingest.file_ids), no longer by path.
+    assert wide.select("gpu_util_pct", "power_w", "source_file_id").rows() == [
+        (40.0, 55.5, file_id(str(tmp_path / "prom-a.prom")))
     ]
 
 
-def test_conflicting_duplicates_are_quarantined_field_by_field():
+def test_conflicting_duplicates_are_quarantined_field_by_field(run):
     a = _text(("DCGM_FI_DEV_GPU_UTIL", 40), ("DCGM_FI_DEV_POWER_USAGE", 55.5))
     b = _text(("DCGM_FI_DEV_GPU_UTIL", 41), ("DCGM_FI_DEV_POWER_USAGE", 55.5))
-    wide, quarantine = _run(("prom-a.prom", a), ("prom-b.prom", b))
+    wide, quarantine = run(("prom-a.prom", a), ("prom-b.prom", b))
     assert wide.select("gpu_util_pct", "power_w").rows() == [(None, 55.5)]
     assert quarantine.sort("source_file").rows() == [
         ("prom-a.prom", 1, "DCGM_FI_DEV_GPU_UTIL",
@@ -47,7 +62,7 @@ def test_conflicting_duplicates_are_quarantined_field_by_field():
     ]  # fmt: skip
 
 
-def test_impossible_values_are_quarantined_never_clipped():
+def test_impossible_values_are_quarantined_never_clipped(run):
     text = _text(
         ("DCGM_FI_DEV_GPU_UTIL", 101),
         ("DCGM_FI_PROF_SM_ACTIVE", -0.5),
@@ -55,7 +70,7 @@ def test_impossible_values_are_quarantined_never_clipped():
         ("DCGM_FI_DEV_FB_USED", float("inf")),
         ("DCGM_FI_PROF_DRAM_ACTIVE", 0.5),
     )
-    wide, quarantine = _run(("x.prom", text))
+    wide, quarantine = run(("x.prom", text))
     assert quarantine.select("line", "column_name", "reason").rows() == [
         (1, "DCGM_FI_DEV_GPU_UTIL", "value 101.0 is above 100.0"),
         (2, "DCGM_FI_PROF_SM_ACTIVE", "value -0.5 is below 0.0"),
@@ -66,13 +81,13 @@ def test_impossible_values_are_quarantined_never_clipped():
     assert (row["gpu_util_pct"], row["sm_active"], row["dram_active"]) == (None, None, 0.5)
 
 
-def test_samples_without_uuid_or_with_a_bad_gpu_index_are_quarantined():
+def test_samples_without_uuid_or_with_a_bad_gpu_index_are_quarantined(run):
     text = (
         f'DCGM_FI_DEV_GPU_UTIL{{gpu="0",Hostname="node-a"}} 5 {TS_MS}\n'
         f'DCGM_FI_DEV_GPU_UTIL{{gpu="x",UUID="GPU-b",Hostname="node-a"}} 5 {TS_MS}\n'
         f'DCGM_FI_DEV_GPU_UTIL{{gpu="1",UUID="GPU-c",instance="10.0.0.9:9400"}} 5 {TS_MS}\n'
     )
-    wide, quarantine = _run(("k.prom", text))
+    wide, quarantine = run(("k.prom", text))
     assert quarantine.select("line", "column_name", "reason").rows() == [
         (1, "UUID", "missing GPU UUID label"),
         (2, "gpu", "GPU index is not an integer"),
@@ -81,28 +96,19 @@ def test_samples_without_uuid_or_with_a_bad_gpu_index_are_quarantined():
     assert wide.select("host", "gpu_index").rows() == [("10.0.0.9", 1)]
 
 
-def test_wide_rows_are_checked_like_long_ones():
-    wide = pl.DataFrame(
+def test_wide_rows_are_checked_like_long_ones(run, tmp_path):
+    pl.DataFrame(
         {
-            "source_file": ["w.parquet"] * 2,
-            "source_line": [1, 2],
             "ts": [dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC)] * 2,
-            "host": ["n", "n"],
-            "instance": [None, None],
-            "gpu_index": ["0", "1"],
-            "gpu_uuid": ["GPU-0", "GPU-1"],
-            "gpu_instance_id": [None, None],
-            "gpu_model_name": ["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"],
-            "gpu_util_pct": [50.0, 250.0],
+            "Hostname": ["n", "n"],
+            "gpu": ["0", "1"],
+            "UUID": ["GPU-0", "GPU-1"],
+            "modelName": ["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"],
+            "DCGM_FI_DEV_GPU_UTIL": [50.0, 250.0],
         },
-        schema_overrides={"gpu_instance_id": pl.String, "instance": pl.String},
-    )
-    rows, quarantine = samples.prepare_wide(wide)
-    empty_long, _ = samples.prepare_long(pl.DataFrame(schema=LONG_SCHEMA))
-    final, _ = scrapes.combine(empty_long, [rows])
-    assert quarantine.select(samples.STORED_QUARANTINE_COLUMNS).rows() == [
-        ("w.parquet", 2, "gpu_util_pct", "value 250.0 is above 100.0")
-    ]
+    ).write_parquet(tmp_path / "w.parquet")
+    final, quarantine = run()
+    assert quarantine.rows() == [("w.parquet", 2, "gpu_util_pct", "value 250.0 is above 100.0")]
     assert final.select("gpu_index", "gpu_util_pct", "gpu_type").rows() == [
         (0, 50.0, "h100-sxm"),
         (1, None, "h100-sxm"),

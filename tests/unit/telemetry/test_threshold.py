@@ -10,9 +10,7 @@ import pytest
 
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.storage import list_files
-from pipelines.ingest.telemetry import samples
-from pipelines.ingest.telemetry.exposition import parse_exposition
-from pipelines.ingest.telemetry.load import bad_samples, read_day
+from pipelines.ingest.telemetry.load import read_day
 from pipelines.ingest.telemetry.samples import STORED_QUARANTINE_COLUMNS
 
 DAY = dt.date(2026, 11, 1)
@@ -59,13 +57,11 @@ def test_one_conflicting_ha_key_counts_once_and_both_copies_are_quarantined(tmp_
 
 
 def test_bad_samples_counts_a_conflicting_pair_once(tmp_path):
-    _scrapes(tmp_path / "a.prom", [40.0, 40.0, 250.0])
+    a = _scrapes(tmp_path / "a.prom", [40.0, 40.0, 250.0])
     _scrapes(tmp_path / "b.prom", [40.0, 41.0])
-    long = parse_exposition((tmp_path / "a.prom").read_text(), "a.prom")
-    long = long.vstack(parse_exposition((tmp_path / "b.prom").read_text(), "b.prom"))
-    _, quarantine = samples.prepare_long(long)
-    assert quarantine.height == 3  # the 250 % and both copies of minute 1
-    assert bad_samples(quarantine).rows() == [("a.prom", 2)]
+    day = _day(tmp_path)
+    assert day.quarantine.height == 3  # the 250 % and both copies of minute 1
+    assert day.bad_by_file == [(str(a), 2)]
 
 
 def test_a_day_over_count_and_fraction_fails_saying_why(tmp_path):

@@ -1,0 +1,89 @@
+"""The raw telemetry tables: their columns, one day's replacement, and the move of tables
+made before ``source_file_id`` from a path on every row to the file's id.
+
+``raw.dcgm_samples`` and ``raw.engine_metric_samples`` carry ``source_file_id``
+(``ingest.file_ids``; ``raw.source_files`` maps it back to the path): the path repeated on
+tens of millions of rows was most of a narrow row. ``raw.quarantine_telemetry`` and the
+ledger keep the path: they are few rows, read by people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from pipelines.ingest.file_ids import SOURCE_FILES, register_files
+from pipelines.ingest.quarantine import QUARANTINE_SCHEMA, quarantine_table
+from pipelines.ingest.telemetry import day_tables
+from pipelines.ingest.telemetry.fields import DCGM_SCHEMA, ENGINE_SCHEMA, sql_type
+from pipelines.warehouse import add_missing_columns
+
+SOURCE = "telemetry"
+SCHEMAS = {
+    "dcgm_samples": DCGM_SCHEMA,
+    "engine_metric_samples": ENGINE_SCHEMA,
+    quarantine_table(SOURCE): QUARANTINE_SCHEMA,
+}
+_WINDOWED = ("dcgm_samples", "engine_metric_samples")  # by sample time; quarantine by day
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw tables if missing; move old ones from paths to ``source_file_id``."""
+    con.execute("create schema if not exists raw")
+    for table, schema in SCHEMAS.items():
+        columns = ", ".join(f"{c} {sql_type(t)}" for c, t in schema.items())
+        con.execute(f"create table if not exists raw.{table} ({columns})")
+    for table in _WINDOWED:
+        if "source_file" in _columns(con, table):
+            _move_to_file_ids(con, table)
+
+
+def clear_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    """Delete the day's rows: samples of ``[day, day+1)`` and the day's quarantine."""
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    for table in _WINDOWED:
+        con.execute(
+            f"delete from raw.{table} where ts >= ? and ts < ?",
+            [start, start + dt.timedelta(days=1)],
+        )
+    con.execute(f"delete from raw.{quarantine_table(SOURCE)} where partition_day = ?", [day])
+
+
+def store_quarantine(con: duckdb.DuckDBPyConnection, day: dt.date) -> tuple[int, dict[str, int]]:
+    """Store the day's ``_tel_q`` rows, each naming its file by path; returns their count and
+    their count per column (the asset's metadata)."""
+    (n,) = con.execute(
+        f"insert into raw.{quarantine_table(SOURCE)} "
+        "(source_file, line, column_name, reason, partition_day) "
+        f"select f.uri, q.line, q.column_name, q.reason, ? from {day_tables.QUARANTINE} q "
+        f"join {day_tables.FILES} f on f.path = q.file",
+        [day],
+    ).fetchone()
+    by_field = con.execute(
+        f"select coalesce(column_name, '(sample)'), count(*) from {day_tables.QUARANTINE} "
+        "group by 1"
+    ).fetchall()
+    return int(n), dict(by_field)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'raw' and table_name = ?",
+        [table],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _move_to_file_ids(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Each step is idempotent and atomic on its own (DuckDB will not alter and update one
+    table in one transaction): a move cut short is finished by the next ``ensure_tables``."""
+    paths = con.execute(f"select distinct source_file from raw.{table}").fetchall()
+    register_files(con, SOURCE, [p for (p,) in paths if p is not None])
+    add_missing_columns(con, "raw", table, {"source_file_id": "BIGINT"})
+    con.execute(
+        f"update raw.{table} t set source_file_id = s.source_file_id "
+        f"from {SOURCE_FILES} s where s.uri = t.source_file"
+    )
+    con.execute(f"alter table raw.{table} drop column source_file")
