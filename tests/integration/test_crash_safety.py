@@ -467,18 +467,15 @@ class _Killed(BaseException):
     """Stands in for SIGKILL at one exact point: nothing after it runs, what was committed stays."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="billing records raw.ingest_ledger in a transaction after the delivery's commit: a "
-    "kill between the two leaves the delivery loaded and unledgered, and the re-run skips it "
-    "as unchanged, so rows_accounted_for fails on every later run",
-)
-def test_a_kill_between_a_billing_commit_and_its_ledger_rows_is_repaired_by_the_rerun(
+def test_a_kill_before_a_billing_delivery_commits_leaves_neither_rows_nor_ledger(
     tmp_path, monkeypatch
 ):
+    """Billing writes its delivery and its raw.ingest_ledger rows in one transaction: a kill
+    inside it leaves neither (it used to commit the delivery first, so a kill between the
+    two left it loaded and unledgered, the re-run skipped it as unchanged, and
+    rows_accounted_for failed on every later run). The re-run loads it, ledger balanced."""
     from pipelines.config import load_settings
-    from pipelines.ingest.billing import load
+    from pipelines.ingest.billing import commit, load
     from pipelines.quality.ledger import ledger_report
 
     fleet = tmp_path / "fleet"
@@ -494,9 +491,12 @@ def test_a_kill_between_a_billing_commit_and_its_ledger_rows_is_repaired_by_the_
         raise _Killed
 
     with connect(tmp_path / "w.duckdb") as con, monkeypatch.context() as patch:
-        patch.setattr(load, "_record_rows", killed)  # the process dies after the commit
+        patch.setattr(commit, "write_ingest", killed)  # dies just before the commit
         with pytest.raises(_Killed):
             load.ingest_billing(con, source, {period})
+    with connect(tmp_path / "w.duckdb") as con:  # the process died: nothing committed
+        assert con.execute("select count(*) from raw.billing_line_items").fetchone() == (0,)
+        assert con.execute("select count(*) from raw.ingest_ledger").fetchone() == (0,)
     with connect(tmp_path / "w.duckdb") as con:  # the re-run
         load.ingest_billing(con, source, {period})
         report = ledger_report(con, "billing", [period])

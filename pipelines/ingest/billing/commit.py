@@ -10,6 +10,7 @@ import pyarrow as pa
 from pipelines.ingest.billing import ledger
 from pipelines.ingest.billing.columns import LINE_ITEM_COLUMNS
 from pipelines.ingest.errors import SourceError
+from pipelines.quality.ledger import LedgerRow, write_ingest
 
 PERIOD_COLUMN = {"focus": "BillingPeriodStart", "cur2": "bill_billing_period_start_date"}
 # Identical rows are kept (no stable line item id; case 5) but counted for the ledger.
@@ -92,13 +93,21 @@ def _extra_columns(con, period: dt.date) -> str | None:
 
 
 def commit_delivery(
-    con, entry: dict, items: pa.Table, periods: list[dt.date], superseded: dict | None = None
+    con,
+    entry: dict,
+    items: pa.Table,
+    periods: list[dt.date],
+    superseded: dict | None = None,
+    ingest_rows: list[LedgerRow] = (),
 ) -> tuple[str, dict[dt.date, int]]:
     """Replace the source's rows for ``periods`` with ``items`` in one transaction; returns
     the status and the identical-row count of each period (case 5, for the warnings).
 
     ``superseded``: period -> ``restate.Superseded``, the older deliveries' files and rows
     that ``items`` no longer holds (recorded in the ledger so every row read is accounted).
+    ``ingest_rows``: the periods' ``raw.ingest_ledger`` rows, written in the same
+    transaction: a kill between the two commits left a delivery loaded but unledgered, and
+    the re-run skipped it as unchanged, failing ``rows_accounted_for`` ever after.
     """
     superseded = superseded or {}
     source = entry["billing_source"]
@@ -126,6 +135,7 @@ def commit_delivery(
             row["superseded_files"] = json.dumps(lost.files) if lost else None
             row["superseded_row_count"] = lost.rows if lost else 0
             statuses.add(ledger.record(con, row, _totals(con, period)))
+        write_ingest(con, ingest_rows, source="billing", days=periods)
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -35,7 +35,8 @@ from pipelines.ingest.billing.manifest import Delivery, discover, rediscover
 from pipelines.ingest.billing.restate import keep_latest
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.storage import CHANGE_TRIES, ObjectChanged, SourceFile, read_bytes
-from pipelines.quality.ledger import build_ledger, record_ingest
+from pipelines.quality.ledger import build_ledger
+from pipelines.quality.ledger import ensure_ledger as ensure_ingest_ledger
 from pipelines.warehouse import add_missing_columns
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     # until they are delivered again (an unchanged delivery is not re-read).
     add_missing_columns(con, "raw", "billing_line_items", LINE_ITEM_COLUMNS)
     ledger.ensure_ledger(con)
+    ensure_ingest_ledger(con)  # its rows are written in each delivery's transaction
 
 
 def ingest_billing(
@@ -177,14 +179,14 @@ def _ingest_delivery(con, source: BillingSource, delivery: Delivery) -> Delivery
         "file_count": len(shas),
     }
     status, identical = "empty", {}
+    ingest_rows = _ledger_rows(periods, read_counts, _rows_by_period_and_file(items), superseded)
     if periods:
-        status, identical = commit_delivery(con, entry, items, periods, superseded)
+        status, identical = commit_delivery(con, entry, items, periods, superseded, ingest_rows)
     for period, count in sorted(identical.items()):
         if count:  # case 5: kept (separate charges, no line item id), and said so
             warnings.append(
                 f"period {period:%Y-%m}: {count} identical row(s) kept as separate charges"
             )
-    _record_rows(con, periods, read_counts, _rows_by_period_and_file(items), superseded)
     return DeliveryResult(name, periods, delivery_id, status, items.num_rows, warnings)
 
 
@@ -306,14 +308,14 @@ def _rows_by_period_and_file(items: pa.Table) -> dict[dt.date, dict[str, int]]:
     return counts
 
 
-def _record_rows(con, periods, read_counts, written_counts, superseded) -> None:
-    """``raw.ingest_ledger`` for the periods just committed: per file, the data rows read and
+def _ledger_rows(periods, read_counts, written_counts, superseded) -> list:
+    """``raw.ingest_ledger`` rows for the periods being committed: per file, the data rows read and
     written. Rows of an older delivery a restatement replaced count as dropped duplicates,
     but only for files ``keep_latest`` named as superseded: a file that lost rows any other
     way stays unaccounted and fails ``rows_accounted_for``. Rows of another period are
     recorded under that period (a manifest-less folder commits every period it holds), so
     billing has no ``outside_window``. Files skipped as byte-identical copies are not read.
-    Recorded after the commit, in its own transaction: the check reconciles the two.
+    Written in the delivery's own transaction (``commit_delivery``).
     """
     rows = []
     for period in periods:
@@ -322,7 +324,7 @@ def _record_rows(con, periods, read_counts, written_counts, superseded) -> None:
         lost = set(superseded[period].files) if period in superseded else set()
         dropped = {f: read[f] - written.get(f, 0) for f in read if f in lost}
         rows += build_ledger("billing", period, read, written, duplicates_dropped=dropped)
-    record_ingest(con, rows, source="billing", days=periods)
+    return rows
 
 
 def _empty_items() -> pa.Table:
