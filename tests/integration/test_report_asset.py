@@ -109,7 +109,10 @@ def test_the_report_runs_after_the_marts_it_reads_in_the_daily_job(dbt_manifest)
     from pipelines.definitions import defs
 
     marts = ["fct_recommendations", "fct_efficiency_daily", "fct_cost_allocation_daily"]
-    assert weekly_report.asset_deps[REPORT_KEY] == {dg.AssetKey(["marts", m]) for m in marts}
+    # and the USD rates its held-cost column converts with (pipelines/report/sql/deployments.sql)
+    rates = dg.AssetKey(["intermediate", "int_billing__usd_rates"])
+    expected = {dg.AssetKey(["marts", m]) for m in marts} | {rates}
+    assert weekly_report.asset_deps[REPORT_KEY] == expected
     job = defs.resolve_job_def("daily")
     assert REPORT_KEY in job.asset_layer.asset_graph.executable_asset_keys
 
