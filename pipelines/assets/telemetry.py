@@ -73,10 +73,12 @@ def telemetry_tables(
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     with duckdb.get_connection() as con:
-        ensure_tables(con)
         for day in window_days(context.partition_time_window):
             con.execute("begin transaction")
             try:
+                # In the day's transaction: a run killed here leaves no empty tables behind
+                # (the previous state is "no telemetry tables" on a new warehouse).
+                ensure_tables(con)
                 ledger = []
                 if location is None:
                     clear_day(con, day)  # a day without a source still clears its rows
