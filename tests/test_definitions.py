@@ -83,6 +83,7 @@ EXPECTED_ASSETS = {
     "intermediate/int_billing__commitment_coverage": "intermediate",
     "intermediate/int_requests__gpu_time_hourly": "intermediate",
     "intermediate/int_requests__phases": "intermediate",
+    "intermediate/int_requests__replica_sweep": "intermediate",
     "marts/fct_cost_allocation_daily": "marts",
     "marts/fct_cost_per_token_daily": "marts",
     "raw/predicted_efficiency_daily": "recommend",

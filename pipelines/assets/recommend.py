@@ -24,7 +24,7 @@ UPSTREAM = [
     dg.AssetKey(["intermediate", "int_allocation__gpu_hours"]),
     dg.AssetKey(["intermediate", "int_billing__commitment_coverage"]),
     dg.AssetKey(["intermediate", "int_billing__usd_rates"]),
-    dg.AssetKey(["intermediate", "int_requests__phases"]),
+    dg.AssetKey(["intermediate", "int_requests__replica_sweep"]),
     dg.AssetKey(["intermediate", "int_requests__gpu_time_hourly"]),
     dg.AssetKey(["intermediate", "int_telemetry__gpu_hourly"]),
     dg.AssetKey(["marts", "dim_deployments"]),

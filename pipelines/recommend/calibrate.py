@@ -5,7 +5,8 @@ Per request, Databricks' formula on its own timings:
     MBU_i = (W_read + B_i · ctx_i · KV_bytes_per_token) / (TPOT_i · BW)     per GPU
     MFU_i = prefill FLOPs(uncached ISL) / (TTFT_i · P)                      per GPU
 
-with B_i the requests in flight on its replica while it decoded (``concurrency``) and
+with B_i the mean number of requests on its replica's GPUs while it decoded
+(``decode_concurrency``, from the split's own sweep: ``int_requests__replica_sweep``) and
 ctx_i = ISL + OSL/2. A group's MFU is the median over its requests (TTFT carries queueing,
 a one-sided outlier); its MBU the 5-95 % trimmed mean (an MoE's bytes per step jump with
 B_i, so the median of a multi-modal spread is unstable; TPOT has no queueing in it).
@@ -65,7 +66,8 @@ class FittedEfficiency:
 def implied_efficiency(requests: pl.DataFrame, config: DeploymentConfig) -> pl.DataFrame:
     """Per-request implied ``mbu`` and ``mfu`` for one deployment's requests (ok ones only).
 
-    ``requests`` needs the columns of ``sql/requests.sql`` plus ``decode_concurrency``.
+    ``requests`` needs the columns of ``sql/requests.sql`` (``decode_concurrency`` among
+    them; null only for requests without a decode, which give no MBU).
     """
     dep = config.deployment(_UNIT)
     tp, gpu = config.tensor_parallel, dep.gpu

@@ -90,8 +90,9 @@ class DailyObservation:
     ``batch_when_busy`` is the mean number of requests on a replica's GPUs while it has any
     (prefill or decode, queue wait excluded; ``int_requests__gpu_time_hourly``);
     ``p95_concurrency`` the 95th percentile over requests of the mean number on their
-    replica during their life. ``busy_fraction`` is the share of GPU-time DCGM saw busy,
-    ``peak_hour_busy_fraction`` its busiest hour. Latencies are per request, ms.
+    replica during their life (``int_requests__replica_sweep``). ``busy_fraction`` is the
+    share of GPU-time DCGM saw busy, ``peak_hour_busy_fraction`` its busiest hour.
+    Latencies are per request, ms.
     ``observed_request_share`` is the mean, over the day's requests, of the share of the
     deployment's GPU-hours telemetry observed in the hour each arrived: the part of the
     traffic whose busy time was measured rather than assumed. ``cost_usd`` is the
@@ -150,7 +151,7 @@ class IdleInstance:
 class FleetInputs:
     """Everything ``engine.recommend`` needs.
 
-    ``requests`` holds per-request timings for calibration (``calibrate.REQUEST_COLUMNS``);
+    ``requests`` holds per-request timings for calibration (``sql/requests.sql``'s columns);
     None means no logs, so every prediction uses priors. ``commitments``: which commitment
     paid for each deployment's (and idle instance's) GPU cost over the window; empty means
     none known, so every saving counts as cash (``commitments.apply_commitments``).

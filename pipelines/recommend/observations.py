@@ -1,9 +1,10 @@
 """Daily observations from per-request timings plus a per-day busy and cost frame.
 
-``requests`` has the columns ``concurrency.add_concurrency`` adds plus ``usage_date``, token
-counts, ``ok`` and ``observed_share``; ``busy`` has one row per (deployment_id, usage_date)
-with ``busy_fraction``, ``peak_hour_busy_fraction``, ``telemetry_coverage``,
-``batch_observed`` (the split's sweep: requests per replica while busy) and ``cost_usd``.
+``requests`` has the columns of ``sql/requests.sql``: ``usage_date``, timings, token counts,
+``ok``, ``observed_share`` and ``life_concurrency`` (the split's sweep); ``busy`` has one
+row per (deployment_id, usage_date) with ``busy_fraction``, ``peak_hour_busy_fraction``,
+``telemetry_coverage``, ``batch_observed`` (the split's sweep: requests per replica while
+busy) and ``cost_usd``.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def _observation(day: dict) -> DailyObservation:
         busy_fraction=day["busy_fraction"],
         peak_hour_busy_fraction=day["peak_hour_busy_fraction"],
         batch_when_busy=max(1.0, day["batch_observed"] or 1.0),
-        p95_concurrency=day["p95_concurrency"],
+        # null only if no request of the day spent any time on the GPUs
+        p95_concurrency=day["p95_concurrency"] or 1.0,
         peak_to_mean_load=max(hourly) / (sum(hourly) / 24),
         mean_ttft_ms=day["mean_ttft_ms"],
         p95_ttft_ms=day["p95_ttft_ms"],

@@ -2,15 +2,16 @@
 
 Reads ``marts.dim_deployments`` (configs), ``marts.fct_cost_allocation_daily`` (the price
 paid and each day's cost, allocation basis: allocated + idle, USD),
-``intermediate.int_requests__phases`` (per-request GPU phases),
-``intermediate.int_requests__gpu_time_hourly`` (the observed batch),
-``intermediate.int_telemetry__gpu_hourly`` with ``staging.stg_registry__selectors`` (busy
-time of each deployment's GPUs) and ``intermediate.int_allocation__gpu_hours`` (instances
-no deployment holds) and ``intermediate.int_billing__commitment_coverage`` (which
-commitment paid for what). Money is USD: every bill counts, each line converted at its
-billing period's rate (``intermediate.int_billing__usd_rates``, 1 for USD) in DECIMAL. The
-queries are in ``sql/``; days are summarised by ``observations``. No dagster here: the asset
-passes the connection in.
+``intermediate.int_requests__replica_sweep`` (per-request GPU phases and the requests on
+their replica's GPUs, from the split's own sweep), ``intermediate.int_requests__gpu_time_hourly``
+(the observed batch), ``intermediate.int_telemetry__gpu_hourly`` with
+``staging.stg_registry__selectors`` (busy time of each deployment's GPUs),
+``intermediate.int_allocation__gpu_hours`` (instances no deployment holds) and
+``intermediate.int_billing__commitment_coverage`` (which commitment paid for what). Money is
+USD: every bill counts, each line converted at its billing period's rate
+(``intermediate.int_billing__usd_rates``, 1 for USD) in DECIMAL. The queries are in
+``sql/``; days are summarised by ``observations``. No dagster here: the asset passes the
+connection in.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import duckdb
 import polars as pl
 
 from pipelines.recommend.commitments import coverage_from_frame
-from pipelines.recommend.concurrency import add_concurrency
 from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance
 from pipelines.recommend.observations import daily_observations
 
@@ -74,7 +74,7 @@ def load_warehouse_inputs(
     if zone != "UTC":
         raise ValueError(f"the warehouse connection must be in UTC, not {zone}")
     configs = _configs(_query(con, "configs", start, end), provider)
-    requests = _requests(_query(con, "requests", start, end))
+    requests = _query(con, "requests", start, end)
     days = _query(con, "days", start, end)
     idle = _idle_instances(_query(con, "idle", start, end))
     observations = daily_observations(requests, days, configs)
@@ -102,23 +102,6 @@ def _configs(frame: pl.DataFrame, provider: str) -> dict[str, DeploymentConfig]:
         )
         for r in frame.iter_rows(named=True)
     }
-
-
-def _requests(frame: pl.DataFrame) -> pl.DataFrame:
-    """Timings with concurrency per replica, for the day summary and calibration.
-
-    When one log stream carries k replicas (the log names no pod or server), the others in
-    flight with a request are spread over k replicas (load balanced), so its own replica
-    held 1 + (n - 1) / k of them: the rule the split's sweep uses too.
-    """
-    if frame.is_empty():
-        return frame.with_columns(
-            decode_concurrency=pl.lit(None, pl.Float64), life_concurrency=pl.lit(None, pl.Float64)
-        )
-    k = pl.col("replicas_sharing")
-    return add_concurrency(frame).with_columns(
-        (1 + (pl.col(c) - 1) / k).alias(c) for c in ("decode_concurrency", "life_concurrency")
-    )
 
 
 def _idle_instances(frame: pl.DataFrame) -> tuple[IdleInstance, ...]:

@@ -43,6 +43,8 @@ def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path):
         "coverage_names_the_commitment_and_its_end_and_keeps_on_demand_apart",
         "overlapping_requests_share_wall_time_by_phase_queue_wait_excluded",
         "two_replicas_on_one_host_are_swept_apart",
+        "per_request_concurrency_is_the_mean_on_its_replica_over_its_decode_and_life",
+        "stretches_go_to_the_hour_they_start_in_and_a_shared_stream_spreads_its_requests",
         "prefill_is_compute_not_queue_wait",
         "gpu_hour_with_samples_but_no_utilisation_signal_is_unobserved_not_busy",
         "cost_per_token_splits_by_gpu_time_falls_back_to_token_ratio_and_keeps_zero_token_days",

@@ -1,9 +1,10 @@
--- Per-request GPU phases of mapped requests arriving in [$start, $end), µs since the epoch
--- (intermediate.int_requests__phases: prefill is compute, queue wait excluded; `replica` is
--- one replica's log stream, `replicas_sharing` how many replicas it may hold), with the
--- share of the deployment's GPU-hours telemetry observed in the hour of arrival. Requests
--- without usage are left out: their tokens are unknown, so they can be neither priced nor
--- calibrated on.
+-- Per-request GPU phases of mapped requests arriving in [$start, $end), µs since the epoch,
+-- with the requests on their replica's GPUs over their decode and over their life
+-- (intermediate.int_requests__replica_sweep: the split's own sweep; prefill is compute,
+-- queue wait excluded; NULL over an empty interval), and the share of the deployment's
+-- GPU-hours telemetry observed in the hour of arrival. Requests without usage are left out:
+-- their tokens are unknown, so they can be neither priced nor calibrated on (they still
+-- count in the others' concurrency).
 with observed as (
     select
         deployment_id,
@@ -19,23 +20,22 @@ with observed as (
 )
 
 select
-    p.deployment_id,
-    p.replica_key as replica,
-    p.replicas_sharing,
-    p.arrival_day as usage_date,
-    p.arrival_us,
-    p.prefill_start_us,
-    p.first_token_us,
-    p.finish_us,
-    p.input_tokens,
-    p.output_tokens,
-    p.cached_tokens,
-    not p.is_error and p.first_token_us is not null as ok,
-    round(coalesce(o.observed_share, 0), 9) as observed_share
-from intermediate.int_requests__phases as p
+    r.deployment_id,
+    r.arrival_day as usage_date,
+    r.arrival_us,
+    r.first_token_us,
+    r.finish_us,
+    r.input_tokens,
+    r.output_tokens,
+    r.cached_tokens,
+    not r.is_error and r.first_token_us is not null as ok,
+    round(coalesce(o.observed_share, 0), 9) as observed_share,
+    r.decode_concurrency,
+    r.life_concurrency
+from intermediate.int_requests__replica_sweep as r
 left join observed as o
-    on p.deployment_id = o.deployment_id and date_trunc('hour', p.arrival_ts) = o.hour_start
+    on r.deployment_id = o.deployment_id and date_trunc('hour', r.arrival_ts) = o.hour_start
 where
-    p.arrival_ts >= $start_ts and p.arrival_ts < $end_ts
-    and p.input_tokens is not null and p.output_tokens is not null
-order by p.deployment_id, p.arrival_us, p.request_source, p.request_id
+    r.arrival_ts >= $start_ts and r.arrival_ts < $end_ts
+    and r.input_tokens is not null and r.output_tokens is not null
+order by r.deployment_id, r.arrival_us, r.request_source, r.request_id

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import polars as pl
 import yaml
+from concurrency_oracle import add_concurrency
 
-from pipelines.recommend.concurrency import add_concurrency
 from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance
 from pipelines.recommend.observations import daily_observations
 
@@ -73,9 +73,9 @@ def _config(entry: dict, by_host: dict, provider: str) -> DeploymentConfig:
 
 
 def _requests(root: Path) -> pl.DataFrame:
-    """As ``sql/requests.sql`` gives them: the replica's stream, prefill from its start after
-    any queue wait (what the engine's prefill histogram tells the warehouse path), every
-    hour observed."""
+    """As ``sql/requests.sql`` gives them (plus each request's replica and prefill start,
+    for the concurrency oracle): prefill from its start after any queue wait (what the
+    engine's prefill histogram tells the warehouse path), every hour observed."""
     frame = pl.read_parquet(root / "truth" / "requests" / "**" / "*.parquet")
     epoch_us = pl.col("arrival_ts").dt.epoch("us")
     return frame.select(

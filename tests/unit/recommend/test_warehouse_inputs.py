@@ -4,10 +4,11 @@ Worked by hand for chat-8b on 2026-11-02 (2 × L4, TP 1, both GPUs on host gpu-l
 
 * requests r1 [0, 1000] ms (TTFT 100), r2 [500, 1500] ms (TTFT 200), r3 failed [1 h, 1 h +
   500 ms]; r4 (no usage), r5 (next day) and r6 (unmapped) are left out.
-* On the host stream r1 and r2 each see 1.5 in flight over their life; the stream carries 2
-  replicas, so their own replica held 1 + 0.5 / 2 = 1.25. Decode: r1 [100, 1000] has 1 for
-  400 ms and 2 for 500 ms, 1400 / 900; r2 [700, 1500] has 2 for 300 ms and 1 for 500 ms,
-  1100 / 800; each becomes 1 + (c - 1) / 2. r3 (no token) gets 1.
+* The sweep (fixture table int_requests__replica_sweep): on the host stream r1 and r2 each
+  see 1.5 in flight over their life; the stream carries 2 replicas, so their own replica
+  held 1 + 0.5 / 2 = 1.25. Decode: r1 [100, 1000] has 1 for 400 ms and 2 for 500 ms,
+  1400 / 900; r2 [700, 1500] has 2 for 300 ms and 1 for 500 ms, 1100 / 800; each becomes
+  1 + (c - 1) / 2. r3 (no token) has no decode: NULL.
 * TPOT r1 = 900 / 9 = 100 ms, r2 = 800 / 19 ms. The split's sweep (fixture table) has 1.75
   + 0.5 request-s on the GPUs over 1.5 + 0.5 busy s: a batch of 2.25 / 2 = 1.125 while busy.
 * Telemetry observed chat-8b's GPU-hour 00 only: r1, r2 observed, r3 not: share 2 / 3.
@@ -80,13 +81,12 @@ def test_daily_observation_matches_the_hand_calculation(inputs):
     assert obs.p95_tpot_ms == 100.0
 
 
-def test_a_host_stream_of_two_replicas_spreads_the_others_in_flight_over_both(inputs):
+def test_concurrency_is_read_from_the_sweep_and_an_empty_decode_stays_null(inputs):
     frame = inputs.requests.sort("arrival_us")
-    assert frame["replica"].to_list() == ["gpu-l4-01"] * 3
-    assert frame["replicas_sharing"].to_list() == [2, 2, 2]
     assert frame["life_concurrency"].to_list() == [1.25, 1.25, 1.0]
-    decode = frame["decode_concurrency"].to_list()
-    assert decode == pytest.approx([1 + (1400 / 900 - 1) / 2, 1 + (1100 / 800 - 1) / 2, 1.0])
+    *decode, failed = frame["decode_concurrency"].to_list()
+    assert decode == pytest.approx([1 + (1400 / 900 - 1) / 2, 1 + (1100 / 800 - 1) / 2])
+    assert failed is None
 
 
 def test_requests_without_usage_outside_the_window_or_unmapped_are_left_out(inputs):
