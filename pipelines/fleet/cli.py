@@ -66,6 +66,18 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42, help="random seed")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument(
+        "--billing-month",
+        action="store_true",
+        help="bill every day of the simulated days' months (a month-end export beside "
+        "one day of telemetry and logs: make bench)",
+    )
+    parser.add_argument(
+        "--dcgm-interval-s",
+        type=_positive_int,
+        default=30,
+        help="DCGM sampling interval in seconds, a divisor of 3600 (default 30)",
+    )
+    parser.add_argument(
         "--duckdb",
         type=Path,
         default=None,
@@ -97,9 +109,14 @@ def handle(args: argparse.Namespace) -> int:
             scale=args.scale,
             seed=args.seed,
             duckdb_path=args.duckdb,
+            billing_month=args.billing_month,
+            dcgm_interval_s=args.dcgm_interval_s,
         )
     except ConfigError as exc:
         print(f"unitcost simulate: invalid spec\n{exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"unitcost simulate: {exc}", file=sys.stderr)
         return 1
     print(
         f"simulated {summary.gpus:,} GPUs on {summary.instances:,} instances, "

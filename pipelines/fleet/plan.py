@@ -71,10 +71,23 @@ class FleetPlan:
     copies: int
     instances: tuple[PlannedInstance, ...]
     deployments: tuple[PlannedDeployment, ...]
+    # bill every day of the simulated days' months, not only the simulated days: a month-end
+    # export's size with one day of telemetry and logs (``unitcost simulate --billing-month``)
+    billing_whole_months: bool = False
 
     @property
     def dates(self) -> list[dt.date]:
         return [self.start + dt.timedelta(days=i) for i in range(self.days)]
+
+    @property
+    def billing_dates(self) -> list[dt.date]:
+        """The days the bill charges: the simulated days, or their whole months."""
+        if not self.billing_whole_months:
+            return self.dates
+        first = self.dates[0].replace(day=1)
+        last = self.dates[-1].replace(day=1)
+        end = (last + dt.timedelta(days=32)).replace(day=1)
+        return [first + dt.timedelta(days=i) for i in range((end - first).days)]
 
     @property
     def gpu_count(self) -> int:
@@ -138,7 +151,14 @@ def _deployment(
     )
 
 
-def build_plan(spec: FleetSpec, start: dt.date, days: int, scale: float, seed: int) -> FleetPlan:
+def build_plan(
+    spec: FleetSpec,
+    start: dt.date,
+    days: int,
+    scale: float,
+    seed: int,
+    billing_whole_months: bool = False,
+) -> FleetPlan:
     if days < 1:
         raise ValueError("days must be at least 1")
     if not (scale >= 0 and math.isfinite(scale)):
@@ -152,4 +172,13 @@ def build_plan(spec: FleetSpec, start: dt.date, days: int, scale: float, seed: i
         for c in range(copies)
         for d in spec.deployments
     ]
-    return FleetPlan(start, days, seed, scale, copies, tuple(instances), tuple(deployments))
+    return FleetPlan(
+        start,
+        days,
+        seed,
+        scale,
+        copies,
+        tuple(instances),
+        tuple(deployments),
+        billing_whole_months,
+    )

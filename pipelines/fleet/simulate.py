@@ -122,10 +122,19 @@ def simulate(
     scale: float = 1.0,
     seed: int = 42,
     duckdb_path: str | Path | None = None,
+    billing_month: bool = False,
+    dcgm_interval_s: int = 30,
 ) -> Summary:
-    """Simulate the fleet in ``spec_path`` and write every output into ``out_dir``."""
+    """Simulate the fleet in ``spec_path`` and write every output into ``out_dir``.
+
+    ``billing_month`` bills every day of the simulated days' months (telemetry and logs stay
+    the simulated days): a month-end export beside one day of data, as ``make bench`` runs.
+    ``dcgm_interval_s`` is DCGM's sampling interval (30 s, dcgm-exporter's default).
+    """
+    if 3600 % dcgm_interval_s:
+        raise ValueError(f"dcgm_interval_s must divide an hour: {dcgm_interval_s}")
     spec = load_spec(spec_path)
-    plan = build_plan(spec, start, days, scale, seed)
+    plan = build_plan(spec, start, days, scale, seed, billing_whole_months=billing_month)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for folder in ("truth", *SOURCE_FOLDERS):
@@ -133,7 +142,7 @@ def simulate(
     book = TruthBook(plan)
     for day in plan.dates:
         _simulate_day(plan, day, out, book)
-    context = SimulationContext(out=out, plan=plan)
+    context = SimulationContext(out=out, plan=plan, dcgm_interval_s=dcgm_interval_s)
     outputs = [write(context) for write in format_writers()]
     sources = {name: entry for o in outputs for name, entry in o.sources.items()}
     header = HEADER.format(spec=Path(spec_path).name, seed=seed)
@@ -165,6 +174,7 @@ def _ground_truth(plan: FleetPlan, book: TruthBook, spec, spec_path) -> dict:
             "seed": plan.seed,
             "start": plan.start.isoformat(),
             "days": plan.days,
+            "billing_days": len(plan.billing_dates),
             "scale": plan.scale,
             "copies": plan.copies,
             "gpus": plan.gpu_count,
@@ -175,7 +185,9 @@ def _ground_truth(plan: FleetPlan, book: TruthBook, spec, spec_path) -> dict:
         "planted": planted_facts(plan, book, spec.planted),
         "totals": {
             "cost_usd": str(
-                sum(plan_i.hourly_price_usd for plan_i in plan.instances) * 24 * plan.days
+                sum(plan_i.hourly_price_usd for plan_i in plan.instances)
+                * 24
+                * len(plan.billing_dates)
             ),
             "gpu_hours": sum(v["gpu_hours"] for v in instances.values()),
             **{

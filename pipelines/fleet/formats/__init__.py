@@ -22,6 +22,8 @@ class SimulationContext:
 
     out: Path
     plan: FleetPlan
+    # DCGM's sampling interval (dcgm-exporter's default collection interval is 30 s)
+    dcgm_interval_s: int = 30
 
     def truth_day(self, stream: str, day) -> Path:
         """``truth/<stream>/date=YYYY-MM-DD/part-0.parquet`` (stream: timeline or requests)."""

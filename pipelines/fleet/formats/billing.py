@@ -35,7 +35,7 @@ BUCKET = "unitcost-simulated"
 
 
 def periods(plan: FleetPlan) -> list[dt.date]:
-    return sorted({month_start(d) for d in plan.dates})
+    return sorted({month_start(d) for d in plan.billing_dates})
 
 
 def _manifest(export: str, rel_root: str, period: dt.date, files: list[str], columns) -> bytes:

@@ -95,8 +95,8 @@ def coverage(plan: FleetPlan) -> dict[str, str]:
 
 
 def commitments(plan: FleetPlan) -> dict[str, Commitment]:
-    """instance id -> the commitment covering it all simulated days (on-demand ones absent)."""
-    after_last = _at(plan.dates[-1] + dt.timedelta(days=1))
+    """instance id -> the commitment covering it all billed days (on-demand ones absent)."""
+    after_last = _at(plan.billing_dates[-1] + dt.timedelta(days=1))
     by_id = {i.id: i for i in plan.instances}
     out = {}
     for inst_id, kind in coverage(plan).items():
@@ -170,8 +170,8 @@ def _hourly(inst: PlannedInstance, term: Commitment | None, start: dt.datetime) 
 
 
 def period_lines(plan: FleetPlan, period: dt.date) -> list[Line]:
-    """Every charge of ``period`` over the plan's simulated days in it."""
-    days = [d for d in plan.dates if month_start(d) == period]
+    """Every charge of ``period`` over the plan's billed days in it."""
+    days = [d for d in plan.billing_dates if month_start(d) == period]
     terms = commitments(plan)
     lines: list[Line] = []
     for inst in plan.instances:

@@ -186,7 +186,7 @@ def write_dcgm(
 
 def write(ctx: SimulationContext) -> WriterOutput:
     """The registered writer: DCGM telemetry and vLLM engine metrics, one source."""
-    dcgm = write_dcgm(ctx)
+    dcgm = write_dcgm(ctx, interval_s=ctx.dcgm_interval_s)
     engine = write_engine_metrics(ctx, ctx.out / "telemetry" / "vllm")
     return WriterOutput(
         sources={"telemetry": {"location": "telemetry", "format": "dcgm"}},

@@ -91,3 +91,34 @@ def test_invalid_spec_exits_1_with_the_problem(tmp_path, write_spec, capsys):
     assert main(["--spec", str(spec), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert f"{spec}:17: deployments[0].service.max_batch: Input should be greater" in err
+
+
+def test_billing_month_bills_every_day_of_the_month_beside_one_simulated_day(tmp_path, write_spec):
+    out = tmp_path / "out"
+    args = ["--spec", str(write_spec()), "--days", "1", "--start", "2026-11-15", "--scale", "0"]
+    assert main([*args, "--billing-month", "--out", str(out)]) == 0
+    truth = json.loads((out / "ground_truth.json").read_text())
+    assert truth["run"]["billing_days"] == 30  # November
+    # two instances at (0.8048 + 0.9776) USD/h, billed 30 × 24 h
+    assert truth["totals"]["cost_usd"] == "1283.3280"
+    cur = pl.read_parquet(out / "billing" / "cur2" / "**" / "*.parquet")
+    hourly = cur.filter(pl.col("line_item_usage_type").str.contains("BoxUsage"))
+    days = hourly["line_item_usage_start_date"].dt.date().unique()
+    assert days.len() == 30 and str(days.min()) == "2026-11-01" and str(days.max()) == "2026-11-30"
+    # the simulated day alone has telemetry and logs
+    dcgm_days = sorted(p.name for p in (out / "telemetry" / "dcgm").iterdir())
+    assert dcgm_days == ["date=2026-11-15"]
+
+
+def test_dcgm_interval_sets_the_samples_per_gpu_day(tmp_path, write_spec):
+    out = tmp_path / "out"
+    args = ["--spec", str(write_spec()), "--days", "1", "--scale", "0", "--out", str(out)]
+    assert main([*args, "--dcgm-interval-s", "10"]) == 0
+    dcgm = pl.read_parquet(out / "telemetry" / "dcgm" / "**" / "*.parquet")
+    truth = json.loads((out / "ground_truth.json").read_text())
+    gap_host = truth["telemetry"]["dcgm"]["planted"]["gap"]["host"]
+    per_gpu = dict(dcgm.group_by("Hostname").len().iter_rows())
+    # 86,400 s / 10 s per GPU-day; the planted 10-minute exporter gap drops 600 s / 10 s
+    assert per_gpu == {h: 8640 - 60 * (h == gap_host) for h in ("node-a", "node-b")}
+    assert truth["telemetry"]["dcgm"]["interval_s"] == 10
+    assert main([*args, "--dcgm-interval-s", "7"]) == 1  # 3,600 s is not a multiple of 7
