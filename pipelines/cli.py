@@ -39,8 +39,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from pipelines.summary import print_summary
+    from pipelines.summary import print_summary, table_hashes
 
+    if args.hashes is not None:
+        schemas = tuple(args.hashes) or ("marts",)
+        for schema, table, rows, digest in table_hashes(args.duckdb, schemas):
+            print(f"{schema}.{table}\t{rows}\t{digest}")
+        return 0
     print_summary(args.duckdb)
     return 0
 
@@ -70,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = sub.add_parser("summary", help="print what a warehouse holds")
     summary.add_argument("--duckdb", default="var/unitcost.duckdb", help="DuckDB file")
+    summary.add_argument(
+        "--hashes",
+        nargs="*",
+        metavar="SCHEMA",
+        help="print each table's rows and an order-independent content hash instead "
+        "(schemas: marts if none given); diff two warehouses' outputs to compare them",
+    )
     summary.set_defaults(func=_summary)
 
     from pipelines.bench.billing import add_parsers as add_bench_billing_parsers

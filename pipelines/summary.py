@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 from pipelines.report.files import ReportFiles, reports_dir
@@ -26,6 +27,35 @@ def warehouse_tables(duckdb_path: str | Path) -> list[tuple[str, str, int]]:
             )
             for schema, table in tables
         ]
+
+
+def table_hashes(
+    duckdb_path: str | Path, schemas: tuple[str, ...] = ("marts",)
+) -> list[tuple[str, str, int, str]]:
+    """(schema, table, rows, hash) of every table in ``schemas``: a content hash that does not
+    depend on row order (the sum of DuckDB's row hashes, with the count and the column names
+    and types), so two warehouses built from the same input by different code compare equal
+    exactly when every table holds the same rows. Floats must be bit-identical to match."""
+    out = []
+    with connect(duckdb_path, read_only=True) as con:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where list_contains($schemas, schema_name) order by all",
+            {"schemas": list(schemas)},
+        ).fetchall()
+        for schema, table in tables:
+            name = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+            columns = con.execute(
+                "select list(column_name || ' ' || data_type order by column_index) "
+                "from duckdb_columns() where schema_name = $s and table_name = $t",
+                {"s": schema, "t": table},
+            ).fetchone()[0]
+            rows, row_hash_sum = con.execute(
+                f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {name} as t"
+            ).fetchone()
+            digest = hashlib.sha256(f"{columns}|{rows}|{row_hash_sum}".encode()).hexdigest()
+            out.append((schema, table, rows, digest[:16]))
+    return out
 
 
 def print_summary(
