@@ -39,3 +39,86 @@
 {% macro in_billing_window(column) -%}
     ({{ column }} >= {{ billing_window_start() }} and {{ column }} < {{ billing_window_end() }})
 {%- endmacro %}
+
+{#- Day-incremental allocation inside the billing window. A billing period is re-delivered
+    whole (AWS refreshes the month's export several times a day, restatements rewrite closed
+    months), but most of its days come back unchanged. Each UTC day of the window gets a
+    fingerprint of the lines that touch it: the sum of a hash of every line's content (what
+    the pieces are made of: account, period, currency, category, type, resource, instance,
+    charge period, costs, commitment; not the delivery, file or line number, which change
+    with every delivery). Period-level lines (fees, credits, tax) touch the period's first
+    day, as their pieces do. -#}
+{% macro billing_day_fingerprints() -%}
+    select billing_period, usage_date, sum(line_hash) as billing_fingerprint
+    from (
+        select
+            billing_period,
+            hash(
+                billing_source, billing_account_id, billing_period, billing_currency,
+                charge_category, line_item_type, resource_id, instance_type,
+                charge_period_start, charge_period_end, billed_cost, effective_cost,
+                commitment_discount_id
+            )::hugeint as line_hash,
+            case
+                when charge_period_end <= charge_period_start or charge_period_start is null
+                    or charge_category <> 'Usage' then [billing_period]
+                else generate_series(
+                    cast(date_trunc('day', charge_period_start) as date),
+                    cast(charge_period_end - interval 1 microsecond as date),
+                    interval 1 day
+                )::date[]
+            end as days
+        from {{ ref('stg_billing__line_items') }}
+        where {{ in_billing_window('billing_period') }}
+    ),
+    unnest(days) as d(usage_date)
+    group by billing_period, usage_date
+{%- endmacro %}
+
+{#- The fingerprint of each day a billing-derived model reads: the lines' own
+    (`billing_days_from`: stg_billing__line_items), or those an upstream billing-derived model
+    stored beside its rows of the day (all of a day's rows come from one build). -#}
+{% macro billing_fingerprints_of(model_name) -%}
+    {%- if model_name == 'stg_billing__line_items' -%}
+        {{ billing_day_fingerprints() }}
+    {%- else -%}
+        select billing_period, usage_date, any_value(billing_fingerprint) as billing_fingerprint
+        from {{ ref(model_name) }}
+        where {{ in_billing_window('billing_period') }}
+        group by billing_period, usage_date
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The days of the billing window a billing-derived model rebuilds: every day of the
+    partition window, and every other day whose fingerprint differs from the one its rows in
+    `relation` were built from (or that it has no rows for yet). A first build takes them
+    all. Each model compares with its own rows, so a run killed between two models leaves
+    the later one behind, and the next run catches it up. -#}
+{% macro billing_days_to_rebuild(relation, model_name) -%}
+    select f.billing_period, f.usage_date, f.billing_fingerprint
+    from ({{ billing_fingerprints_of(model_name) }}) as f
+    {%- if is_incremental() %}
+    where {{ in_window('f.usage_date') }}
+        or not exists (
+            select 1 from {{ relation }} as built
+            where built.billing_period = f.billing_period
+                and built.usage_date = f.usage_date
+                and built.billing_fingerprint = f.billing_fingerprint
+        )
+    {%- endif %}
+{%- endmacro %}
+
+{#- The rows replace_window deletes for a model with meta billing_days_from: those of the
+    days it rebuilds, and of days nothing upstream holds any more (a restatement removed
+    them). -#}
+{% macro in_billing_days_to_rebuild(relation, model_name) -%}
+    ({{ in_billing_window('billing_period') }} and (
+        (billing_period, usage_date) in (
+            select (billing_period, usage_date)
+            from ({{ billing_days_to_rebuild(relation, model_name) }})
+        )
+        or (billing_period, usage_date) not in (
+            select (billing_period, usage_date) from ({{ billing_fingerprints_of(model_name) }})
+        )
+    ))
+{%- endmacro %}

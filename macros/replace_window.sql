@@ -7,18 +7,23 @@
     (duckdb/duckdb#20570), so every warehouse built by an earlier version failed its next run.
 
     The window is the model's meta, rendered at run time with that run's vars:
-    `window_column` (the partition's day window, in_window) or `billing_window_column` (whole
-    billing periods, in_billing_window). -#}
+    `window_column` (the partition's day window, in_window), `billing_window_column` (whole
+    billing periods, in_billing_window) or `billing_days_from` (the billing window's days
+    whose fingerprint in that upstream changed, and the partition window's:
+    in_billing_days_to_rebuild, macros/allocation.sql). -#}
 {% macro get_incremental_replace_window_sql(arg_dict) -%}
     {%- set meta = config.get('meta') or {} -%}
     {%- if meta.get('window_column') -%}
         {%- set predicate = in_window(meta['window_column']) -%}
     {%- elif meta.get('billing_window_column') -%}
         {%- set predicate = in_billing_window(meta['billing_window_column']) -%}
+    {%- elif meta.get('billing_days_from') -%}
+        {%- set predicate = in_billing_days_to_rebuild(
+            arg_dict['target_relation'], meta['billing_days_from']) -%}
     {%- else -%}
         {{ exceptions.raise_compiler_error(
-            "incremental_strategy 'replace_window' needs meta.window_column or "
-            ~ "meta.billing_window_column") }}
+            "incremental_strategy 'replace_window' needs meta.window_column, "
+            ~ "meta.billing_window_column or meta.billing_days_from") }}
     {%- endif -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ arg_dict['target_relation'] }} where {{ predicate }};

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='replace_window',
         tags=['daily'],
-        meta={'billing_window_column': 'billing_period'}
+        meta={'billing_days_from': 'int_billing__cost_pieces'}
     )
 }}
 
@@ -14,11 +14,21 @@
     row with no deployment. Busy share: telemetry busy_seconds / observed_seconds of that
     GPU-hour (of the slice, under MIG), in ppm so the split is exact: allocated = cost × busy,
     idle = the rest. A GPU-hour with no telemetry, or with samples but no utilisation signal,
-    is allocated whole and flagged unobserved: there is no evidence it idled. Unassigned GPU-hours are unallocated. -#}
+    is allocated whole and flagged unobserved: there is no evidence it idled. Unassigned GPU-hours are unallocated.
+    Rebuilds the partition window's days and the days whose bill changed since it was built
+    (macros/allocation.sql, billing_days_to_rebuild), like int_billing__cost_pieces: a day's
+    allocation reads that day's pieces and telemetry only. -#}
 
-with pieces as (
-    select * from {{ ref('int_billing__cost_pieces') }}
-    where piece_kind = 'gpu' and {{ in_billing_window('billing_period') }}
+with rebuild as (
+    {{ billing_days_to_rebuild(this, 'int_billing__cost_pieces') }}
+),
+
+pieces as (
+    select p.* exclude (billing_fingerprint), r.billing_fingerprint
+    from {{ ref('int_billing__cost_pieces') }} as p
+    inner join rebuild as r
+        on p.billing_period = r.billing_period and p.usage_date = r.usage_date
+    where p.piece_kind = 'gpu'
 ),
 
 assignments as (
@@ -41,6 +51,8 @@ telemetry as (
             where busy_seconds is not null
         ) as observed_seconds
     from {{ ref('int_telemetry__gpu_hourly') }}
+    -- the rebuilt days' hours only, not the warehouse's whole history
+    where cast(hour_start as date) in (select usage_date from rebuild)
     group by grouping sets (
         (hour_start, host, gpu_index, gpu_instance_id), (hour_start, host, gpu_index)
     )
@@ -169,7 +181,8 @@ final as (
         effective_cost,
         {{ exact_share('billed_cost', 'busy_ppm', 1000000) }} as busy_billed_cost,
         {{ exact_share('effective_cost', 'busy_ppm', 1000000) }} as busy_effective_cost,
-        line_key
+        line_key,
+        billing_fingerprint
     from observed
 )
 

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='replace_window',
         tags=['daily'],
-        meta={'billing_window_column': 'billing_period'}
+        meta={'billing_days_from': 'stg_billing__line_items'}
     )
 }}
 
@@ -13,9 +13,17 @@
       usage   other usage (volumes, egress, ...): one piece per UTC day it overlaps;
       period  everything else (commitment fees, credits, refunds, tax, support, zero-length
               lines): one piece on the period's first day, kept at period level.
-    Overlap is weighted in milliseconds, so partial hours and lines spanning days pro-rate. -#}
+    Overlap is weighted in milliseconds, so partial hours and lines spanning days pro-rate.
+    Only the days whose lines changed since this table was built, and the partition window's,
+    are cut again (macros/allocation.sql, billing_days_to_rebuild); a line's weights are still
+    taken over its whole charge period, so a rebuilt day's pieces are the same as in a full
+    build. -#}
 
-with lines as (
+with rebuild as (
+    {{ billing_days_to_rebuild(this, 'stg_billing__line_items') }}
+),
+
+lines as (
     select
         *,
         row_number() over (order by delivery_id, source_file, source_line) as line_key
@@ -86,6 +94,10 @@ unit_pieces as (
         *,
         unnest(generate_series(0, units - 1)) as unit_index
     from slice_cumulative
+    -- after the line's weights: they are over all its slices, rebuilt or not
+    where (billing_period, cast(slice_start as date)) in (
+        select (billing_period, usage_date) from rebuild
+    )
 ),
 
 timed_pieces as (
@@ -139,10 +151,13 @@ pieces as (
 
 final as (
     select
-        cast(slice_start as date) as usage_date,
-        slice_start,
-        * exclude (slice_start)
-    from pieces
+        cast(p.slice_start as date) as usage_date,
+        p.slice_start,
+        p.* exclude (slice_start),
+        r.billing_fingerprint
+    from pieces as p
+    inner join rebuild as r
+        on p.billing_period = r.billing_period and cast(p.slice_start as date) = r.usage_date
 )
 
 select * from final
