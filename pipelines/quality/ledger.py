@@ -59,7 +59,7 @@ STORED_TABLES = {
 }
 # Stored tables whose rows name their file by id (pipelines/ingest/file_ids.py), not by
 # path: reconciled through raw.source_files, as the ledger names files by path.
-FILE_ID_TABLES: set[str] = set()  # raw.inference_requests still names its file by path
+FILE_ID_TABLES = {"raw.inference_requests"}
 QUARANTINE_TABLES = {
     "requests": "raw.quarantine_requests",
     "telemetry": "raw.quarantine_telemetry",
@@ -186,7 +186,8 @@ def write_ingest(
         # By name: an old warehouse has the newer columns appended, not in this order.
         names = ["source", "partition_day", "source_file", "lines_read", *TERMS, "recorded_at"]
         con.executemany(
-            f"insert into {LEDGER} ({', '.join(names)}) values ({', '.join('?' for _ in names)})",
+            f"insert into {LEDGER} ({', '.join(names)}) "
+            f"values ({', '.join('?' for _ in names)})",
             [
                 [r.source, r.partition_day, r.source_file, r.lines_read]
                 + [getattr(r, t) for t in TERMS]
@@ -242,7 +243,8 @@ def _file_of(con: duckdb.DuckDBPyConnection, table: str) -> str:
     if not table_exists(con, "raw.source_files"):
         return "null"
     return (
-        f"(select f.uri from raw.source_files as f where f.source_file_id = {table}.source_file_id)"
+        "(select f.uri from raw.source_files as f "
+        f"where f.source_file_id = {table}.source_file_id)"
     )
 
 
