@@ -9,7 +9,10 @@ decompresses itself.
 
 The writer never blocks for good: it waits for DuckDB to open and drain the pipe in short
 polls and stops as soon as the reading statement has ended (``done``), e.g. when DuckDB
-rejected a malformed line and stopped reading.
+rejected a malformed line and stopped reading. Nor can DuckDB block for good: should it open
+the pipe again after the writer has finished (a reader that sniffs first, then reads), the
+writer answers every further open with an immediate end of file, so the second read is
+empty, the row count cannot match and the file is read the careful way.
 """
 
 from __future__ import annotations
@@ -54,6 +57,15 @@ class LineStream:
         fd = self._open_writer()
         if fd is None:
             return  # the statement ended without opening the pipe
+        try:
+            self._copy(source, fd)
+        finally:
+            os.close(fd)  # DuckDB sees the end of the file
+        while not self.done.wait(_POLL_S):  # a second open: an empty file, never a wait
+            with contextlib.suppress(OSError):  # ENXIO: no reader
+                os.close(os.open(self.path, os.O_WRONLY | os.O_NONBLOCK))
+
+    def _copy(self, source: Path, fd: int) -> None:
         lines, last = 0, b"\n"
         try:
             with open_file(source) as handle:
@@ -65,8 +77,6 @@ class LineStream:
             self.lines = lines + (last != b"\n")  # a last line without a newline counts
         except READ_ERRORS as exc:
             self.error = exc  # a truncated gzip: the careful path names the file
-        finally:
-            os.close(fd)  # DuckDB sees the end of the file
 
     def _open_writer(self) -> int | None:
         # Only once DuckDB has opened its end: a pipe's bytes vanish when its last writer
@@ -107,14 +117,16 @@ class LineStream:
 def line_stream(source: Path) -> Iterator[LineStream]:
     """Yield a :class:`LineStream`; run the DuckDB read of ``stream.path`` inside the block."""
     folder = tempfile.mkdtemp(prefix="unitcost-lines-")
-    fifo = Path(folder) / "lines"
-    os.mkfifo(fifo, 0o600)
-    stream = LineStream(fifo)
-    writer = threading.Thread(target=stream.pump, args=(source,), daemon=True)
-    writer.start()
     try:
-        yield stream
+        fifo = Path(folder) / "lines"
+        os.mkfifo(fifo, 0o600)
+        stream = LineStream(fifo)
+        writer = threading.Thread(target=stream.pump, args=(source,), daemon=True)
+        writer.start()
+        try:
+            yield stream
+        finally:
+            stream.done.set()
+            writer.join()
     finally:
-        stream.done.set()
-        writer.join()
         shutil.rmtree(folder, ignore_errors=True)
