@@ -14,6 +14,7 @@ exactly one partition however the days are batched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import tempfile
 from collections import deque
@@ -51,9 +52,8 @@ SUFFIXES = {
     "azure_trace": (".csv", ".csv.gz"),
 }
 _PARSERS = 2  # files parsed at once (a gzip stream is read serially: two keep two cores busy)
-# Files submitted ahead of the one being stored: parsing goes on while DuckDB writes a batch.
+# Files submitted ahead of the one being stored: parsing goes on while DuckDB writes one.
 _AHEAD = 6
-_BATCH_ROWS = 500_000  # rows per insert: ~4 of DuckDB's row groups, ~150 MB of Arrow
 
 
 def token_limits(registry: Registry) -> tuple[dict[str, int], int]:
@@ -104,7 +104,6 @@ class RequestLoader:
     _memory: duckdb.DuckDBPyConnection | None = None  # load_day's warehouse
     _user_hashes: dict[str, str] = field(default_factory=dict)  # user -> salted hash
     _users_table: str | None = None  # registered on ``_con``
-    _batch_rows: int = 0
 
     @property
     def fmt(self) -> str:
@@ -138,7 +137,6 @@ class RequestLoader:
         """
         scope = day_files(files, day)
         store.ensure_tables(con, self.source_name)
-        register_files(con, self.source_name, [f.uri for f in scope])
         if con is not self._con:
             self._parsed, self._con, self._users_table = {}, con, None
         window = store.window(day)
@@ -150,6 +148,7 @@ class RequestLoader:
         con.execute("set threads = 1")
         con.execute("begin transaction")
         try:
+            register_files(con, self.source_name, [f.uri for f in scope])
             con.execute(f"delete from {store.TABLE} where {store.IN_DAY}", window)
             earlier = [self._parsed[k].file_id for k in keys if k in self._parsed]
             store.from_stash(con, earlier, window)
@@ -173,30 +172,24 @@ class RequestLoader:
         return loaded
 
     def _store_new(self, con, files: list[SourceFile], day: dt.date, later) -> None:
-        """Parse ``files`` and insert their rows of ``day``, a batch of files at a time (one
-        insert per batch: DuckDB writes full row groups straight to disk)."""
+        """Parse ``files`` and insert each one's rows of ``day`` as soon as it is parsed, while
+        the next ones are parsed (DuckDB writes the day's row groups to disk as they fill,
+        however many inserts fill them)."""
         window = store.window(day)
-        batch: list[Path] = []
-        with tempfile.TemporaryDirectory(prefix="unitcost-requests-") as folder:
-            for key, parsed in self._parse(files, Path(folder)):
+        with (
+            tempfile.TemporaryDirectory(prefix="unitcost-requests-") as folder,
+            # Closed first on an error: the parsers stop before their folder is removed.
+            contextlib.closing(self._parse(files, Path(folder))) as parsed_files,
+        ):
+            for key, parsed in parsed_files:
                 users = self._register_users(con, parsed.users)
                 needed = _needed(parsed.date, day, later)
                 if needed or set(parsed.by_day) - {day}:  # usually neither: nothing to stash
                     store.stash_rows(con, parsed.staged, window, users, needed)
-                batch.append(parsed.staged)
+                if day in parsed.by_day:
+                    store.insert_rows(con, parsed.staged, window, users)
+                parsed.staged.unlink()
                 self._parsed[key] = replace(parsed, staged=None)
-                self._batch_rows += parsed.lines
-                if self._batch_rows >= _BATCH_ROWS:
-                    self._flush(con, batch, window, users)
-            if batch:
-                self._flush(con, batch, window, users)
-
-    def _flush(self, con, batch: list[Path], window: dict, users: str | None) -> None:
-        store.insert_rows(con, batch, window, users)
-        for staged in batch:
-            staged.unlink()
-        batch.clear()
-        self._batch_rows = 0
 
     def _register_users(self, con, users: list[str]) -> str | None:
         if self.salt is None:
@@ -293,8 +286,9 @@ def _outside_day(result: ParsedFile, day: dt.date) -> int:
     (stored, deduplicated or quarantined there) and rejects homed on another day.
 
     Counted from the records themselves, not as lines minus the rest, so a record that no
-    partition takes shows up in the ledger as unaccounted. A reject with no home day (an
-    undated file with no valid arrival at all) is in no partition: it stays unaccounted.
+    partition takes shows up in the ledger as unaccounted. A reject with no home day would
+    be one (an undated file with no arrival time on any line; but all its lines are then
+    malformed, which fails the file).
     """
     other_rows = sum(n for d, n in result.by_day.items() if d != day)
     rejects = result.rejects.filter(pl.col("day").is_not_null() & (pl.col("day") != day))

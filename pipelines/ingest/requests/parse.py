@@ -86,9 +86,10 @@ def file_date(relative_path: str) -> dt.date | None:
 def parse_file(file: SourceFile, spec: ParseSpec, staged: Path) -> ParsedFile:
     """Parse ``file``; its ``checked_sql`` rows go to the Parquet file ``staged``.
 
-    Parquet, not Arrow, is how the rows reach the warehouse's write: a Python object a
-    DuckDB statement scanned stays referenced until that transaction ends, so Arrow batches
-    would pile up for the whole day; a file read back by ``read_parquet`` does not.
+    Parquet, not Arrow, is how the rows reach the warehouse's write: a table registered on
+    the warehouse's connection stays referenced until the day's transaction ends, so Arrow
+    tables would pile up for the whole day; a file read back by ``read_parquet`` does not
+    (and the files waiting to be stored wait on disk, not in memory).
     """
     # A database per file: closing it hands its memory back.
     con = duckdb.connect(config={"threads": 1, "memory_limit": "1GB"})
@@ -121,7 +122,10 @@ def _parse(con, file: SourceFile, spec: ParseSpec, staged: Path) -> ParsedFile:
     rejects, malformed = _file_rejects(con, params, bad, lines, display)
     by_day, users, keys = _accepted_summary(con, spec.salt is not None)
     date = file_date(file.relative_path)
-    home = date or (min(by_day) if by_day else None)
+    # An undated file's first arrival day, rejected rows' included: a file of nothing but
+    # implausible rows and one malformed line still homes that line somewhere.
+    arrivals = set(by_day) | set(rejects["arrival_ts"].dt.date().drop_nulls())
+    home = date or (min(arrivals) if arrivals else None)
     rejects = _rejects(bad, rejects, display, home)
     uri, fid = file.uri, file_id(file.uri)
     return ParsedFile(uri, fid, date, lines, malformed, staged, users, keys, by_day, rejects)

@@ -53,25 +53,12 @@ def flat_schema(fields: tuple[Field, ...], *, text_times: bool = False) -> dict:
     return schema
 
 
-def count_lines(path: Path) -> int:
-    """Physical lines, a last line without a newline included (Azure's CSVs end so)."""
-    lines, last = 0, b"\n"
-    with open_file(path) as handle:
-        while chunk := handle.read(1 << 22):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return lines + (last != b"\n")
-
-
 def fast_sql(fields: tuple[Field, ...]) -> tuple[str, dict]:
     """The flat columns of ``$path`` as DuckDB reads them, numbered in file order (one
     thread reads a pipe serially), and ``_container``: DuckDB turned an object or array in a
     text field into its JSON text, which the careful path quarantines instead."""
-    starts = [
-        f"starts_with(\"{f.name}\", '{{') or starts_with(\"{f.name}\", '[')"
-        for f in fields
-        if f.kind == STR
-    ]
+    # ascii(): the first character's code point, cheaper than two starts_with ({ 123, [ 91).
+    starts = [f'ascii("{f.name}") in (123, 91)' for f in fields if f.kind == STR]
     container = " or ".join(starts) if starts else "false"
     sql = (
         f"select row_number() over () as source_line, false as invalid_utf8, "

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from pipelines.ingest.file_ids import register_files
 from pipelines.ingest.requests.schema import RAW_REQUESTS, RAW_REQUESTS_SQL
-from pipelines.ingest.requests.validate import accepted_sql, deduplicate
+from pipelines.ingest.requests.validate import KEY_HASH, accepted_sql, deduplicate
 from pipelines.warehouse import add_missing_columns
 
 TABLE = "raw.inference_requests"
@@ -84,21 +84,21 @@ def register_users(con, hashes: dict[str, str] | None) -> str | None:
     return USERS
 
 
-def insert_rows(con, staged: list[Path], day: dict, users: str | None) -> None:
-    """Today's accepted rows of parsed files (Parquet of ``validate.checked_sql`` rows)."""
+def insert_rows(con, staged: Path, day: dict, users: str | None) -> None:
+    """Today's accepted rows of a parsed file (Parquet of ``validate.checked_sql`` rows)."""
     _insert(con, TABLE, staged, users, IN_DAY, day)
 
 
 def stash_rows(con, staged: Path, day: dict, users: str | None, everything: bool) -> None:
     """A parsed file's rows of other days (today's dedup partners) into the stash, or all of
     them (``everything``: a later day of the run reads the file again)."""
-    _insert(con, STASH, [staged], users, "true" if everything else f"not ({IN_DAY})", day)
+    _insert(con, STASH, staged, users, "true" if everything else f"not ({IN_DAY})", day)
 
 
-def _insert(con, target: str, staged: list[Path], users: str | None, where: str, day: dict):
-    accepted = accepted_sql("read_parquet($files)", users)
+def _insert(con, target: str, staged: Path, users: str | None, where: str, day: dict):
+    accepted = accepted_sql("read_parquet($file)", users)
     sql = f"insert into {target} ({COLUMNS}) select * from ({accepted}) where {where}"
-    params = {"files": [str(f) for f in staged]}
+    params = {"file": str(staged)}
     con.execute(sql, {**params, **day} if "$" in where else params)
 
 
@@ -131,8 +131,7 @@ def settle_duplicates(con, day: dict, keys: list[np.ndarray], ids: list[int], ur
     con.register("_repeated", repeated.to_frame().to_arrow())
     try:
         rows = con.execute(
-            f"select * from ({_DAY_AND_PARTNERS}) "
-            "where md5_number_lower(request_id) in (select h from _repeated)",
+            f"select * from ({_DAY_AND_PARTNERS}) where {KEY_HASH} in (select h from _repeated)",
             {**day, "ids": ids},
         ).pl()
     finally:
