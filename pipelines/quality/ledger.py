@@ -186,8 +186,7 @@ def write_ingest(
         # By name: an old warehouse has the newer columns appended, not in this order.
         names = ["source", "partition_day", "source_file", "lines_read", *TERMS, "recorded_at"]
         con.executemany(
-            f"insert into {LEDGER} ({', '.join(names)}) "
-            f"values ({', '.join('?' for _ in names)})",
+            f"insert into {LEDGER} ({', '.join(names)}) values ({', '.join('?' for _ in names)})",
             [
                 [r.source, r.partition_day, r.source_file, r.lines_read]
                 + [getattr(r, t) for t in TERMS]
@@ -243,8 +242,7 @@ def _file_of(con: duckdb.DuckDBPyConnection, table: str) -> str:
     if not table_exists(con, "raw.source_files"):
         return "null"
     return (
-        "(select f.uri from raw.source_files as f "
-        f"where f.source_file_id = {table}.source_file_id)"
+        f"(select f.uri from raw.source_files as f where f.source_file_id = {table}.source_file_id)"
     )
 
 
