@@ -4,20 +4,16 @@ The logic is ``pipelines/ingest/requests`` (no dagster there). Metadata holds co
 names only: never a log line, a field value or a user id (RELIABILITY.md §5).
 """
 
-import datetime as dt
 from collections import Counter
 
 import dagster as dg
 
-from pipelines.ingest.quarantine import quarantine_frame, quarantine_table
+from pipelines.ingest.requests.day import ingest_day
 from pipelines.ingest.requests.load import MAX_MALFORMED_RATIO, RequestLoader, token_limits
 from pipelines.ingest.requests.privacy import salt_from_env
-from pipelines.ingest.requests.schema import empty_requests
 from pipelines.partitions import daily_partitions, window_days
-from pipelines.quality.ledger import build_ledger, counts_by_file, record_ingest
 from pipelines.registry import load_registry
 from pipelines.resources import UnitcostConfigResource, WarehouseResource
-from pipelines.warehouse import add_missing_columns, replace_rows, table_exists
 
 OWNERS = ["team:unitcost"]
 SOURCE = "requests"
@@ -82,40 +78,19 @@ def request_log_tables(
 ):
     """Load request logs day by day; each day's rows and quarantine replace that day's."""
     loader, files = _loader(unitcost)
+    days = window_days(context.partition_time_window)
     rows = quarantined = 0
     worst = 0.0
     reasons: Counter[str] = Counter()
     duplicates: Counter[str] = Counter()
     with duckdb.get_connection() as con:
-        _add_new_columns(con)
-        for day in window_days(context.partition_time_window):
-            if loader is None:
-                requests, quarantine = empty_requests(), quarantine_frame([], day)
-            else:
-                loaded = loader.load_day(day, files)
-                requests, quarantine = loaded.requests, loaded.quarantine
-                worst = max(worst, loaded.worst_malformed_ratio)
-                duplicates.update(loaded.exact_duplicates)
-            start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            window = ("arrival_ts", start, start + dt.timedelta(days=1))
-            rows += replace_rows(con, "raw", "inference_requests", requests, window=window)
-            table = quarantine_table(SOURCE)
-            quarantined += replace_rows(con, "raw", table, quarantine, match={"partition_day": day})
-            reasons.update(quarantine["column_name"].fill_null("(line)").to_list())
-            # Every line of every file the day read: stored, quarantined, a dropped copy, or
-            # another day's. A day without a source or files still clears its ledger rows.
-            ledger = []
-            if loader is not None:
-                ledger = build_ledger(
-                    SOURCE,
-                    day,
-                    loaded.lines_read,
-                    stored=counts_by_file(requests),
-                    quarantined=counts_by_file(quarantine),
-                    duplicates_dropped=loaded.exact_duplicates,
-                    outside_window=loaded.outside_day,
-                )
-            record_ingest(con, ledger, source=SOURCE, days=[day])
+        for day in days:
+            loaded = ingest_day(con, loader, day, files, days)
+            rows += loaded.rows
+            quarantined += loaded.quarantine.height
+            worst = max(worst, loaded.worst_malformed_ratio)
+            duplicates.update(loaded.exact_duplicates)
+            reasons.update(loaded.quarantine["column_name"].fill_null("(line)").to_list())
         checks = _check_results(con, context.partition_time_window, worst)
     if duplicates:
         # Dropping a repeated delivery is right (case 29) but must never be silent.
@@ -123,7 +98,7 @@ def request_log_tables(
             f"dropped {duplicates.total()} exact duplicate request line(s) "
             f"in {len(duplicates)} file(s); counts by file in the asset metadata"
         )
-    common = {"source_files": len(files), "days": len(window_days(context.partition_time_window))}
+    common = {"source_files": len(files), "days": len(days)}
     yield dg.MaterializeResult(
         asset_key=REQUESTS_KEY,
         metadata={
@@ -139,13 +114,6 @@ def request_log_tables(
         metadata={**common, "dagster/row_count": quarantined, "by_field": dict(reasons)},
     )
     yield from checks
-
-
-def _add_new_columns(con) -> None:
-    """Columns added to the raw contract after a warehouse was created (``replace_rows``
-    inserts by name and would fail on them): add them, NULL for rows loaded before."""
-    if table_exists(con, "raw.inference_requests"):
-        add_missing_columns(con, "raw", "inference_requests", {"invalid_utf8": "BOOLEAN"})
 
 
 def _check_results(con, window: dg.TimeWindow, worst: float) -> list[dg.AssetCheckResult]:

@@ -1,157 +1,156 @@
-"""`unitcost bench-requests`: load N gateway log lines (default 5 M) as the asset does.
+"""`unitcost bench-requests`: the request-log ingest of one fleet-day, beside DuckDB's own
+read of the same files in the same process.
 
-The lines are rendered by DuckDB in the simulator's gateway format (prompt and completion
-text included, gzip JSONL, one file per host, all arriving on one day), not simulated: the
-request stream's shape does not change the parse cost. Two phases over the same files, in
-the same process: the baseline is DuckDB's own ``read_json`` with the same allow-listed
-columns (what a bare load would do); ours is ``RequestLoader.load_day`` (parse with our own
-line numbers, normalise, validate, hash users, dedup) plus the partition write. Peak RSS is
-``VmHWM``, reset between phases where the kernel allows (else it is the process's peak).
+The input is a fleet folder as `unitcost simulate` writes it (its ``unitcost.yaml`` names the
+request source; gateway logs are gzip JSON lines with prompt and completion text). ``--scale``
+simulates one day into a temp folder first (minutes at scale 32: cache a folder and pass
+``--fleet``). The ingest is what the request asset runs for a day (``ingest_day``: parse,
+check, deduplicate, write the rows, quarantine and ledger in one transaction) into a fresh
+DuckDB file opened with the warehouse's settings, users hashed with a salt. The baselines read
+the same files with DuckDB's ``read_ndjson`` and the same allow-listed columns: ``count(*)``
+(parses every line) and a scan that touches every allow-listed column. Rows are log lines.
+Peak RSS is the process's ``VmHWM``, reset before each phase (run under ``/usr/bin/time -v``
+for the whole process).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import resource
+import os
 import tempfile
 import time
 from pathlib import Path
 
+import duckdb
+
+from pipelines.bench.billing import _peak_rss_mib, _reset_peak
+
 DAY = dt.date(2026, 11, 1)
-HOSTS = 8
-MODELS = ["meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct", "bench-model"]
-
-# One host's lines: request i arrives i * 86400 s / n after midnight, spread over the hosts.
-_RENDER = """
-copy (
-    select
-        'bench-' || i as id,
-        cast(epoch(ts) as bigint) as created,
-        $models[1 + i % 3] as model,
-        'host-' || $host as host,
-        strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') as arrival_time,
-        strftime(ts + interval 150 millisecond, '%Y-%m-%dT%H:%M:%S.%fZ') as first_token_time,
-        strftime(ts + interval 2 second, '%Y-%m-%dT%H:%M:%S.%fZ') as finish_time,
-        {'prompt_tokens': 200 + i % 3000, 'completion_tokens': 1 + i % 500,
-         'prompt_tokens_details': {'cached_tokens': i % 200}} as usage,
-        200 as status_code,
-        'user-' || (i % 997) as "user",
-        [{'role': 'user', 'content': 'Summarise ticket ' || i}] as messages,
-        [{'message': {'role': 'assistant', 'content': 'Done.'}}] as choices
-    from (
-        select i, timestamptz '2026-11-01 00:00:00+00'
-            + to_microseconds(cast(i * 86400000000 // $n as bigint)) as ts
-        from range($host, $n, $hosts) as t(i)
-    )
-) to '{target}' (format json, compression gzip)
-"""
+_SALT = "bench-salt-0123456789"  # hashing users is part of the work a run does
 
 
-def _peak_rss_mib() -> float:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _baseline(files: list[str], fields) -> dict:
+    from pipelines.ingest.requests.fields import TS, duckdb_columns
 
-
-def _reset_peak() -> None:
-    with contextlib.suppress(OSError):  # Linux: writing 5 resets VmHWM to the current RSS
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def _render(folder: Path, n: int) -> list[str]:
-    import duckdb
-
-    folder.mkdir(parents=True)
-    paths = []
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        for host in range(HOSTS):
-            path = folder / f"host-{host}.jsonl.gz"
-            params = {"models": MODELS, "host": host, "n": n, "hosts": HOSTS}
-            # The target is our temp path; COPY cannot take it as a parameter.
-            con.execute(_RENDER.replace("{target}", str(path).replace("'", "''")), params)
-            paths.append(str(path))
-    return paths
-
-
-def _baseline(paths: list[str]) -> tuple[int, float, float]:
-    import duckdb
-
-    from pipelines.ingest.requests.fields import VLLM_JSONL, duckdb_columns
-
-    _reset_peak()
-    t0 = time.perf_counter()
+    params = {"files": files, "columns": duckdb_columns(fields)}
+    source = "read_ndjson($files, columns=$columns)"
+    touch = ["count(*)"]
+    for f in fields:
+        path = ".".join(f'"{k}"' for k in f.path)
+        touch.append(f"sum(length({path}))" if f.kind in ("VARCHAR", TS) else f"sum({path})")
     with duckdb.connect(config={"threads": 2}) as con:
-        rows = con.execute(
-            "select count(*), sum(usage.prompt_tokens), sum(length(id)), "
-            "sum(length(arrival_time)) from read_json(?, format='newline_delimited', columns=?)",
-            [paths, duckdb_columns(VLLM_JSONL)],
-        ).fetchone()[0]
-    return rows, time.perf_counter() - t0, _peak_rss_mib()
+        con.execute("set enable_progress_bar = false")
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        rows = con.execute(f"select count(*) from {source}", params).fetchone()[0]
+        count_s, count_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        con.execute(f"select {', '.join(touch)} from {source}", params).fetchall()
+        scan_s, scan_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return {
+        "lines": rows,
+        "count_s": count_s,
+        "count_cpu": count_cpu,
+        "scan_s": scan_s,
+        "scan_cpu": scan_cpu,
+    }
 
 
-def _ours(root: Path) -> dict:
-    from pipelines.config import SourceConfig
-    from pipelines.ingest.requests.load import RequestLoader
-    from pipelines.warehouse import connect, replace_rows
+def _loader(fleet: Path):
+    from pipelines.config import load_settings
+    from pipelines.ingest.requests.day import SOURCE
+    from pipelines.ingest.requests.load import RequestLoader, token_limits
+    from pipelines.registry import load_registry
 
-    source = SourceConfig(location=str(root / "logs"), format="vllm_jsonl")
-    limits = ({m: 131072 for m in MODELS}, 131072)
-    loader = RequestLoader("requests", source, root / "logs", limits, salt="bench-salt-0123456789")
+    settings = load_settings(fleet / "unitcost.yaml")
+    return RequestLoader(
+        SOURCE,
+        settings.sources[SOURCE],
+        settings.source_location(SOURCE),
+        token_limits(load_registry(settings.registry_path)),
+        os.environ.get("UNITCOST_USER_HASH_SALT") or _SALT,
+        settings.s3,
+    )
+
+
+def _ingest(loader, files, day: dt.date, db: Path) -> dict:
+    from pipelines.ingest.requests.day import ingest_day
+    from pipelines.warehouse import connect
+
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    with connect(db) as con:
+        loaded = ingest_day(con, loader, day, files, [day])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return {"ingest_s": wall, "ingest_cpu": cpu, "loaded": loaded}
+
+
+def run_bench(fleet: Path, day: dt.date) -> dict:
+    from pipelines.ingest.requests.fields import JSON_FORMATS
+    from pipelines.ingest.requests.load import day_files
+
+    loader = _loader(fleet)
+    files = loader.files()
+    picked = [f.uri for f in day_files(files, day)]
     _reset_peak()
-    t0 = time.perf_counter()
-    day = loader.load_day(DAY, loader.files())
-    load_s = time.perf_counter() - t0
-    start = dt.datetime.combine(DAY, dt.time(), dt.UTC)
-    with connect(root / "bench.duckdb") as con:
-        window = ("arrival_ts", start, start + dt.timedelta(days=1))
-        replace_rows(con, "raw", "inference_requests", day.requests, window=window)
-    return {
-        "rows": day.requests.height, "quarantined": day.quarantine.height, "load_s": load_s,
-        "ours_s": time.perf_counter() - t0, "ours_rss_mib": _peak_rss_mib(),
-    }  # fmt: skip
+    result = _baseline(picked, JSON_FORMATS[loader.fmt])
+    result["baseline_rss_mib"] = _peak_rss_mib()
+    with tempfile.TemporaryDirectory(prefix="unitcost-bench-") as tmp:
+        _reset_peak()
+        result |= _ingest(loader, files, day, Path(tmp) / "bench.duckdb")
+        result["ingest_rss_mib"] = _peak_rss_mib()
+    size = sum(Path(f).stat().st_size for f in picked if not f.startswith("s3://"))
+    return result | {"files": len(picked), "gzip_mib": size / 2**20, "day": day}
 
 
-def run_bench(n: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="unitcost-bench-requests-") as tmp:
-        root = Path(tmp)
-        t0 = time.perf_counter()
-        paths = _render(root / "logs" / f"date={DAY}", n)
-        render_s = time.perf_counter() - t0
-        size_mib = sum(Path(p).stat().st_size for p in paths) / 2**20
-        rows, baseline_s, baseline_rss = _baseline(paths)
-        ours = _ours(root)
-    return {
-        "lines": n, "files": len(paths), "gzip_mib": size_mib, "render_s": render_s,
-        "baseline_rows": rows, "baseline_s": baseline_s, "baseline_rss_mib": baseline_rss,
-        **ours,
-    }  # fmt: skip
+def _report(r: dict) -> None:
+    loaded, lines = r["loaded"], r["lines"]
+    print(
+        f"requests {r['day']}: {r['files']} files ({r['gzip_mib']:,.0f} MiB), {lines:,} lines "
+        f"-> {loaded.rows:,} rows stored, {loaded.quarantine.height:,} quarantined, "
+        f"{sum(loaded.exact_duplicates.values()):,} duplicates dropped, "
+        f"{sum(loaded.outside_day.values()):,} another day's"
+    )
+    phases = [
+        ("duckdb read_ndjson count(*)", "count", r["baseline_rss_mib"]),
+        ("duckdb read_ndjson, every column", "scan", r["baseline_rss_mib"]),
+        ("unitcost ingest (ingest_day)", "ingest", r["ingest_rss_mib"]),
+    ]
+    for name, phase, rss in phases:
+        seconds = r[f"{phase}_s"]
+        print(
+            f"  {name:34s} {seconds:7.2f} s {r[f'{phase}_cpu']:7.2f} CPU s "
+            f"{lines / seconds:>11,.0f} lines/s  peak RSS {rss:,.0f} MiB"
+        )
+    # On a shared machine the CPU seconds are the steadier comparison.
+    for phase, name in (("count", "count(*)"), ("scan", "every-column scan")):
+        print(
+            f"  ingest rate / duckdb {name} rate: {r[f'{phase}_s'] / r['ingest_s']:.0%} by wall "
+            f"time, {r[f'{phase}_cpu'] / r['ingest_cpu']:.0%} by CPU time"
+        )
 
 
-def _handle(args: argparse.Namespace) -> int:
-    r = run_bench(args.rows)
-    print(f"{r['lines']:,} gateway log lines in {r['files']} gzip files ({r['gzip_mib']:.0f} MiB), "
-          f"rendered in {r['render_s']:.1f} s")  # fmt: skip
-    for label, rows, secs, rss in [
-        ("duckdb read_json (baseline)", r["baseline_rows"], r["baseline_s"], r["baseline_rss_mib"]),
-        ("unitcost request ingest", r["rows"], r["ours_s"], r["ours_rss_mib"]),
-    ]:
-        print(f"  {label:<28} {rows:>10,} rows {secs:7.2f} s {rows / secs:>12,.0f} rows/s "
-              f"peak RSS {rss:,.0f} MiB")  # fmt: skip
-    print(f"  of which parse/validate/dedup (load_day) {r['load_s']:.2f} s "
-          f"({r['rows'] / r['load_s']:,.0f} rows/s), the rest the DuckDB partition write; "
-          f"quarantined {r['quarantined']:,}")  # fmt: skip
+def _main(args: argparse.Namespace) -> int:
+    if args.fleet is not None:
+        _report(run_bench(Path(args.fleet), args.day))
+        return 0
+    from pipelines.fleet.simulate import simulate
+
+    with tempfile.TemporaryDirectory(prefix="unitcost-bench-fleet-") as tmp:
+        simulate(tmp, start=args.day, days=1, scale=args.scale)
+        _report(run_bench(Path(tmp), args.day))
     return 0
 
 
 def add_parsers(subparsers) -> None:
     """Register ``bench-requests`` on the ``unitcost`` command's subparsers."""
-    parser = subparsers.add_parser(
-        "bench-requests", help="benchmark request-log ingest against DuckDB's read_json"
+    bench = subparsers.add_parser(
+        "bench-requests",
+        help="lines/s and peak RSS of the request-log ingest of a fleet-day, beside DuckDB's "
+        "read_ndjson of the same files",
     )
-    parser.add_argument("--rows", type=int, default=5_000_000, help="log lines (default 5 M)")
-    parser.set_defaults(func=_handle)
+    bench.add_argument("--fleet", help="a simulated fleet folder (unitcost simulate's output)")
+    bench.add_argument("--day", type=dt.date.fromisoformat, default=DAY, help="UTC day")
+    bench.add_argument(
+        "--scale", type=float, default=32, help="without --fleet: simulate this scale first"
+    )
+    bench.set_defaults(func=_main)

@@ -147,7 +147,7 @@ SOURCES: dict[str, SourceRules] = {
         table="raw.inference_requests",
         ts="arrival_ts",
         types={c: _duckdb_type(t) for c, t in RAW_REQUESTS.items()},
-        not_null=("request_source", "request_id", "arrival_ts", "status", "source_file"),
+        not_null=("request_source", "request_id", "arrival_ts", "status", "source_file_id"),
         between={
             "input_tokens": (0, None),
             "output_tokens": (0, None),

@@ -59,7 +59,7 @@ STORED_TABLES = {
 }
 # Stored tables whose rows name their file by id (pipelines/ingest/file_ids.py), not by
 # path: reconciled through raw.source_files, as the ledger names files by path.
-FILE_ID_TABLES: set[str] = set()  # raw.inference_requests still names its file by path
+FILE_ID_TABLES = {"raw.inference_requests"}
 QUARANTINE_TABLES = {
     "requests": "raw.quarantine_requests",
     "telemetry": "raw.quarantine_telemetry",

@@ -25,8 +25,8 @@ run-dependent, nothing else (``RUN_DEPENDENT``): the wall clock of a write (``re
 ``raw.ingest_ledger`` and ``raw.billing_deliveries``, ``generated_at`` in
 ``reports.weekly_report_history``), and ``ledger_seq`` plus the ``unchanged`` rows of
 ``raw.billing_deliveries``: each run appends one ``unchanged`` check row per delivery it finds
-already loaded (case 1), so their number is the number of runs. ``raw.ingest_ledger`` is
-hashed per source, as each source's rows belong to a different step.
+already loaded (case 1), so their number is the number of runs. ``raw.ingest_ledger`` and
+``raw.source_files`` are hashed per source, as each source's rows belong to a different step.
 
 The last test puts a kill at one exact point no timing can hit reliably: between a billing
 delivery's commit and its ingest-ledger rows.
@@ -73,7 +73,9 @@ RUN_DEPENDENT = {
     "reports.weekly_report_history": ("generated_at",),
 }
 RERUN_ONLY_ROWS = {"raw.billing_deliveries": "status <> 'unchanged'"}
-# Which step writes each source's raw.ingest_ledger rows.
+# Tables that several steps write, one source each: hashed per source (``name[source]``).
+PER_SOURCE = ("raw.ingest_ledger", "raw.source_files")
+# Which step writes each source's rows of the PER_SOURCE tables.
 LEDGER_STEPS = {
     "billing": "billing_line_items",
     "requests": "request_log_tables",
@@ -277,7 +279,7 @@ def _table_hashes(duckdb_path: Path) -> dict[str, str]:
             if name in RUN_DEPENDENT:
                 columns += f" exclude ({', '.join(RUN_DEPENDENT[name])})"
             query = f"select {columns} from {relation} where {RERUN_ONLY_ROWS.get(name, 'true')}"
-            if name != "raw.ingest_ledger":
+            if name not in PER_SOURCE:
                 hashes[name] = _digest(con, query)
                 continue
             for (source,) in con.execute(f"select distinct source from {relation}").fetchall():
@@ -331,7 +333,7 @@ def _tables_of_steps() -> dict[str, set[str]]:
         tables = {".".join(key.path) for key in asset.keys if len(key.path) == 2}
         owned.setdefault(asset.op.name, set()).update(tables)
     for source, step in LEDGER_STEPS.items():
-        owned.setdefault(step, set()).add(f"raw.ingest_ledger[{source}]")
+        owned.setdefault(step, set()).update(f"{t}[{source}]" for t in PER_SOURCE)
     return owned
 
 

@@ -28,7 +28,7 @@ final as (
         status,
         status = 'error' as is_error,
         user_hash,
-        source_file,
+        source_file_id,
         source_line
     from source
 )

@@ -1,6 +1,7 @@
-"""Read one JSON-lines file into a flat frame of allow-listed fields, with our own line numbers.
+"""Read one JSON-lines file's allow-listed fields, with our own line numbers.
 
-Fast path: DuckDB ``read_json`` with explicit columns (~1 M lines/s), accepted only when it
+Fast path: DuckDB ``read_ndjson`` with explicit columns over the file's text as it is
+decompressed once (``stream.py``, which counts the lines on the way), accepted only when it
 returns one row per physical line, so row *i* is line *i*. Anything else — malformed JSON, a
 wrong type, a blank line — falls back to the careful path: ``json.loads`` line by line with our
 own counter (DuckDB's own line numbers can be one too high, RELIABILITY.md §3), so exactly the
@@ -12,10 +13,7 @@ U+FFFD replacements on the careful path and kept, with ``invalid_utf8`` set (cas
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import polars as pl
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.quarantine import QuarantinedRow
 from pipelines.ingest.requests.fields import INT, NUM, STR, TS, Field, duckdb_columns, duckdb_select
+from pipelines.ingest.requests.stream import READ_ERRORS, line_stream, open_file
 
 POLARS_TYPES = {STR: pl.String, INT: pl.Int64, NUM: pl.Float64}
 _INT64 = (-(2**63), 2**63 - 1)
@@ -54,61 +53,39 @@ def flat_schema(fields: tuple[Field, ...], *, text_times: bool = False) -> dict:
     return schema
 
 
-def open_file(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+def fast_sql(fields: tuple[Field, ...]) -> tuple[str, dict]:
+    """The flat columns of ``$path`` as DuckDB reads them, numbered in file order (one
+    thread reads a pipe serially), and ``_container``: DuckDB turned an object or array in a
+    text field into its JSON text, which the careful path quarantines instead."""
+    # ascii(): the first character's code point, cheaper than two starts_with ({ 123, [ 91).
+    starts = [f'ascii("{f.name}") in (123, 91)' for f in fields if f.kind == STR]
+    container = " or ".join(starts) if starts else "false"
+    sql = (
+        f"select row_number() over () as source_line, false as invalid_utf8, "
+        f"{duckdb_select(fields)}, coalesce({container}, false) as _container "
+        "from read_ndjson($path, columns=$columns)"
+    )
+    return sql, {"columns": duckdb_columns(fields)}
 
 
-def count_lines(path: Path) -> int:
-    """Physical lines, a last line without a newline included (Azure's CSVs end so)."""
-    lines, last = 0, b"\n"
-    with open_file(path) as handle:
-        while chunk := handle.read(1 << 22):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return lines + (last != b"\n")
-
-
-def _fast(path: Path, fields: tuple[Field, ...]) -> FlatFile | None:
-    # Our line count runs beside DuckDB's parse (both release the GIL): same wall time.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        counted = pool.submit(count_lines, path)
-        frame = _duckdb_read(path, fields)
-        try:
-            lines = counted.result()
-        except (OSError, EOFError, zlib.error):
-            return None
-    if frame is None or frame.height != lines:
-        return None  # blank lines shift DuckDB's rows against ours
-    if _cast_containers(frame, fields):
-        return None
-    frame = frame.with_row_index("source_line", offset=1).with_columns(invalid_utf8=False)
-    schema = flat_schema(fields)
-    return FlatFile(frame.select(schema.keys()).cast(schema), [], lines)
-
-
-def _cast_containers(frame: pl.DataFrame, fields: tuple[Field, ...]) -> bool:
-    """Did DuckDB turn an object or array into text? (The careful path then quarantines it.)"""
-    text = [f.name for f in fields if f.kind == STR]
-    if not text or frame.height == 0:
-        return False
-    starts = [pl.col(c).str.slice(0, 1).is_in(["{", "["]).any() for c in text]
-    return bool(frame.select(pl.any_horizontal(starts)).item())
-
-
-def _duckdb_read(path: Path, fields: tuple[Field, ...]) -> pl.DataFrame | None:
-    # One thread: a gzip stream is read serially anyway, and count_lines runs beside it.
-    con = duckdb.connect(config={"threads": 1, "preserve_insertion_order": True})
+def read_jsonl(path: Path, fields: tuple[Field, ...], display: str) -> FlatFile:
+    """The file's allow-listed fields as a frame: the fast path if it is clean, else the
+    careful one (the ingest runs the same ``fast_sql`` inside its own statement)."""
+    sql, params = fast_sql(fields)
+    con = duckdb.connect(config={"threads": 1})
     try:
         con.execute("set TimeZone = 'UTC'")  # zone-less timestamps are UTC (case 11)
-        query = (
-            f"select {duckdb_select(fields)} from read_json(?, format='newline_delimited', "
-            "columns=?)"
-        )
-        return con.execute(query, [str(path), duckdb_columns(fields)]).pl()
-    except duckdb.Error:
-        return None
+        with line_stream(path) as stream:
+            try:
+                frame = con.execute(sql, {**params, "path": str(stream.path)}).pl()
+            except duckdb.Error:
+                frame = None
     finally:
         con.close()
+    if frame is None or frame.height != stream.lines or frame["_container"].any():
+        return careful(path, fields, display)
+    schema = flat_schema(fields)
+    return FlatFile(frame.select(schema.keys()).cast(schema), [], frame.height)
 
 
 def _value(obj: dict, field: Field) -> tuple[object, tuple[str, str] | None]:
@@ -164,7 +141,7 @@ def careful(path: Path, fields: tuple[Field, ...], display: str) -> FlatFile:
                 else:
                     row["source_line"] = number
                     rows.append(row)
-    except (OSError, EOFError, zlib.error) as exc:
+    except READ_ERRORS as exc:
         # A truncated gzip: no partial rows (case 17). The message names the file only.
         raise SourceError(display, f"cannot read: {type(exc).__name__}") from None
     frame = pl.DataFrame(rows, schema=flat_schema(fields, text_times=True), orient="row")
@@ -225,8 +202,3 @@ def _parse_line(raw: bytes, fields: tuple[Field, ...]):
             return None, problem
         row[field.name] = value
     return row, None
-
-
-def read_jsonl(path: Path, fields: tuple[Field, ...], display: str) -> FlatFile:
-    """The file's allow-listed fields: the fast path if it is clean, else the careful one."""
-    return _fast(path, fields) or careful(path, fields, display)

@@ -32,8 +32,16 @@ RAW_REQUESTS = {
     "invalid_utf8": pl.Boolean,
     "status": pl.String,  # 'ok', 'error' or 'unknown'
     "user_hash": pl.String,  # HMAC-SHA256 of the user id (salted), NULL without a salt
-    "source_file": pl.String,
+    # The file the row was read from: pipelines/ingest/file_ids.py, its path in raw.source_files.
+    "source_file_id": pl.Int64,
     "source_line": pl.Int64,  # 1-based physical line, header included, by our own counter
+}
+
+# The same contract as DuckDB column types, for the table's DDL.
+_SQL_TYPES = {pl.String: "VARCHAR", pl.Int64: "BIGINT", pl.Float64: "DOUBLE", pl.Boolean: "BOOLEAN"}
+RAW_REQUESTS_SQL = {
+    name: "TIMESTAMPTZ" if dtype == TS else _SQL_TYPES[dtype]
+    for name, dtype in RAW_REQUESTS.items()
 }
 
 # Everything that describes the request itself: two copies of a request_id that agree on
@@ -43,9 +51,5 @@ RAW_REQUESTS = {
 CONTENT_COLUMNS = [
     c
     for c in RAW_REQUESTS
-    if c not in ("request_source", "source_file", "source_line", "invalid_utf8")
+    if c not in ("request_source", "source_file_id", "source_line", "invalid_utf8")
 ]
-
-
-def empty_requests() -> pl.DataFrame:
-    return pl.DataFrame(schema=RAW_REQUESTS)

@@ -26,7 +26,7 @@ def _requests(n: int = 4, **overrides) -> pd.DataFrame:
             "request_source": ["requests"] * n,
             "request_id": [f"r{i}" for i in range(n)],
             "status": ["ok"] * n,
-            "source_file": ["day.jsonl"] * n,
+            "source_file_id": [7] * n,
             "input_tokens": [100 + i for i in range(n)],
             "output_tokens": [10] * n,
             "cached_tokens": [0] * n,
@@ -147,7 +147,7 @@ def test_frames_read_one_partition_and_its_trailing_baseline():
     con.execute(
         "create table raw.inference_requests as select 'requests' as request_source, "
         "'r' || i as request_id, timestamptz '2026-11-01 00:00:00+00' + "
-        "to_hours(cast(i as bigint)) as arrival_ts, 'ok' as status, 'f' as source_file, "
+        "to_hours(cast(i as bigint)) as arrival_ts, 'ok' as status, 7 as source_file_id, "
         "100 as input_tokens, 10 as output_tokens, 0 as cached_tokens, "
         "1.0 as ttft_ms, 2.0 as e2e_ms from range(24 * 4) t(i)"
     )

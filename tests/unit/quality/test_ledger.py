@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.ingest.file_ids import file_id, register_files
 from pipelines.quality.ledger import (
     LEDGER,
     build_ledger,
@@ -25,11 +26,14 @@ def con():
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.execute("create schema raw")
+    # Stored requests name their file by id; the ledger reconciles them through its path.
+    register_files(con, "requests", ["a.jsonl", "b.jsonl"])
     con.execute(
         "create table raw.inference_requests as select * from (values "
-        "('a.jsonl', timestamptz '2026-11-05 01:00:00+00'), "
-        "('a.jsonl', timestamptz '2026-11-05 02:00:00+00'), "
-        "('b.jsonl', timestamptz '2026-11-05 03:00:00+00')) t(source_file, arrival_ts)"
+        "($a, timestamptz '2026-11-05 01:00:00+00'), "
+        "($a, timestamptz '2026-11-05 02:00:00+00'), "
+        "($b, timestamptz '2026-11-05 03:00:00+00')) t(source_file_id, arrival_ts)",
+        {"a": file_id("a.jsonl"), "b": file_id("b.jsonl")},
     )
     con.execute(
         "create table raw.quarantine_requests as select * from (values "
@@ -86,7 +90,7 @@ def test_a_line_lost_fails_naming_the_file(con):
 
 def test_ledger_disagreeing_with_the_table_fails(con):
     record_ingest(con, _rows())
-    con.execute("delete from raw.inference_requests where source_file = 'b.jsonl'")
+    con.execute("delete from raw.inference_requests where source_file_id = ?", [file_id("b.jsonl")])
     report = ledger_report(con, "requests", [DAY])
     assert report.table_mismatches == [
         {"day": "2026-11-05", "source_file": "b.jsonl", "term": "stored", "ledger": 1, "table": 0}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-
 import pytest
 from requestlogs import record, write_lines
 
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.requests.fields import VLLM_JSONL, duckdb_columns
-from pipelines.ingest.requests.reader import careful, count_lines, read_jsonl
+from pipelines.ingest.requests.reader import careful, read_jsonl
 
 
 def test_allow_list_reads_nested_usage_and_never_a_text_field():
@@ -64,13 +62,6 @@ def test_truncated_gzip_fails_the_file_naming_it(tmp_path):
     with pytest.raises(SourceError) as err:
         read_jsonl(path, VLLM_JSONL, "logs/d.jsonl.gz")
     assert str(err.value) == "logs/d.jsonl.gz: cannot read: EOFError"
-
-
-def test_count_lines_counts_a_last_line_without_newline(tmp_path):
-    (tmp_path / "e.txt").write_bytes(b"a\nb\nc")
-    (tmp_path / "f.gz").write_bytes(gzip.compress(b"a\nb\n"))
-    assert count_lines(tmp_path / "e.txt") == 3
-    assert count_lines(tmp_path / "f.gz") == 2
 
 
 def test_careful_and_fast_paths_agree_on_a_clean_file(tmp_path):

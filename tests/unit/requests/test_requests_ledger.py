@@ -10,6 +10,7 @@ import duckdb
 from requestlogs import record, write_lines
 
 from pipelines.assets.quality import run_ledger_check
+from pipelines.ingest.file_ids import register_files
 from pipelines.quality.ledger import build_ledger, counts_by_file, record_ingest
 
 DAY = dt.date(2026, 11, 1)
@@ -30,7 +31,7 @@ def _ledger(loaded, day=DAY):
         "requests",
         day,
         loaded.lines_read,
-        stored=counts_by_file(loaded.requests),
+        stored=loaded.stored,
         quarantined=counts_by_file(loaded.quarantine),
         duplicates_dropped=loaded.exact_duplicates,
         outside_window=loaded.outside_day,
@@ -64,6 +65,7 @@ def _check(loaded, ledger):
     con.register("q", loaded.quarantine.to_arrow())
     con.execute("create table raw.inference_requests as select * from kept")
     con.execute("create table raw.quarantine_requests as select * from q")
+    register_files(con, "requests", loaded.files)  # stored rows name their file by id
     record_ingest(con, ledger)
     start = dt.datetime.combine(DAY, dt.time(), dt.UTC)
     return run_ledger_check(con, "requests", dg.TimeWindow(start, start + dt.timedelta(days=1)))

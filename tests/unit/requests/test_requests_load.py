@@ -13,6 +13,7 @@ import pytest
 from requestlogs import record, write_lines
 
 from pipelines.ingest.errors import SourceError
+from pipelines.ingest.file_ids import file_id
 from pipelines.ingest.requests.privacy import user_hash
 
 DAY = dt.date(2026, 11, 1)
@@ -59,8 +60,9 @@ def test_same_id_same_content_is_one_row_conflicting_content_is_quarantined(tmp_
     changed = record(2, usage={"prompt_tokens": 7, "completion_tokens": 1})
     second = write_lines(tmp_path / "logs" / "b.jsonl", [record(1), changed, record(3)])
     day = load(make_loader())
-    rows = day.requests.select("request_id", "source_file", "source_line").rows()
-    assert rows == [("req-0", str(first), 1), ("req-1", str(first), 2), ("req-3", str(second), 3)]
+    rows = day.requests.select("request_id", "source_file_id", "source_line").rows()
+    first_id, second_id = file_id(str(first)), file_id(str(second))
+    assert rows == [("req-0", first_id, 1), ("req-1", first_id, 2), ("req-3", second_id, 3)]
     assert day.quarantine.select("source_file", "line", "column_name", "reason").rows() == [
         (str(first), 3, "id", "request_id appears more than once with conflicting content"),
         (str(second), 2, "id", "request_id appears more than once with conflicting content"),
