@@ -16,12 +16,22 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-# RELIABILITY.md rule 4 and case 39: UTC on every connection; leave half the RAM to the rest of
-# the process (polars frames, dbt) instead of DuckDB's default 80 %.
+# RELIABILITY.md rule 4 and case 39: UTC on every connection, and DuckDB bounded instead of its
+# default 80 % of RAM. A run's whole process tree stays under 4 GiB (issue 13): DuckDB gets
+# 2 GB, the rest is Dagster, polars frames and dbt. Past its limit DuckDB spills to its default
+# folder for a file, `<warehouse>.tmp/` (same filesystem: the pre-flight disk check leaves it
+# room), capped so that a runaway query fails instead of filling the disk. That folder is not
+# set here: dbt-duckdb re-applies every setting on each new cursor, and DuckDB refuses to set
+# temp_directory again once it has spilled, even to the same value. One definition for Python
+# and dbt: profiles.yml reads the same variable with the same default (test_run_machinery.py).
+MEMORY_LIMIT_ENV = "UNITCOST_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
+MAX_TEMP_DIRECTORY_SIZE = "32GB"
 CONNECTION_CONFIG = {
-    "memory_limit": "12GB",
+    "memory_limit": DEFAULT_MEMORY_LIMIT,  # connection_config() applies MEMORY_LIMIT_ENV
     "threads": 2,
     "preserve_insertion_order": False,
+    "max_temp_directory_size": MAX_TEMP_DIRECTORY_SIZE,
 }
 
 # RELIABILITY.md case 35: DuckDB allows one writer or many readers per file, and a second
@@ -33,6 +43,16 @@ _MAX_RETRY_DELAY_S = 8.0
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID \d+\)")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit: ``UNITCOST_DUCKDB_MEMORY_LIMIT`` (e.g. ``4GB``), default 2GB."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
+def connection_config() -> dict[str, object]:
+    """DuckDB's settings for a pipeline connection: ``CONNECTION_CONFIG`` and ``memory_limit()``."""
+    return {**CONNECTION_CONFIG, "memory_limit": memory_limit()}
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
@@ -102,7 +122,7 @@ def _open_with_retry(
     while True:
         attempts += 1
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=dict(CONNECTION_CONFIG))
+            return duckdb.connect(str(path), read_only=read_only, config=connection_config())
         except duckdb.IOException as exc:
             if "Could not set lock" not in str(exc):
                 raise

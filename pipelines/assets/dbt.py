@@ -1,22 +1,27 @@
-"""The dbt project as assets: snapshot models (registry dimensions), daily models, and the
-recommendation marts, built after the Python asset that writes their sources (tag
-``recommend``: in the daily selection they would make one op feed itself through Python).
+"""The dbt project as assets: three dbt invocations per ``unitcost run``, one per
+``@dbt_assets``. Fewer is not possible without moving logic: the snapshot models (registry
+dimensions) are unpartitioned, in the job that runs first; the recommendation marts (tag
+``recommend``) read what the Python ``recommend_tables`` asset writes from the daily marts, so
+in the daily invocation they would make one op feed itself through Python.
 
-Daily models receive the partition window as ``--vars {min_date, max_date}`` (half-open) and
+Daily models receive the partition window (half-open) in dbt's environment,
+``UNITCOST_DBT_MIN_DATE``/``UNITCOST_DBT_MAX_DATE`` (macros/partition_window.sql), not as
+``--vars``: changed vars make dbt re-parse the whole project (~7 s a step), while the
+environment leaves dbt's kept parse (pipelines/dbt_project.py) valid for every window. They
 delete-then-insert exactly that window, so re-running a partition gives identical tables.
 
 Each invocation's target folder is moved to ``target/latest/<asset>`` when dbt ends
 (``retire_target``), so runs do not pile up folders in ``target/``.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from pipelines.dbt_project import dbt_project, retire_target
+from pipelines.dbt_resource import UnitcostDbtCliResource
 from pipelines.partitions import daily_partitions
 
 DAILY_SELECTOR = "tag:daily"
@@ -50,17 +55,25 @@ class UnitcostDbtTranslator(DagsterDbtTranslator):
         return text.splitlines()[0] if text else dbt_resource_props["name"]
 
 
-def dbt_partition_vars(window: dg.TimeWindow) -> dict[str, str]:
-    """The half-open UTC day window ``[min_date, max_date)`` that daily models rebuild."""
-    return {"min_date": window.start.date().isoformat(), "max_date": window.end.date().isoformat()}
+def dbt_window_env(window: dg.TimeWindow) -> dict[str, str]:
+    """The half-open UTC day window ``[min_date, max_date)`` that daily models rebuild, as
+    the environment variables macros/partition_window.sql reads."""
+    return {
+        "UNITCOST_DBT_MIN_DATE": window.start.date().isoformat(),
+        "UNITCOST_DBT_MAX_DATE": window.end.date().isoformat(),
+    }
 
 
 translator = UnitcostDbtTranslator()
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):
-    """``dbt <args>`` streamed as Dagster events; its target folder retired afterwards."""
-    invocation = dbt.cli(args, context=context)
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: UnitcostDbtCliResource,
+    env: Mapping[str, str] | None = None,
+):
+    """``dbt build`` streamed as Dagster events; its target folder retired afterwards."""
+    invocation = dbt.cli(["build"], context=context, env=env)
     try:
         yield from invocation.stream()
     finally:
@@ -76,8 +89,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[st
     name="dbt_snapshot_models",
     pool="duckdb",
 )
-def dbt_snapshot_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from _build(context, dbt, ["build"])
+def dbt_snapshot_models(context: dg.AssetExecutionContext, dbt: UnitcostDbtCliResource):
+    yield from _build(context, dbt)
 
 
 @dbt_assets(
@@ -89,9 +102,8 @@ def dbt_snapshot_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     name="dbt_daily_models",
     pool="duckdb",
 )
-def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    dbt_vars = dbt_partition_vars(context.partition_time_window)
-    yield from _build(context, dbt, ["build", "--vars", json.dumps(dbt_vars)])
+def dbt_daily_models(context: dg.AssetExecutionContext, dbt: UnitcostDbtCliResource):
+    yield from _build(context, dbt, dbt_window_env(context.partition_time_window))
 
 
 @dbt_assets(
@@ -103,6 +115,5 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     name="dbt_recommend_models",
     pool="duckdb",
 )
-def dbt_recommend_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    dbt_vars = dbt_partition_vars(context.partition_time_window)
-    yield from _build(context, dbt, ["build", "--vars", json.dumps(dbt_vars)])
+def dbt_recommend_models(context: dg.AssetExecutionContext, dbt: UnitcostDbtCliResource):
+    yield from _build(context, dbt, dbt_window_env(context.partition_time_window))

@@ -75,6 +75,49 @@ def test_run_loads_registry_and_builds_the_daily_spine_identically_twice(tiny_co
     assert (LATEST_TARGETS_DIR / "dbt_daily_models" / "run_results.json").is_file()
 
 
+def test_a_run_with_another_window_reuses_dbts_parse(tiny_config, dbt_manifest, monkeypatch):
+    import json
+
+    import dagster_dbt.core.resource
+
+    from pipelines import dbt_project
+
+    # Target folders of its own, so that no concurrent run swaps the kept parse in between.
+    target = tiny_config.parent / "target"
+    monkeypatch.setattr(dbt_project, "TARGET_DIR", target)
+    monkeypatch.setattr(dbt_project, "LATEST_TARGETS_DIR", target / "latest")
+
+    def no_dbt_version(args, *rest, **kwargs):
+        raise AssertionError(f"dagster-dbt ran {args}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_dbt_version)
+
+    run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 3))  # parses: nothing kept yet
+    second = run(tiny_config, dt.date(2026, 11, 3), dt.date(2026, 11, 4))
+
+    # Three dbt invocations, each reusing the parse the first run kept: no `--vars` window to
+    # invalidate it (dbt's own events in each invocation's log).
+    latest = sorted((target / "latest").iterdir())
+    assert [folder.name for folder in latest] == [
+        "dbt_daily_models",
+        "dbt_recommend_models",
+        "dbt_snapshot_models",
+    ]
+    for folder in latest:
+        events = [json.loads(line)["info"] for line in (folder / "dbt.log").open()]
+        assert any(second.run_ids[0][:7] in e["msg"] or second.run_ids[1][:7] in e["msg"]
+                   for e in events), f"{folder.name}: not the second run's log"  # fmt: skip
+        names = {e["name"] for e in events}
+        assert "PartialParsingEnabled" in names, folder.name
+        assert "UnableToPartialParse" not in names, folder.name
+    days = snapshot(second.duckdb_path)["marts.deployment_days"]
+    assert [(d.isoformat(), dep) for d, dep, *_ in days] == [
+        ("2026-11-02", "batch-70b"),
+        ("2026-11-02", "chat-8b"),
+        ("2026-11-03", "chat-8b"),
+    ]  # each run built its own window
+
+
 def _analyst_session(path):
     """Another process with the published copy open read-only, as an analyst's notebook."""
     code = textwrap.dedent(
