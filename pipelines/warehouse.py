@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,17 +20,15 @@ import polars as pl
 
 # RELIABILITY.md rule 4 and case 39: UTC on every connection, and DuckDB bounded instead of its
 # default 80 % of RAM. A run's whole process tree stays under 4 GiB (issue 13): DuckDB gets
-# 2 GB, the rest is Dagster, polars frames and dbt. Past its limit DuckDB spills to its default
-# folder for a file, `<warehouse>.tmp/` (same filesystem: the pre-flight disk check leaves it
-# room), capped so that a runaway query fails instead of filling the disk. That folder is not
-# set here: dbt-duckdb re-applies every setting on each new cursor, and DuckDB refuses to set
-# temp_directory again once it has spilled, even to the same value. One definition for Python
-# and dbt: profiles.yml reads the same variable with the same default (test_run_machinery.py).
+# 2 GB (UNITCOST_DUCKDB_MEMORY_LIMIT), the rest is Dagster, polars frames and dbt. Past its
+# limit DuckDB spills to ``spill_directory()``, capped so that a runaway query fails instead
+# of filling the disk. One definition for every connection, Python's (``connection_config``)
+# and dbt's: profiles.yml reads the same variable with the same default and names the same
+# spill folder (tests/unit/test_run_machinery.py pins them equal).
 MEMORY_LIMIT_ENV = "UNITCOST_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"
 MAX_TEMP_DIRECTORY_SIZE = "32GB"
-CONNECTION_CONFIG = {
-    "memory_limit": DEFAULT_MEMORY_LIMIT,  # connection_config() applies MEMORY_LIMIT_ENV
+_SETTINGS = {
     "threads": 2,
     "preserve_insertion_order": False,
     "max_temp_directory_size": MAX_TEMP_DIRECTORY_SIZE,
@@ -50,9 +50,32 @@ def memory_limit() -> str:
     return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
 
 
-def connection_config() -> dict[str, object]:
-    """DuckDB's settings for a pipeline connection: ``CONNECTION_CONFIG`` and ``memory_limit()``."""
-    return {**CONNECTION_CONFIG, "memory_limit": memory_limit()}
+def spill_directory(path: str | Path | None = None) -> str:
+    """Where DuckDB spills past its memory limit.
+
+    For the warehouse file ``<path>.tmp`` beside it (DuckDB's own default, named here so that
+    Python and dbt agree; same filesystem, which the pre-flight disk check leaves room on).
+    For an in-memory database (``path`` None), whose default would be ``.tmp`` in the working
+    directory, a folder of its own under the system's temp directory: DuckDB names its spill
+    files the same in every folder, so two live databases must never share one. DuckDB
+    creates the folder only if it spills and removes it when the database closes.
+    """
+    if path is not None:
+        return f"{path}.tmp"
+    name = f"unitcost-duckdb-{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
+    return str(Path(tempfile.gettempdir()) / name)
+
+
+def connection_config(path: str | Path | None = None, **overrides: object) -> dict[str, object]:
+    """DuckDB's settings for a connection to the warehouse at ``path`` (None: in memory):
+    ``memory_limit()``, two threads, no insertion order, ``spill_directory(path)`` capped at
+    ``MAX_TEMP_DIRECTORY_SIZE``; ``overrides`` for a reader that needs, e.g., rows in order."""
+    return {
+        "memory_limit": memory_limit(),
+        **_SETTINGS,
+        "temp_directory": spill_directory(path),
+        **overrides,
+    }
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
@@ -122,7 +145,7 @@ def _open_with_retry(
     while True:
         attempts += 1
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=connection_config())
+            return duckdb.connect(str(path), read_only=read_only, config=connection_config(path))
         except duckdb.IOException as exc:
             if "Could not set lock" not in str(exc):
                 raise

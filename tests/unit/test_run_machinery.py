@@ -244,7 +244,7 @@ def _expected_settings(warehouse: Path) -> dict[str, object]:
 
     from pipelines.warehouse import connection_config
 
-    config = connection_config()
+    config = connection_config(warehouse)
     sizes = {name: config[name] for name in ("memory_limit", "max_temp_directory_size")}
     # DuckDB reports sizes in its own units ('2GB' reads back as '1.8 GiB')
     with duckdb.connect(config=sizes) as con:
@@ -257,7 +257,7 @@ def _expected_settings(warehouse: Path) -> dict[str, object]:
         "preserve_insertion_order": False,
         "TimeZone": "UTC",
         "max_temp_directory_size": spill_cap,
-        "temp_directory": f"{warehouse}.tmp",  # DuckDB's default for a file: spills beside it
+        "temp_directory": f"{warehouse}.tmp",  # spills beside the file
     }
 
 
@@ -279,30 +279,73 @@ def test_every_pipeline_connection_has_the_memory_limit_two_threads_and_no_inser
 
 
 def test_the_memory_limit_is_set_in_one_place_for_python_and_dbt(tmp_path, monkeypatch):
+    import duckdb
     import yaml
 
     from pipelines.dbt_project import DBT_PROJECT_DIR
-    from pipelines.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
+    from pipelines.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, connection_config
 
     # dbt's profile reads the variable the Python connections read, with the same default
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
     setting = profile["unitcost"]["outputs"]["dev"]["settings"]["memory_limit"]
     assert setting == f"{{{{ env_var('{MEMORY_LIMIT_ENV}', '{DEFAULT_MEMORY_LIMIT}') }}}}"
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "1GB")
-    with connect(tmp_path / "w.duckdb") as con:
+    with connect(tmp_path / "w.duckdb") as con:  # the warehouse
         assert con.execute("select current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
+    with duckdb.connect(config=connection_config()) as con:  # an ingest reader's, in memory
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
+
+
+# More than 100MB of distinct strings: their count spills (40MB sometimes failed outright).
+_SPILL_LIMIT = "100MB"
+_SPILL_TABLE = "create table t as select md5(range::varchar) as s from range(3000000)"
+_SPILL_QUERY = "select count(distinct s) from t"
+
+
+def test_connections_spill_past_the_limit_into_their_own_folder(tmp_path, monkeypatch):
+    import duckdb
+
+    from pipelines.warehouse import MEMORY_LIMIT_ENV, connection_config
+
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, _SPILL_LIMIT)
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        con.execute(_SPILL_TABLE)
+        assert not Path(f"{warehouse}.tmp").exists()
+        assert con.execute(_SPILL_QUERY).fetchone() == (3_000_000,)
+        assert Path(f"{warehouse}.tmp").is_dir()  # it spilled, beside the file
+    # In-memory databases: a folder each (DuckDB names spill files alike), gone once closed.
+    assert connection_config()["temp_directory"] != connection_config()["temp_directory"]
+    with duckdb.connect(config=connection_config()) as con:
+        (folder,) = con.execute("select current_setting('temp_directory')").fetchone()
+        folder = Path(folder)
+        assert folder.name.startswith("unitcost-duckdb-")
+        con.execute(_SPILL_TABLE)
+        assert con.execute(_SPILL_QUERY).fetchone() == (3_000_000,)
+        assert folder.is_dir()
+    assert not folder.exists()
 
 
 def test_dbt_profile_sets_the_same_duckdb_settings_as_warehouse_py():
     import yaml
 
     from pipelines.dbt_project import DBT_PROJECT_DIR
-    from pipelines.warehouse import CONNECTION_CONFIG, DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
+    from pipelines.warehouse import (
+        DEFAULT_MEMORY_LIMIT,
+        MEMORY_LIMIT_ENV,
+        connection_config,
+        spill_directory,
+    )
 
     dev = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["unitcost"]["outputs"]
-    settings = dev["dev"]["settings"]
-    assert settings == {
-        **CONNECTION_CONFIG,
+    dev = dev["dev"]
+    python = connection_config(dev["path"])
+    # the spill folder is set once, when dbt opens the file (see the next test); the rest is
+    # SET on every cursor
+    assert dev["config_options"] == {"temp_directory": spill_directory(dev["path"])}
+    assert dev["config_options"]["temp_directory"] == python.pop("temp_directory")
+    assert dev["settings"] == {
+        **python,
         "memory_limit": f"{{{{ env_var('{MEMORY_LIMIT_ENV}', '{DEFAULT_MEMORY_LIMIT}') }}}}",
         "TimeZone": "UTC",
     }
@@ -316,13 +359,16 @@ def test_every_dbt_setting_can_be_set_again_after_duckdb_has_spilled(tmp_path):
 
     # dbt-duckdb SETs each setting on every new cursor, also after a model has spilled; DuckDB
     # refuses that for temp_directory ("Cannot switch temporary directory after the current
-    # one has been used"), which failed every later model of a run that spilled.
+    # one has been used"), which failed every later model of a run that spilled: it is a
+    # config option (set when the file opens), never a setting.
     dev = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["unitcost"]["outputs"]
     settings = {k: v for k, v in dev["dev"]["settings"].items() if k != "memory_limit"}
+    assert "temp_directory" not in settings
     warehouse = tmp_path / "w.duckdb"
-    with duckdb.connect(str(warehouse), config={"memory_limit": "40MB", "threads": 2}) as con:
-        con.execute("create table t as select md5(range::varchar) as s from range(2000000)")
-        con.execute("select count(distinct s) from t").fetchall()  # spills
+    config = {"memory_limit": _SPILL_LIMIT, "threads": 2, "temp_directory": f"{warehouse}.tmp"}
+    with duckdb.connect(str(warehouse), config=config) as con:
+        con.execute(_SPILL_TABLE)
+        con.execute(_SPILL_QUERY).fetchall()  # spills
         cursor = con.cursor()
         with pytest.raises(duckdb.NotImplementedException, match="Cannot switch temporary"):
             cursor.execute(f"set temp_directory = '{warehouse}.tmp'")  # it did spill

@@ -25,6 +25,7 @@ import polars as pl
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.quarantine import QuarantinedRow
 from pipelines.ingest.requests.fields import INT, NUM, STR, TS, Field, duckdb_columns, duckdb_select
+from pipelines.warehouse import connection_config
 
 POLARS_TYPES = {STR: pl.String, INT: pl.Int64, NUM: pl.Float64}
 _INT64 = (-(2**63), 2**63 - 1)
@@ -97,7 +98,7 @@ def _cast_containers(frame: pl.DataFrame, fields: tuple[Field, ...]) -> bool:
 
 def _duckdb_read(path: Path, fields: tuple[Field, ...]) -> pl.DataFrame | None:
     # One thread: a gzip stream is read serially anyway, and count_lines runs beside it.
-    con = duckdb.connect(config={"threads": 1, "preserve_insertion_order": True})
+    con = duckdb.connect(config=connection_config(threads=1, preserve_insertion_order=True))
     try:
         con.execute("set TimeZone = 'UTC'")  # zone-less timestamps are UTC (case 11)
         query = (
@@ -178,7 +179,7 @@ def parse_timestamps(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     digits truncated to µs (polars would infer one format per column and null the rest)."""
     if not columns:
         return frame
-    con = duckdb.connect(config={"threads": 2})
+    con = duckdb.connect(config=connection_config(preserve_insertion_order=True))
     try:
         con.execute("set TimeZone = 'UTC'")
         con.register("flat", frame.select(columns).to_arrow())

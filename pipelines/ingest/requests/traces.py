@@ -32,6 +32,7 @@ from pipelines.ingest.requests.reader import (
     parse_timestamps,
     read_jsonl,
 )
+from pipelines.warehouse import connection_config
 
 _AZURE_SCHEMA = {
     "source_line": pl.Int64,
@@ -49,7 +50,7 @@ def trace_entry(relative_path: str, traces: list[TraceFileConfig], display: str)
 
 
 def _azure_fast(path: Path) -> pl.DataFrame | None:
-    con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": True})
+    con = duckdb.connect(config=connection_config(preserve_insertion_order=True))
     columns = {header: kind for header, (_, kind) in AZURE_COLUMNS.items()}
     try:
         frame = con.execute(
