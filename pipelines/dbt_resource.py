@@ -10,7 +10,10 @@
   tell dbt-core from the Fusion engine, and opens a dbt-core adapter in this process (1-3 s)
   that serves only ``fetch_row_counts`` and ``fetch_column_metadata``. Its API has no option
   for either: here the version is the dbt-core installed beside us (the launcher runs it), and
-  there is no adapter. tests/unit/test_run_machinery.py fails if an upgrade renames them.
+  there is no adapter. Both are private members, so this is the fragile part: kept to these
+  two overrides, and tests/unit/test_run_machinery.py
+  (``test_dagster_dbt_still_has_the_private_members_the_dbt_resource_replaces``) fails if an
+  upgrade renames them, changes their signature or stops calling them from ``cli``.
 """
 
 from __future__ import annotations
@@ -32,10 +35,14 @@ from pipelines.dbt_project import DBT_EXECUTABLE, dbt_project, new_target_path
 class UnitcostDbtCliResource(DbtCliResource):
     """``DbtCliResource`` for unitcost's dbt project (see the module docstring)."""
 
+    # Private in dagster-dbt: replaces `dbt --version` (a dbt start-up per step) with the
+    # installed dbt-core's version, which is what DBT_EXECUTABLE runs.
     @cached_property
     def _cli_version(self) -> version.Version:
         return version.parse(importlib.metadata.version("dbt-core"))
 
+    # Private in dagster-dbt: no in-process adapter (1-3 s a step); it serves only
+    # fetch_row_counts / fetch_column_metadata, which unitcost does not call.
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
 

@@ -407,14 +407,35 @@ def test_dbt_connects_with_the_same_duckdb_settings(tmp_path, monkeypatch):
 # environment only, and dbt's parse kept for the next invocation.
 
 
-def test_the_dbt_resource_starts_only_dbt_with_the_window_in_its_environment(tmp_path, monkeypatch):
+def test_dagster_dbt_still_has_the_private_members_the_dbt_resource_replaces():
+    """pipelines/dbt_resource.py overrides two private members of dagster-dbt's
+    DbtCliResource (no public option skips them). An upgrade that renames them, changes
+    their kind or signature, or stops calling them from ``cli`` fails here instead of
+    silently bringing back `dbt --version` and the in-process adapter on every step."""
+    import inspect
+    from functools import cached_property
+
+    import dagster_dbt.core.resource
     from dagster_dbt import DbtCliResource
 
+    from pipelines.dbt_resource import UnitcostDbtCliResource
+
+    assert isinstance(inspect.getattr_static(DbtCliResource, "_cli_version"), cached_property)
+    adapter = inspect.signature(DbtCliResource._initialize_dbt_core_adapter)
+    assert list(adapter.parameters) == ["self", "args"]
+    cli = inspect.getsource(DbtCliResource.cli)
+    assert "self._cli_version" in cli
+    assert "self._initialize_dbt_core_adapter(args)" in cli
+    # `dbt --version` is run in that one place only
+    assert inspect.getsource(dagster_dbt.core.resource).count('"--version"') == 1
+    for name in ("_cli_version", "_initialize_dbt_core_adapter"):
+        assert name in vars(UnitcostDbtCliResource)
+
+
+def test_the_dbt_resource_starts_only_dbt_with_the_window_in_its_environment(tmp_path, monkeypatch):
     from pipelines.dbt_project import dbt_project
     from pipelines.dbt_resource import UnitcostDbtCliResource
 
-    # dagster-dbt's members it replaces: an upgrade renaming them fails here, not silently
-    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(dir(DbtCliResource))
     calls = tmp_path / "calls"
     fake_dbt = tmp_path / "dbt"
     fake_dbt.write_text(f'#!/bin/sh\necho "$* min=$UNITCOST_DBT_MIN_DATE" >> {calls}\n')
