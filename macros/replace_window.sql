@@ -6,11 +6,11 @@
     and DuckDB cannot commit a transaction that alters a table after deleting from it
     (duckdb/duckdb#20570), so every warehouse built by an earlier version failed its next run.
 
-    The window is the model's meta, rendered at run time with that run's vars:
-    `window_column` (the partition's day window, in_window), `billing_window_column` (whole
-    billing periods, in_billing_window) or `billing_days_from` (the billing window's days
-    whose fingerprint in that upstream changed, and the partition window's:
-    in_billing_days_to_rebuild, macros/allocation.sql). -#}
+    The window is the model's meta, rendered at run time with that run's window
+    (macros/partition_window.sql): `window_column` (the partition's day window, in_window),
+    `billing_window_column` (whole billing periods, in_billing_window) or `billing_days_from`
+    (the billing window's days whose fingerprint in that upstream changed, and the partition
+    window's: in_billing_days_to_rebuild, macros/allocation.sql). -#}
 {% macro get_incremental_replace_window_sql(arg_dict) -%}
     {%- set meta = config.get('meta') or {} -%}
     {%- if meta.get('window_column') -%}

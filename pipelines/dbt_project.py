@@ -2,19 +2,28 @@
 
 Importing this module never runs dbt: callers that need the manifest call ``prepare_dbt()``
 first (``unitcost run`` and the tests), while ``dagster dev`` parses through ``prepare_if_dev``.
+
+dbt's parse is reused across invocations: every invocation's folder starts with the last parse
+kept in ``target/partial_parse.msgpack`` (``new_target_path``), and an invocation that had to
+re-parse keeps its own there when it ends (``retire_target``). dbt re-parses only what changed,
+or everything when its profile did (``profiles.yml``'s values, the warehouse path among them:
+dbt hashes them), so a second run on the same warehouse skips parsing whatever its window.
 """
 
 from __future__ import annotations
 
+import contextlib
+import filecmp
 import os
 import re
 import shutil
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent
 REAL_DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
@@ -31,6 +40,7 @@ LATEST_TARGETS_DIR = TARGET_DIR / "latest"
 # dagster-dbt's per-invocation folder name: <op name>-<run id[:7]>-<uuid[:7]>.
 _INVOCATION_DIR = re.compile(r"^dbt_\w+-[0-9a-f]{7}-[0-9a-f]{7}$")
 STALE_TARGET_AGE_S = 24 * 3600
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 # dagster-dbt starts dbt with a plain Popen (no preexec_fn), so dbt would outlive a `kill -9`
 # of the run and keep DuckDB's write lock. dbt is started through this launcher instead: it
@@ -74,15 +84,43 @@ def write_launcher(path: Path, executable: str) -> Path:
 DBT_EXECUTABLE = str(write_launcher(TARGET_DIR / "bin" / "dbt", REAL_DBT_EXECUTABLE))
 
 
-def retire_target(target_path: Path, name: str) -> None:
-    """Move one finished dbt invocation's target folder to ``target/latest/<name>``.
+def new_target_path(name: str, run_id: str) -> Path:
+    """A fresh folder for one dbt invocation (dagster-dbt's naming), holding the kept parse."""
+    path = TARGET_DIR / f"{name}-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    path.mkdir(parents=True)
+    kept = TARGET_DIR / PARTIAL_PARSE_FILE
+    if kept.is_file():
+        shutil.copyfile(kept, path / PARTIAL_PARSE_FILE)
+    return path
 
-    dagster-dbt gives every invocation a fresh folder (~7 MB for the daily models) that nothing
-    removes; keeping only the latest per asset bounds ``target/``. Cleanup never fails a run.
+
+def _keep_partial_parse(target_path: Path) -> None:
+    """Keep a finished invocation's parse for the next ones if dbt had to re-parse."""
+    parsed, kept = target_path / PARTIAL_PARSE_FILE, TARGET_DIR / PARTIAL_PARSE_FILE
+    if not parsed.is_file() or (kept.is_file() and filecmp.cmp(parsed, kept, shallow=False)):
+        return
+    # Concurrent runs copy it as it is replaced: rename a complete copy over it.
+    fd, tmp = tempfile.mkstemp(dir=TARGET_DIR, prefix=f".{PARTIAL_PARSE_FILE}.")
+    os.close(fd)
+    try:
+        shutil.copyfile(parsed, tmp)
+        os.replace(tmp, kept)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def retire_target(target_path: Path, name: str) -> None:
+    """Keep a finished dbt invocation's parse (if new), then move its target folder to
+    ``target/latest/<name>``.
+
+    Every invocation gets a fresh folder (~7 MB for the daily models) that nothing removes;
+    keeping only the latest per asset bounds ``target/``. Cleanup never fails a run.
     """
     target_path = Path(target_path)
     if not target_path.is_dir():
         return
+    with contextlib.suppress(OSError):  # then the next invocation parses: slower, never wrong
+        _keep_partial_parse(target_path)
     dest = LATEST_TARGETS_DIR / name
     try:
         LATEST_TARGETS_DIR.mkdir(parents=True, exist_ok=True)
@@ -125,10 +163,8 @@ def prepare_dbt() -> Path:
     """Run ``dbt parse`` unless the manifest is newer than every dbt file; returns its path."""
     if _manifest_is_fresh():
         return dbt_project.manifest_path
+    from pipelines.dbt_resource import dbt_cli_resource  # it imports this module
+
     # DbtProject's own preparer looks for `dbt` on PATH, which a venv run without activation lacks.
-    (
-        DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
-        .cli(["parse", "--quiet"], target_path=dbt_project.target_path)
-        .wait()
-    )
+    dbt_cli_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path

@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipelines.assets.billing import billing_line_items, instance_types
 from pipelines.assets.checks import cross_source_checks
-from pipelines.assets.dbt import dbt_daily_models, dbt_recommend_models, dbt_snapshot_models
+from pipelines.assets.dbt import dbt_models, dbt_recommend_models
 from pipelines.assets.freshness import freshness_checks
 from pipelines.assets.quality import quality_checks
 from pipelines.assets.recommend import recommend_tables
@@ -15,7 +15,7 @@ from pipelines.assets.telemetry import telemetry_tables
 from pipelines.jobs import build_jobs
 from pipelines.resources import build_resources
 
-assets = [registry_tables, llm_architectures, gpu_catalog, dbt_snapshot_models, dbt_daily_models]
+assets = [registry_tables, llm_architectures, gpu_catalog, dbt_models]
 assets += [request_log_tables]
 assets += [billing_line_items, instance_types]
 assets += [telemetry_tables]

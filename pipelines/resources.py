@@ -12,11 +12,10 @@ from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from pipelines.config import Settings, load_settings
-from pipelines.dbt_project import DBT_EXECUTABLE, dbt_project
+from pipelines.dbt_resource import dbt_cli_resource
 from pipelines.warehouse import connect
 
 
@@ -42,6 +41,6 @@ def build_resources() -> dict[str, object]:
     return {
         "unitcost": UnitcostConfigResource(config_path=dg.EnvVar("UNITCOST_CONFIG")),
         "duckdb": WarehouseResource(database=dg.EnvVar("UNITCOST_DUCKDB")),
-        # DbtCliResource refuses to start if `dbt` is not on PATH; the venv's may not be.
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        # dbt through the launcher (not PATH's), without dagster-dbt's per-step version check
+        "dbt": dbt_cli_resource(),
     }

@@ -1,8 +1,9 @@
 """`unitcost run`: materialize every asset for the daily partitions in [start, end), in-process.
 
 It executes the scheduled jobs (``pipelines/jobs.py``): the snapshot job (registry, catalogs,
-dimensions), then the daily job over the whole range in one run (daily assets are single-run
-backfills: one DuckDB writer, one dbt invocation per range instead of one per day).
+instance types), then the daily job over the whole range in one run (daily assets are
+single-run backfills: one DuckDB writer, and two dbt invocations per range instead of per day:
+dimensions and daily models, then the recommendation marts; pipelines/assets/dbt.py).
 
 Before any Dagster start-up it validates ``unitcost.yaml`` and the registry (a typo costs one
 ``file:line: key: message`` line, not a traceback), checks that the warehouse's filesystem has

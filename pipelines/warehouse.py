@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,12 +18,20 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-# RELIABILITY.md rule 4 and case 39: UTC on every connection; leave half the RAM to the rest of
-# the process (polars frames, dbt) instead of DuckDB's default 80 %.
-CONNECTION_CONFIG = {
-    "memory_limit": "12GB",
+# RELIABILITY.md rule 4 and case 39: UTC on every connection, and DuckDB bounded instead of its
+# default 80 % of RAM. A run's whole process tree stays under 4 GiB (issue 13): DuckDB gets
+# 2 GB (UNITCOST_DUCKDB_MEMORY_LIMIT), the rest is Dagster, polars frames and dbt. Past its
+# limit DuckDB spills to ``spill_directory()``, capped so that a runaway query fails instead
+# of filling the disk. One definition for every connection, Python's (``connection_config``)
+# and dbt's: profiles.yml reads the same variable with the same default and names the same
+# spill folder (tests/unit/test_run_machinery.py pins them equal).
+MEMORY_LIMIT_ENV = "UNITCOST_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
+MAX_TEMP_DIRECTORY_SIZE = "32GB"
+_SETTINGS = {
     "threads": 2,
     "preserve_insertion_order": False,
+    "max_temp_directory_size": MAX_TEMP_DIRECTORY_SIZE,
 }
 
 # RELIABILITY.md case 35: DuckDB allows one writer or many readers per file, and a second
@@ -33,6 +43,39 @@ _MAX_RETRY_DELAY_S = 8.0
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID \d+\)")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit: ``UNITCOST_DUCKDB_MEMORY_LIMIT`` (e.g. ``4GB``), default 2GB."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
+def spill_directory(path: str | Path | None = None) -> str:
+    """Where DuckDB spills past its memory limit.
+
+    For the warehouse file ``<path>.tmp`` beside it (DuckDB's own default, named here so that
+    Python and dbt agree; same filesystem, which the pre-flight disk check leaves room on).
+    For an in-memory database (``path`` None), whose default would be ``.tmp`` in the working
+    directory, a folder of its own under the system's temp directory: DuckDB names its spill
+    files the same in every folder, so two live databases must never share one. DuckDB
+    creates the folder only if it spills and removes it when the database closes.
+    """
+    if path is not None:
+        return f"{path}.tmp"
+    name = f"unitcost-duckdb-{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
+    return str(Path(tempfile.gettempdir()) / name)
+
+
+def connection_config(path: str | Path | None = None, **overrides: object) -> dict[str, object]:
+    """DuckDB's settings for a connection to the warehouse at ``path`` (None: in memory):
+    ``memory_limit()``, two threads, no insertion order, ``spill_directory(path)`` capped at
+    ``MAX_TEMP_DIRECTORY_SIZE``; ``overrides`` for a reader that needs, e.g., rows in order."""
+    return {
+        "memory_limit": memory_limit(),
+        **_SETTINGS,
+        "temp_directory": spill_directory(path),
+        **overrides,
+    }
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
@@ -102,7 +145,7 @@ def _open_with_retry(
     while True:
         attempts += 1
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=dict(CONNECTION_CONFIG))
+            return duckdb.connect(str(path), read_only=read_only, config=connection_config(path))
         except duckdb.IOException as exc:
             if "Could not set lock" not in str(exc):
                 raise

@@ -100,9 +100,28 @@ def test_asset_graph_matches_the_snapshot_with_dbt_layers_as_groups(defs):
 
 
 def test_daily_models_are_partitioned_and_snapshots_are_not(defs):
-    by_key = {k.to_user_string(): a for a in defs.assets for k in a.keys}
-    assert by_key["marts/deployment_days"].partitions_def is not None
-    assert by_key["marts/dim_deployments"].partitions_def is None
+    from pipelines.partitions import daily_partitions
+
+    specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
+    assert specs["marts/deployment_days"].partitions_def == daily_partitions
+    assert specs["marts/fct_recommendations"].partitions_def == daily_partitions
+    assert specs["marts/dim_deployments"].partitions_def is None
+    assert specs["staging/stg_registry__deployments"].partitions_def is None
+
+
+def test_a_run_makes_two_dbt_invocations_the_dimensions_with_the_daily_models(defs):
+    from pipelines.jobs import DAILY_JOB, SNAPSHOT_JOB
+
+    def dbt_steps(job_name):
+        job = defs.resolve_job_def(job_name)
+        return sorted(n.name for n in job.graph.nodes if n.name.startswith("dbt_"))
+
+    # One `dbt build` before the recommendation engine (dimensions and daily models), one
+    # after it (the recommendation marts, which read what it writes): pipelines/assets/dbt.py.
+    assert dbt_steps(SNAPSHOT_JOB) == []
+    assert dbt_steps(DAILY_JOB) == ["dbt_models", "dbt_recommend_models"]
+    daily = defs.resolve_job_def(DAILY_JOB).asset_layer.selected_asset_keys
+    assert {"marts/dim_deployments", "marts/deployment_days"} <= {k.to_user_string() for k in daily}
 
 
 def test_workspace_points_at_the_one_definitions_module():

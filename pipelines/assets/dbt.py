@@ -1,34 +1,57 @@
-"""The dbt project as assets: snapshot models (registry dimensions), daily models, and the
-recommendation marts, built after the Python asset that writes their sources (tag
-``recommend``: in the daily selection they would make one op feed itself through Python).
+"""The dbt project as assets: two dbt invocations per ``unitcost run``, one per
+``@dbt_assets``, and no fewer without moving the recommendation engine into dbt.
 
-Daily models receive the partition window as ``--vars {min_date, max_date}`` (half-open) and
+- ``dbt_models``: every model but the recommendation marts, in the daily job. Registry and
+  catalog dimensions (no ``daily`` tag) are unpartitioned assets built in the same ``dbt
+  build`` as the daily models (``UnitcostDbtTranslator.get_asset_spec``); their Python inputs
+  (registry, catalogs, instance types) refresh in the snapshot job that runs first.
+- ``dbt_recommend_models``: the recommendation marts (tag ``recommend``). They read the raw
+  tables the Python asset ``recommend_tables`` writes from the daily marts, so they are built
+  after it, by a second invocation. One ``dbt build`` would have to run that Python between
+  two of its models: as a dbt Python model, which would move the engine, its unitcost.yaml
+  settings and its Dagster metadata into dbt. One ``@dbt_assets`` over every model does not
+  help either: Dagster splits it into the same two steps to break the cycle through
+  ``recommend_tables``.
+
+Daily models receive the partition window (half-open) in dbt's environment,
+``UNITCOST_DBT_MIN_DATE``/``UNITCOST_DBT_MAX_DATE`` (macros/partition_window.sql), not as
+``--vars``: changed vars make dbt re-parse the whole project (~7 s a step), while the
+environment leaves dbt's kept parse (pipelines/dbt_project.py) valid for every window. They
 delete-then-insert exactly that window, so re-running a partition gives identical tables.
 
 Each invocation's target folder is moved to ``target/latest/<asset>`` when dbt ends
 (``retire_target``), so runs do not pile up folders in ``target/``.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from pipelines.dbt_project import dbt_project, retire_target
+from pipelines.dbt_resource import UnitcostDbtCliResource
 from pipelines.partitions import daily_partitions
 
-DAILY_SELECTOR = "tag:daily"
-RECOMMEND_SELECTOR = "tag:recommend"
+DAILY_TAG, RECOMMEND_TAG = "daily", "recommend"
+RECOMMEND_SELECTOR = f"tag:{RECOMMEND_TAG}"
 
 
 class UnitcostDbtTranslator(DagsterDbtTranslator):
-    """Groups by dbt layer, owners from ``meta.owner``, one-line descriptions.
+    """Groups by dbt layer, owners from ``meta.owner``, one-line descriptions, and daily
+    partitions for the models tagged ``daily`` or ``recommend`` (the others are dimensions:
+    unpartitioned).
 
     Every dbt source is a table a Python asset writes into the ``raw`` schema, so a source
     maps to the key ``raw/<table>`` whatever source group it is declared in.
     """
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        tags = self.get_resource_props(manifest, unique_id).get("tags", [])
+        if DAILY_TAG in tags or RECOMMEND_TAG in tags:
+            return spec.replace_attributes(partitions_def=daily_partitions)
+        return spec
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -50,17 +73,33 @@ class UnitcostDbtTranslator(DagsterDbtTranslator):
         return text.splitlines()[0] if text else dbt_resource_props["name"]
 
 
-def dbt_partition_vars(window: dg.TimeWindow) -> dict[str, str]:
-    """The half-open UTC day window ``[min_date, max_date)`` that daily models rebuild."""
-    return {"min_date": window.start.date().isoformat(), "max_date": window.end.date().isoformat()}
+def dbt_window_env(window: dg.TimeWindow) -> dict[str, str]:
+    """The half-open UTC day window ``[min_date, max_date)`` that daily models rebuild, as
+    the environment variables macros/partition_window.sql reads."""
+    return {
+        "UNITCOST_DBT_MIN_DATE": window.start.date().isoformat(),
+        "UNITCOST_DBT_MAX_DATE": window.end.date().isoformat(),
+    }
+
+
+def _window_env(context: dg.AssetExecutionContext) -> dict[str, str] | None:
+    """The window of a step with daily models; None for dimensions materialized on their own
+    (a subset without daily models is unpartitioned)."""
+    if context.assets_def.partitions_def is None:
+        return None
+    return dbt_window_env(context.partition_time_window)
 
 
 translator = UnitcostDbtTranslator()
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):
-    """``dbt <args>`` streamed as Dagster events; its target folder retired afterwards."""
-    invocation = dbt.cli(args, context=context)
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: UnitcostDbtCliResource,
+    env: Mapping[str, str] | None = None,
+):
+    """``dbt build`` streamed as Dagster events; its target folder retired afterwards."""
+    invocation = dbt.cli(["build"], context=context, env=env)
     try:
         yield from invocation.stream()
     finally:
@@ -69,40 +108,26 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[st
             retire_target(invocation.target_path, context.op_execution_context.op.name)
 
 
+# The decorators set no partitions_def: the translator gives each model its own.
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    exclude=f"{DAILY_SELECTOR} {RECOMMEND_SELECTOR}",
-    dagster_dbt_translator=translator,
-    name="dbt_snapshot_models",
-    pool="duckdb",
-)
-def dbt_snapshot_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from _build(context, dbt, ["build"])
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    select=DAILY_SELECTOR,
-    partitions_def=daily_partitions,
+    exclude=RECOMMEND_SELECTOR,
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=translator,
-    name="dbt_daily_models",
+    name="dbt_models",
     pool="duckdb",
 )
-def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    dbt_vars = dbt_partition_vars(context.partition_time_window)
-    yield from _build(context, dbt, ["build", "--vars", json.dumps(dbt_vars)])
+def dbt_models(context: dg.AssetExecutionContext, dbt: UnitcostDbtCliResource):
+    yield from _build(context, dbt, _window_env(context))
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     select=RECOMMEND_SELECTOR,
-    partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=translator,
     name="dbt_recommend_models",
     pool="duckdb",
 )
-def dbt_recommend_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    dbt_vars = dbt_partition_vars(context.partition_time_window)
-    yield from _build(context, dbt, ["build", "--vars", json.dumps(dbt_vars)])
+def dbt_recommend_models(context: dg.AssetExecutionContext, dbt: UnitcostDbtCliResource):
+    yield from _build(context, dbt, _window_env(context))

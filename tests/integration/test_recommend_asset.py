@@ -32,16 +32,14 @@ MARTS = ("marts.fct_efficiency_daily", "marts.fct_recommendations")
 
 
 def _materialize(path: Path, assets: list, partition: str) -> dg.ExecuteInProcessResult:
-    from dagster_dbt import DbtCliResource
-
-    from pipelines.dbt_project import DBT_EXECUTABLE, dbt_project
+    from pipelines.dbt_resource import dbt_cli_resource
 
     config = path.parent / "unitcost.yaml"  # the engine's policy: defaults, shipped prices
     config.write_text(f"duckdb_path: {path.name}\nregistry: registry.yaml\n")
     resources = {
         "duckdb": WarehouseResource(database=str(path)),
         "unitcost": UnitcostConfigResource(config_path=str(config)),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": dbt_cli_resource(),  # the definitions' own: the window goes in dbt's env
     }
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("UNITCOST_DUCKDB", str(path))  # dbt's profile reads it

@@ -72,7 +72,63 @@ def test_run_loads_registry_and_builds_the_daily_spine_identically_twice(tiny_co
     assert len(ours) == 6
     left = [f.name for f in TARGET_DIR.iterdir() if any(f"-{r}-" in f.name for r in ours)]
     assert left == []
-    assert (LATEST_TARGETS_DIR / "dbt_daily_models" / "run_results.json").is_file()
+    assert (LATEST_TARGETS_DIR / "dbt_models" / "run_results.json").is_file()
+
+
+def _dbt_events(folder) -> list[dict]:
+    """dbt's own structured log of one invocation (dagster-dbt runs it with json logs)."""
+    import json
+
+    return [json.loads(line)["info"] for line in (folder / "dbt.log").open()]
+
+
+def test_a_run_with_another_window_reuses_dbts_parse(tiny_config, dbt_manifest, monkeypatch):
+    import dagster_dbt.core.resource
+
+    from pipelines import dbt_project
+
+    # Target folders of its own, so that no concurrent run swaps the kept parse in between.
+    target = tiny_config.parent / "target"
+    monkeypatch.setattr(dbt_project, "TARGET_DIR", target)
+    monkeypatch.setattr(dbt_project, "LATEST_TARGETS_DIR", target / "latest")
+    kept = target / dbt_project.PARTIAL_PARSE_FILE
+
+    def no_dbt_version(args, *rest, **kwargs):
+        raise AssertionError(f"dagster-dbt ran {args}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_dbt_version)
+
+    first = run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 3))
+    # Two dbt invocations per run (pipelines/assets/dbt.py); the first one of all parses the
+    # whole project, as nothing is kept yet, and keeps its parse.
+    assert sorted(f.name for f in (target / "latest").iterdir()) == [
+        "dbt_models",
+        "dbt_recommend_models",
+    ]
+    parsed = {f.name: {e["name"] for e in _dbt_events(f)} for f in (target / "latest").iterdir()}
+    assert "UnableToPartialParse" in parsed["dbt_models"]  # "saved manifest not found"
+    assert "PartialParsingSkipParsing" in parsed["dbt_recommend_models"]
+    kept_after_first = kept.read_bytes()
+
+    second = run(tiny_config, dt.date(2026, 11, 3), dt.date(2026, 11, 4))
+
+    # Another window, and yet no invocation parses anything: dbt finds no changed file (a file
+    # whose parse read a changed env_var would be one) and the kept parse is left as it was.
+    for folder in sorted((target / "latest").iterdir()):
+        events = _dbt_events(folder)
+        assert any(second.run_ids[1][:7] in e["msg"] for e in events), f"{folder.name}: old log"
+        names = [e["name"] for e in events]
+        assert "PartialParsingSkipParsing" in names, folder.name
+        assert not {"UnableToPartialParse", "PartialParsingFile"} & set(names), folder.name
+    assert kept.read_bytes() == kept_after_first
+    assert b"UNITCOST_DBT_M" not in kept_after_first  # no window variable recorded at parse
+    days = snapshot(second.duckdb_path)["marts.deployment_days"]
+    assert [(d.isoformat(), dep) for d, dep, *_ in days] == [
+        ("2026-11-02", "batch-70b"),
+        ("2026-11-02", "chat-8b"),
+        ("2026-11-03", "chat-8b"),
+    ]  # each run built its own window
+    assert first.run_ids != second.run_ids
 
 
 def _analyst_session(path):

@@ -1,5 +1,6 @@
-"""The run machinery (issue 12): registry errors up front, dbt target folders bounded, the
-analysts' read-only copy and lock retries, dbt dying with the run. No Dagster run here."""
+"""The run machinery (issues 12, 13): registry errors up front, dbt target folders bounded, the
+analysts' read-only copy and lock retries, dbt dying with the run, DuckDB's settings, dbt's
+start-up per step. No Dagster run here."""
 
 from __future__ import annotations
 
@@ -220,38 +221,55 @@ def test_a_child_started_through_the_dbt_launcher_dies_with_its_parent(tmp_path)
             os.kill(child_pid, signal.SIGKILL)
 
 
-# 5. Case 39, input larger than memory: one set of DuckDB settings for Python and dbt.
+# 5. Case 39, input larger than memory: one set of DuckDB settings for Python and dbt, a
+# memory limit set in one place (UNITCOST_DUCKDB_MEMORY_LIMIT), a spill folder beside the file.
+
+_SETTINGS = [
+    "memory_limit",
+    "threads",
+    "preserve_insertion_order",
+    "TimeZone",
+    "max_temp_directory_size",
+    "temp_directory",
+]
 
 
 def _duckdb_settings(con) -> dict[str, object]:
-    names = ["memory_limit", "threads", "preserve_insertion_order", "TimeZone"]
-    values = con.execute("select " + ", ".join(f"current_setting('{n}')" for n in names)).fetchone()
-    return dict(zip(names, values, strict=True))
+    query = "select " + ", ".join(f"current_setting('{n}')" for n in _SETTINGS)
+    return dict(zip(_SETTINGS, con.execute(query).fetchone(), strict=True))
 
 
-def _expected_settings() -> dict[str, object]:
+def _expected_settings(warehouse: Path) -> dict[str, object]:
     import duckdb
 
-    from pipelines.warehouse import CONNECTION_CONFIG
+    from pipelines.warehouse import connection_config
 
-    # DuckDB reports memory_limit in its own units ('12GB' reads back as '11.1 GiB')
-    with duckdb.connect(config={"memory_limit": CONNECTION_CONFIG["memory_limit"]}) as con:
-        memory = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    config = connection_config(warehouse)
+    sizes = {name: config[name] for name in ("memory_limit", "max_temp_directory_size")}
+    # DuckDB reports sizes in its own units ('2GB' reads back as '1.8 GiB')
+    with duckdb.connect(config=sizes) as con:
+        memory, spill_cap = con.execute(
+            "select current_setting('memory_limit'), current_setting('max_temp_directory_size')"
+        ).fetchone()
     return {
         "memory_limit": memory,
         "threads": 2,
         "preserve_insertion_order": False,
         "TimeZone": "UTC",
+        "max_temp_directory_size": spill_cap,
+        "temp_directory": f"{warehouse}.tmp",  # spills beside the file
     }
 
 
 def test_every_pipeline_connection_has_the_memory_limit_two_threads_and_no_insertion_order(
-    tmp_path,
+    tmp_path, monkeypatch
 ):
     from pipelines.resources import WarehouseResource
 
+    monkeypatch.delenv("UNITCOST_DUCKDB_MEMORY_LIMIT", raising=False)
     writer = tmp_path / "w.duckdb"
-    expected = _expected_settings()
+    expected = _expected_settings(writer)
+    assert expected["memory_limit"] == "1.8 GiB"  # the default, 2GB: a 4 GiB run leaves room
     with connect(writer) as con:
         assert _duckdb_settings(con) == expected
     with connect(writer, read_only=True) as con:
@@ -260,32 +278,118 @@ def test_every_pipeline_connection_has_the_memory_limit_two_threads_and_no_inser
         assert _duckdb_settings(con) == expected
 
 
+def test_the_memory_limit_is_set_in_one_place_for_python_and_dbt(tmp_path, monkeypatch):
+    import duckdb
+    import yaml
+
+    from pipelines.dbt_project import DBT_PROJECT_DIR
+    from pipelines.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, connection_config
+
+    # dbt's profile reads the variable the Python connections read, with the same default
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    setting = profile["unitcost"]["outputs"]["dev"]["settings"]["memory_limit"]
+    assert setting == f"{{{{ env_var('{MEMORY_LIMIT_ENV}', '{DEFAULT_MEMORY_LIMIT}') }}}}"
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "1GB")
+    with connect(tmp_path / "w.duckdb") as con:  # the warehouse
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
+    with duckdb.connect(config=connection_config()) as con:  # an ingest reader's, in memory
+        assert con.execute("select current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
+
+
+# More than 100MB of distinct strings: their count spills (40MB sometimes failed outright).
+_SPILL_LIMIT = "100MB"
+_SPILL_TABLE = "create table t as select md5(range::varchar) as s from range(3000000)"
+_SPILL_QUERY = "select count(distinct s) from t"
+
+
+def test_connections_spill_past_the_limit_into_their_own_folder(tmp_path, monkeypatch):
+    import duckdb
+
+    from pipelines.warehouse import MEMORY_LIMIT_ENV, connection_config
+
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, _SPILL_LIMIT)
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        con.execute(_SPILL_TABLE)
+        assert not Path(f"{warehouse}.tmp").exists()
+        assert con.execute(_SPILL_QUERY).fetchone() == (3_000_000,)
+        assert Path(f"{warehouse}.tmp").is_dir()  # it spilled, beside the file
+    # In-memory databases: a folder each (DuckDB names spill files alike), gone once closed.
+    assert connection_config()["temp_directory"] != connection_config()["temp_directory"]
+    with duckdb.connect(config=connection_config()) as con:
+        (folder,) = con.execute("select current_setting('temp_directory')").fetchone()
+        folder = Path(folder)
+        assert folder.name.startswith("unitcost-duckdb-")
+        con.execute(_SPILL_TABLE)
+        assert con.execute(_SPILL_QUERY).fetchone() == (3_000_000,)
+        assert folder.is_dir()
+    assert not folder.exists()
+
+
 def test_dbt_profile_sets_the_same_duckdb_settings_as_warehouse_py():
     import yaml
 
     from pipelines.dbt_project import DBT_PROJECT_DIR
-    from pipelines.warehouse import CONNECTION_CONFIG
+    from pipelines.warehouse import (
+        DEFAULT_MEMORY_LIMIT,
+        MEMORY_LIMIT_ENV,
+        connection_config,
+        spill_directory,
+    )
 
-    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
-    settings = profile["unitcost"]["outputs"]["dev"]["settings"]
-    assert settings == {**CONNECTION_CONFIG, "TimeZone": "UTC"}
+    dev = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["unitcost"]["outputs"]
+    dev = dev["dev"]
+    python = connection_config(dev["path"])
+    # the spill folder is set once, when dbt opens the file (see the next test); the rest is
+    # SET on every cursor
+    assert dev["config_options"] == {"temp_directory": spill_directory(dev["path"])}
+    assert dev["config_options"]["temp_directory"] == python.pop("temp_directory")
+    assert dev["settings"] == {
+        **python,
+        "memory_limit": f"{{{{ env_var('{MEMORY_LIMIT_ENV}', '{DEFAULT_MEMORY_LIMIT}') }}}}",
+        "TimeZone": "UTC",
+    }
+
+
+def test_every_dbt_setting_can_be_set_again_after_duckdb_has_spilled(tmp_path):
+    import duckdb
+    import yaml
+
+    from pipelines.dbt_project import DBT_PROJECT_DIR
+
+    # dbt-duckdb SETs each setting on every new cursor, also after a model has spilled; DuckDB
+    # refuses that for temp_directory ("Cannot switch temporary directory after the current
+    # one has been used"), which failed every later model of a run that spilled: it is a
+    # config option (set when the file opens), never a setting.
+    dev = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["unitcost"]["outputs"]
+    settings = {k: v for k, v in dev["dev"]["settings"].items() if k != "memory_limit"}
+    assert "temp_directory" not in settings
+    warehouse = tmp_path / "w.duckdb"
+    config = {"memory_limit": _SPILL_LIMIT, "threads": 2, "temp_directory": f"{warehouse}.tmp"}
+    with duckdb.connect(str(warehouse), config=config) as con:
+        con.execute(_SPILL_TABLE)
+        con.execute(_SPILL_QUERY).fetchall()  # spills
+        cursor = con.cursor()
+        with pytest.raises(duckdb.NotImplementedException, match="Cannot switch temporary"):
+            cursor.execute(f"set temp_directory = '{warehouse}.tmp'")  # it did spill
+        for key, value in settings.items():
+            cursor.execute(f"set {key} = '{value}'")
 
 
 @pytest.mark.slow
-def test_dbt_connects_with_the_same_duckdb_settings(tmp_path):
+def test_dbt_connects_with_the_same_duckdb_settings(tmp_path, monkeypatch):
     import json
 
     from pipelines.dbt_project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
-    query = "select " + ", ".join(
-        f"current_setting('{n}') as {n}"
-        for n in ["memory_limit", "threads", "preserve_insertion_order", "TimeZone"]
-    )
+    monkeypatch.setenv("UNITCOST_DUCKDB_MEMORY_LIMIT", "3GB")  # one setting, both sides see it
+    warehouse = tmp_path / "w.duckdb"
+    query = "select " + ", ".join(f"current_setting('{n}') as {n}" for n in _SETTINGS)
     done = subprocess.run(
         [DBT_EXECUTABLE, "show", "--inline", query, "--output", "json", "--log-format", "json",
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(tmp_path / "target")],
-        env={**os.environ, "UNITCOST_DUCKDB": str(tmp_path / "w.duckdb")},
+        env={**os.environ, "UNITCOST_DUCKDB": str(warehouse)},
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
@@ -294,4 +398,74 @@ def test_dbt_connects_with_the_same_duckdb_settings(tmp_path):
         for event in map(json.loads, done.stdout.splitlines())
         if event["info"]["name"] == "ShowNode"
     ]
-    assert shown == [[_expected_settings()]]
+    expected = _expected_settings(warehouse)
+    assert expected["memory_limit"] == "2.7 GiB"
+    assert shown == [[expected]]
+
+
+# 6. dbt start-up per step: no `dbt --version`, no adapter in this process, the window in dbt's
+# environment only, and dbt's parse kept for the next invocation.
+
+
+def test_dagster_dbt_still_has_the_private_members_the_dbt_resource_replaces():
+    """pipelines/dbt_resource.py overrides two private members of dagster-dbt's
+    DbtCliResource (no public option skips them). An upgrade that renames them, changes
+    their kind or signature, or stops calling them from ``cli`` fails here instead of
+    silently bringing back `dbt --version` and the in-process adapter on every step."""
+    import inspect
+    from functools import cached_property
+
+    import dagster_dbt.core.resource
+    from dagster_dbt import DbtCliResource
+
+    from pipelines.dbt_resource import UnitcostDbtCliResource
+
+    assert isinstance(inspect.getattr_static(DbtCliResource, "_cli_version"), cached_property)
+    adapter = inspect.signature(DbtCliResource._initialize_dbt_core_adapter)
+    assert list(adapter.parameters) == ["self", "args"]
+    cli = inspect.getsource(DbtCliResource.cli)
+    assert "self._cli_version" in cli
+    assert "self._initialize_dbt_core_adapter(args)" in cli
+    # `dbt --version` is run in that one place only
+    assert inspect.getsource(dagster_dbt.core.resource).count('"--version"') == 1
+    for name in ("_cli_version", "_initialize_dbt_core_adapter"):
+        assert name in vars(UnitcostDbtCliResource)
+
+
+def test_the_dbt_resource_starts_only_dbt_with_the_window_in_its_environment(tmp_path, monkeypatch):
+    from pipelines.dbt_project import dbt_project
+    from pipelines.dbt_resource import UnitcostDbtCliResource
+
+    calls = tmp_path / "calls"
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text(f'#!/bin/sh\necho "$* min=$UNITCOST_DBT_MIN_DATE" >> {calls}\n')
+    fake_dbt.chmod(0o755)
+    monkeypatch.delenv("UNITCOST_DBT_MIN_DATE", raising=False)
+    dbt = UnitcostDbtCliResource(project_dir=dbt_project, dbt_executable=str(fake_dbt))
+    window = {"UNITCOST_DBT_MIN_DATE": "2026-11-02"}
+    dbt.cli(["build"], env=window, target_path=tmp_path / "target").wait()
+    # one process, dbt itself: no `dbt --version` before it
+    assert calls.read_text().splitlines() == [f"build --target {dbt_project.target} min=2026-11-02"]
+    assert "UNITCOST_DBT_MIN_DATE" not in os.environ  # set for dbt only
+
+
+def test_an_invocation_that_parsed_keeps_its_parse_for_the_next_ones(tmp_path, monkeypatch):
+    from pipelines import dbt_project
+
+    monkeypatch.setattr(dbt_project, "TARGET_DIR", tmp_path)
+    monkeypatch.setattr(dbt_project, "LATEST_TARGETS_DIR", tmp_path / "latest")
+    kept = tmp_path / "partial_parse.msgpack"
+
+    first = dbt_project.new_target_path("dbt_daily_models", "0123456789abcdef")
+    assert dbt_project._INVOCATION_DIR.match(first.name)  # swept if a killed run leaves it
+    assert list(first.iterdir()) == []  # nothing kept yet: dbt parses the project
+    (first / kept.name).write_bytes(b"parse of the project")
+    dbt_project.retire_target(first, "dbt_daily_models")
+    assert kept.read_bytes() == b"parse of the project"
+
+    second = dbt_project.new_target_path("dbt_recommend_models", "0123456789abcdef")
+    assert (second / kept.name).read_bytes() == b"parse of the project"  # dbt reuses it
+    before = kept.stat().st_mtime_ns
+    dbt_project.retire_target(second, "dbt_recommend_models")  # unchanged: not rewritten
+    assert kept.stat().st_mtime_ns == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", kept.name]

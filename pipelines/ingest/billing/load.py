@@ -37,7 +37,7 @@ from pipelines.ingest.errors import SourceError
 from pipelines.ingest.storage import CHANGE_TRIES, ObjectChanged, SourceFile, read_bytes
 from pipelines.quality.ledger import build_ledger
 from pipelines.quality.ledger import ensure_ledger as ensure_ingest_ledger
-from pipelines.warehouse import add_missing_columns
+from pipelines.warehouse import add_missing_columns, connection_config
 
 log = logging.getLogger(__name__)
 READERS = {"focus": read_focus, "cur2": read_cur2}
@@ -328,7 +328,7 @@ def _ledger_rows(periods, read_counts, written_counts, superseded) -> list:
 
 
 def _empty_items() -> pa.Table:
-    con = duckdb.connect()
+    con = duckdb.connect(config=connection_config(preserve_insertion_order=True))
     con.execute(line_items_ddl("t"))
     query = "select * exclude (billing_source, source_format, delivery_id) from t"
     return con.execute(query).to_arrow_table()

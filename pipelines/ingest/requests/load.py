@@ -43,6 +43,7 @@ from pipelines.ingest.requests.parse import (
 from pipelines.ingest.requests.privacy import user_hash
 from pipelines.ingest.storage import SourceFile, list_files
 from pipelines.registry import Registry
+from pipelines.warehouse import connection_config
 
 __all__ = ["MAX_MALFORMED_RATIO", "DayLoad", "RequestLoader", "day_files", "token_limits"]
 SUFFIXES = {
@@ -116,7 +117,7 @@ class RequestLoader:
     def load_day(self, day: dt.date, files: list[SourceFile]) -> DayLoad:
         """``store_day`` into an in-memory warehouse, with the day's rows as a frame."""
         if self._memory is None:
-            self._memory = duckdb.connect(config={"threads": 2})
+            self._memory = duckdb.connect(config=connection_config())
             self._memory.execute("set TimeZone = 'UTC'")
         loaded = self.store_day(self._memory, day, files)
         return replace(loaded, requests=store.day_rows(self._memory, store.window(day)))

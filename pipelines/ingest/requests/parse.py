@@ -30,6 +30,7 @@ from pipelines.ingest.requests.reader import careful, fast_sql
 from pipelines.ingest.requests.stream import line_stream
 from pipelines.ingest.requests.validate import checked_sql, rejects_sql, rule_params
 from pipelines.ingest.storage import SourceFile, local_copy
+from pipelines.warehouse import connection_config
 
 MAX_MALFORMED_RATIO = 0.01  # RELIABILITY.md case 26
 _DATE = re.compile(r"(?<![0-9])(\d{4}-\d{2}-\d{2})(?![0-9])")
@@ -92,7 +93,7 @@ def parse_file(file: SourceFile, spec: ParseSpec, staged: Path) -> ParsedFile:
     (and the files waiting to be stored wait on disk, not in memory).
     """
     # A database per file: closing it hands its memory back.
-    con = duckdb.connect(config={"threads": 1, "memory_limit": "1GB"})
+    con = duckdb.connect(config=connection_config(threads=1, memory_limit="1GB"))
     try:
         con.execute("set TimeZone = 'UTC'")  # zone-less timestamps are UTC (case 11)
         return _parse(con, file, spec, staged)

@@ -24,6 +24,7 @@ from pipelines.ingest.errors import SourceError
 from pipelines.ingest.quarantine import QuarantinedRow
 from pipelines.ingest.requests.fields import INT, NUM, STR, TS, Field, duckdb_columns, duckdb_select
 from pipelines.ingest.requests.stream import READ_ERRORS, line_stream, open_file
+from pipelines.warehouse import connection_config
 
 POLARS_TYPES = {STR: pl.String, INT: pl.Int64, NUM: pl.Float64}
 _INT64 = (-(2**63), 2**63 - 1)
@@ -72,7 +73,7 @@ def read_jsonl(path: Path, fields: tuple[Field, ...], display: str) -> FlatFile:
     """The file's allow-listed fields as a frame: the fast path if it is clean, else the
     careful one (the ingest runs the same ``fast_sql`` inside its own statement)."""
     sql, params = fast_sql(fields)
-    con = duckdb.connect(config={"threads": 1})
+    con = duckdb.connect(config=connection_config(threads=1, preserve_insertion_order=True))
     try:
         con.execute("set TimeZone = 'UTC'")  # zone-less timestamps are UTC (case 11)
         with line_stream(path) as stream:
@@ -155,7 +156,7 @@ def parse_timestamps(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     digits truncated to µs (polars would infer one format per column and null the rest)."""
     if not columns:
         return frame
-    con = duckdb.connect(config={"threads": 2})
+    con = duckdb.connect(config=connection_config(preserve_insertion_order=True))
     try:
         con.execute("set TimeZone = 'UTC'")
         con.register("flat", frame.select(columns).to_arrow())

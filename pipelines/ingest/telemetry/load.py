@@ -29,7 +29,7 @@ from pipelines.ingest.telemetry.exposition import time_from_name
 from pipelines.ingest.telemetry.sources import LONG_COLUMNS, WIDE_COLUMNS, DayFile, ParquetReads
 from pipelines.ingest.telemetry.tables import SOURCE, clear_day, ensure_tables, store_quarantine
 from pipelines.ingest.telemetry.threshold import check_threshold
-from pipelines.warehouse import CONNECTION_CONFIG
+from pipelines.warehouse import connection_config
 
 EXPOSITION_SUFFIXES = (".prom", ".txt", ".metrics", ".om")
 TABLE_SUFFIXES = (".parquet", ".csv")
@@ -163,7 +163,7 @@ class TelemetryDay:
 def read_day(files: list[SourceFile], day: dt.date, s3: S3Config | None = None) -> TelemetryDay:
     """``load_day`` into a private in-memory DuckDB, read back as frames (ordered by key;
     engine rows and quarantine by file and line)."""
-    with duckdb.connect(config=dict(CONNECTION_CONFIG)) as con:
+    with duckdb.connect(config=connection_config()) as con:
         con.execute("set TimeZone = 'UTC'")
         ensure_tables(con)
         con.execute("begin transaction")  # as the asset loads a day
