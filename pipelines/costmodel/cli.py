@@ -12,6 +12,13 @@ import json
 import sys
 from collections.abc import Sequence
 
+from pipelines.costmodel.accuracy import (
+    by_hardware_class,
+    by_source,
+    split_cases,
+    summarise,
+)
+from pipelines.costmodel.benchmarks import excluded_counts
 from pipelines.costmodel.catalog import gpu_ids, llm_ids
 from pipelines.costmodel.cost import CostPrediction, TrafficProfile, predict_cost
 from pipelines.costmodel.deployment import Deployment
@@ -19,7 +26,12 @@ from pipelines.costmodel.engines import ENGINE_PROFILES, Efficiency
 from pipelines.costmodel.memory import kv_cache_bytes_per_token, min_tensor_parallel, weight_bytes
 from pipelines.costmodel.precision import KV_CACHE_BYTES_PER_ELEMENT, PRECISIONS
 from pipelines.costmodel.prices import cheapest_instance, instance_prices
-from pipelines.costmodel.report import format_prediction, format_validation, prediction_record
+from pipelines.costmodel.report import (
+    format_accuracy,
+    format_prediction,
+    format_validation,
+    prediction_record,
+)
 from pipelines.costmodel.throughput import DoesNotFitError
 from pipelines.costmodel.validation import median_absolute_error_pct, validate
 
@@ -72,9 +84,13 @@ def _add_validate(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``predict`` and ``validate`` on a top-level ``add_subparsers()`` object."""
+    """Register ``predict``, ``validate`` and ``fit-priors`` on a top-level
+    ``add_subparsers()`` object."""
+    from pipelines.costmodel.priors_cli import add_parser as add_fit_priors
+
     _add_predict(subparsers)
     _add_validate(subparsers)
+    add_fit_priors(subparsers)
 
 
 def _price(args: argparse.Namespace) -> tuple[float | None, str]:
@@ -145,9 +161,22 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    """Handler of ``unitcost validate``: per-case error and the median absolute % error."""
+    """Handler of ``unitcost validate``: COSTMODEL.md §6 case by case, then median and p90
+    |error| on the public benchmarks' held-out and fit halves, overall, per hardware class
+    and per source."""
     results = validate()
     print(format_validation(results, median_absolute_error_pct(results)))
+    fit, held_out = split_cases()
+    sections = []
+    for name, cases in (("HELD OUT", held_out), ("FIT", fit)):
+        scored = validate(cases)
+        label = f"{name} ({len(cases)} measurements; split by publisher, benchmarks.is_held_out)"
+        sections += [
+            (f"{label}: overall", summarise(scored)),
+            (f"{name}: per hardware class", summarise(scored, by_hardware_class)),
+            (f"{name}: per source", summarise(scored, by_source)),
+        ]
+    print(format_accuracy(sections, excluded_counts()))
     return 0
 
 
