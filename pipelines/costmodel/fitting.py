@@ -11,7 +11,10 @@ The rule, chosen to be checked by hand rather than to squeeze the last percent:
 4. Groups, each fitted only if it has ``MIN_FIT_ROWS`` rows, parent first: all rows
    (``*, *, *``) → vendor → GPU architecture (family) → GPU (any engine) → (engine family,
    GPU, precision).
-5. Link efficiency per interconnect: the median implied value over fit rows whose replica
+5. Written (``priors_rows``): classes, GPUs and architectures. The all-rows and vendor groups
+   only seed their children; a deployment on an architecture no table covers keeps the
+   literature default (``DEFAULT_ROW``), not a pool dominated by other parts' kernels.
+6. Link efficiency per interconnect: the median implied value over fit rows whose replica
    spans that link and whose prediction moves at least 5 % per doubling of the link's speed;
    then the groups are refitted once.
 
@@ -100,9 +103,9 @@ def fit_group(
     """Median implied MBU and MFU of ``cases``, starting from (and falling back to) ``parent``."""
     eff = parent
 
-    def at(case: Measurement, **values: float) -> Callable[[float], Efficiency]:
-        base = replace(eff, link_efficiency=_link_of(case, links), **values)
-        name = "mbu" if "mfu" in values or not values else "mfu"
+    def vary(case: Measurement, name: str) -> Callable[[float], Efficiency]:
+        """Efficiency with ``name`` (mbu or mfu) set to x, all else at the group's values."""
+        base = replace(eff, link_efficiency=_link_of(case, links))
         return lambda x: replace(base, **{name: x})
 
     mbu_cases: list[Measurement] = []
@@ -112,10 +115,10 @@ def fit_group(
         mbu_cases = [c for c in cases if _is_mbu_row(c, linked[c.case_id])]
         mfu_cases = [c for c in cases if not _is_mbu_row(c, linked[c.case_id])]
         if mbu_cases:
-            mbu = statistics.median(_implied(c, at(c, mfu=eff.mfu)) for c in mbu_cases)
+            mbu = statistics.median(_implied(c, vary(c, "mbu")) for c in mbu_cases)
             eff = replace(eff, mbu=round(mbu, 3))
         if mfu_cases:
-            mfu = statistics.median(_implied(c, at(c, mbu=eff.mbu)) for c in mfu_cases)
+            mfu = statistics.median(_implied(c, vary(c, "mfu")) for c in mfu_cases)
             eff = replace(eff, mfu=round(mfu, 3))
     return GroupFit(key, eff, len(mbu_cases), len(mfu_cases))
 
