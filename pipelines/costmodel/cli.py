@@ -32,6 +32,7 @@ from pipelines.costmodel.report import (
     format_validation,
     prediction_record,
 )
+from pipelines.costmodel.sizing import choose_replicas
 from pipelines.costmodel.throughput import DoesNotFitError
 from pipelines.costmodel.validation import median_absolute_error_pct, validate
 
@@ -45,11 +46,26 @@ def _concurrency(value: str) -> int | None:
     return number
 
 
+def _gpus(value: str) -> int | str:
+    if value == "auto":
+        return value
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("--gpus must be >= 1 or 'auto'")
+    return number
+
+
 def _add_predict(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("predict", help="predict memory, throughput and $/1M tokens")
     parser.add_argument("--llm", required=True, choices=llm_ids())
     parser.add_argument("--gpu", required=True, choices=gpu_ids())
-    parser.add_argument("--gpus", type=int, default=1, help="GPUs in the deployment")
+    parser.add_argument(
+        "--gpus",
+        type=_gpus,
+        default=1,
+        help="GPUs in the deployment, or 'auto': the replica size and count with the most "
+        "throughput per dollar for the traffic (says why)",
+    )
     parser.add_argument(
         "--tp", type=int, default=None, help="tensor-parallel degree (default: fastest)"
     )
@@ -120,7 +136,7 @@ def _deployment(args: argparse.Namespace) -> Deployment:
     return Deployment(
         args.llm,
         args.gpu,
-        args.gpus,
+        1 if args.gpus == "auto" else args.gpus,
         args.precision,
         args.kv_precision,
         args.engine,
@@ -142,6 +158,20 @@ def run_predict(args: argparse.Namespace) -> int:
         )
     else:
         traffic = TrafficProfile(args.isl, args.osl, args.requests_per_s, args.concurrency)
+    sizing = None
+    if args.gpus == "auto":
+        try:
+            choice = choose_replicas(
+                deployment,
+                args.isl,
+                args.osl,
+                traffic.requests_per_s,
+                traffic.concurrency,
+                args.utilisation,
+            )
+            deployment, sizing = choice.deployment, choice.reason
+        except DoesNotFitError as error:
+            sizing = str(error)
     usd_per_gpu_hour, price_source = _price(args)
     prediction: CostPrediction | None = None
     with contextlib.suppress(DoesNotFitError):  # a non-fit is an answer: fits=false
@@ -156,6 +186,8 @@ def run_predict(args: argparse.Namespace) -> int:
         priced=usd_per_gpu_hour is not None,
         price_source=price_source,
     )
+    if sizing is not None:
+        record["sizing"] = sizing
     print(json.dumps(record, indent=2) if args.json else format_prediction(record))
     return 0
 

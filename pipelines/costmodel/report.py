@@ -127,6 +127,8 @@ def format_prediction(record: dict[str, object]) -> str:
     lines = [title, "-" * len(title)]
     lines += [f"{label:<{width}}  {_cell(record, key)}" for key, label in _LABELS]
     lines.append(f"{'price source':<{width}}  {record['price_source']}")
+    if "sizing" in record:
+        lines.append(f"{'sizing (--gpus auto)':<{width}}  {record['sizing']}")
     return "\n".join(lines)
 
 
