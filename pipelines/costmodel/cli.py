@@ -126,7 +126,7 @@ def _deployment(args: argparse.Namespace) -> Deployment:
     if args.mbu is not None or args.mfu is not None:
         from pipelines.costmodel.engines import efficiency_prior
 
-        prior = efficiency_prior(args.engine, args.gpu)
+        prior = efficiency_prior(args.engine, args.gpu, args.precision)
         efficiency = Efficiency(
             args.mbu or prior.mbu,
             args.mfu or prior.mfu,
