@@ -12,6 +12,13 @@ import json
 import sys
 from collections.abc import Sequence
 
+from pipelines.costmodel.accuracy import (
+    by_hardware_class,
+    by_source,
+    split_cases,
+    summarise,
+)
+from pipelines.costmodel.benchmarks import excluded_counts
 from pipelines.costmodel.catalog import gpu_ids, llm_ids
 from pipelines.costmodel.cost import CostPrediction, TrafficProfile, predict_cost
 from pipelines.costmodel.deployment import Deployment
@@ -19,7 +26,13 @@ from pipelines.costmodel.engines import ENGINE_PROFILES, Efficiency
 from pipelines.costmodel.memory import kv_cache_bytes_per_token, min_tensor_parallel, weight_bytes
 from pipelines.costmodel.precision import KV_CACHE_BYTES_PER_ELEMENT, PRECISIONS
 from pipelines.costmodel.prices import cheapest_instance, instance_prices
-from pipelines.costmodel.report import format_prediction, format_validation, prediction_record
+from pipelines.costmodel.report import (
+    format_accuracy,
+    format_prediction,
+    format_validation,
+    prediction_record,
+)
+from pipelines.costmodel.sizing import choose_replicas
 from pipelines.costmodel.throughput import DoesNotFitError
 from pipelines.costmodel.validation import median_absolute_error_pct, validate
 
@@ -33,11 +46,26 @@ def _concurrency(value: str) -> int | None:
     return number
 
 
+def _gpus(value: str) -> int | str:
+    if value == "auto":
+        return value
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("--gpus must be >= 1 or 'auto'")
+    return number
+
+
 def _add_predict(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("predict", help="predict memory, throughput and $/1M tokens")
     parser.add_argument("--llm", required=True, choices=llm_ids())
     parser.add_argument("--gpu", required=True, choices=gpu_ids())
-    parser.add_argument("--gpus", type=int, default=1, help="GPUs in the deployment")
+    parser.add_argument(
+        "--gpus",
+        type=_gpus,
+        default=1,
+        help="GPUs in the deployment, or 'auto': the replica size and count with the most "
+        "throughput per dollar for the traffic (says why)",
+    )
     parser.add_argument(
         "--tp", type=int, default=None, help="tensor-parallel degree (default: fastest)"
     )
@@ -72,9 +100,13 @@ def _add_validate(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``predict`` and ``validate`` on a top-level ``add_subparsers()`` object."""
+    """Register ``predict``, ``validate`` and ``fit-priors`` on a top-level
+    ``add_subparsers()`` object."""
+    from pipelines.costmodel.priors_cli import add_parser as add_fit_priors
+
     _add_predict(subparsers)
     _add_validate(subparsers)
+    add_fit_priors(subparsers)
 
 
 def _price(args: argparse.Namespace) -> tuple[float | None, str]:
@@ -94,7 +126,7 @@ def _deployment(args: argparse.Namespace) -> Deployment:
     if args.mbu is not None or args.mfu is not None:
         from pipelines.costmodel.engines import efficiency_prior
 
-        prior = efficiency_prior(args.engine, args.gpu)
+        prior = efficiency_prior(args.engine, args.gpu, args.precision)
         efficiency = Efficiency(
             args.mbu or prior.mbu,
             args.mfu or prior.mfu,
@@ -104,7 +136,7 @@ def _deployment(args: argparse.Namespace) -> Deployment:
     return Deployment(
         args.llm,
         args.gpu,
-        args.gpus,
+        1 if args.gpus == "auto" else args.gpus,
         args.precision,
         args.kv_precision,
         args.engine,
@@ -126,6 +158,20 @@ def run_predict(args: argparse.Namespace) -> int:
         )
     else:
         traffic = TrafficProfile(args.isl, args.osl, args.requests_per_s, args.concurrency)
+    sizing = None
+    if args.gpus == "auto":
+        try:
+            choice = choose_replicas(
+                deployment,
+                args.isl,
+                args.osl,
+                traffic.requests_per_s,
+                traffic.concurrency,
+                args.utilisation,
+            )
+            deployment, sizing = choice.deployment, choice.reason
+        except DoesNotFitError as error:
+            sizing = str(error)
     usd_per_gpu_hour, price_source = _price(args)
     prediction: CostPrediction | None = None
     with contextlib.suppress(DoesNotFitError):  # a non-fit is an answer: fits=false
@@ -140,14 +186,29 @@ def run_predict(args: argparse.Namespace) -> int:
         priced=usd_per_gpu_hour is not None,
         price_source=price_source,
     )
+    if sizing is not None:
+        record["sizing"] = sizing
     print(json.dumps(record, indent=2) if args.json else format_prediction(record))
     return 0
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    """Handler of ``unitcost validate``: per-case error and the median absolute % error."""
+    """Handler of ``unitcost validate``: COSTMODEL.md §6 case by case, then median and p90
+    |error| on the public benchmarks' held-out and fit halves, overall, per hardware class
+    and per source."""
     results = validate()
     print(format_validation(results, median_absolute_error_pct(results)))
+    fit, held_out = split_cases()
+    sections = []
+    for name, cases in (("HELD OUT", held_out), ("FIT", fit)):
+        scored = validate(cases)
+        label = f"{name} ({len(cases)} measurements; split by publisher, benchmarks.is_held_out)"
+        sections += [
+            (f"{label}: overall", summarise(scored)),
+            (f"{name}: per hardware class", summarise(scored, by_hardware_class)),
+            (f"{name}: per source", summarise(scored, by_source)),
+        ]
+    print(format_accuracy(sections, excluded_counts()))
     return 0
 
 

@@ -10,12 +10,11 @@ traffic, sets the GPU count (small deployments, §3), else *throughput-bound*.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pipelines.costmodel.deployment import Deployment
 from pipelines.costmodel.memory import min_tensor_parallel
-from pipelines.costmodel.parallelism import valid_tensor_parallel_degrees
-from pipelines.costmodel.throughput import DoesNotFitError, ThroughputEstimate, estimate_throughput
+from pipelines.costmodel.throughput import ThroughputEstimate, estimate_throughput
 from pipelines.costmodel.units import HOURS_PER_DAY, SECONDS_PER_DAY, per_month
 
 
@@ -164,11 +163,12 @@ def predict_cost(
 def right_size(
     deployment: Deployment, traffic: TrafficProfile, utilisation: float = 1.0
 ) -> Deployment:
-    """The deployment with the fewest GPUs that fits and serves ``traffic`` at ``utilisation``.
+    """The deployment an operator would run for ``traffic`` on this GPU type.
 
-    Every valid tensor-parallel degree that fits is tried with as many replicas as the demand
-    needs: N_GPU = max(memory floor, demand / per-replica throughput), COSTMODEL.md §3. Ties
-    go to the higher throughput. Without demand: one replica at the smallest fitting degree.
+    With a demand: every valid tensor-parallel degree that fits is sized to carry it,
+    N_GPU = max(memory floor, demand / per-replica throughput) (COSTMODEL.md §3), and the
+    fewest GPUs win, ties to the higher throughput per GPU. Without demand: one replica at the
+    degree with the most output tokens/s per GPU (``sizing.choose_replicas``).
 
     Raises
     ------
@@ -181,20 +181,13 @@ def right_size(
     ...            TrafficProfile.from_tokens_per_day(1e8, 1000, 200)).num_gpus
     2
     """
-    isl, osl = traffic.input_tokens, traffic.output_tokens
-    options = []
-    for tp in valid_tensor_parallel_degrees(deployment.arch):
-        replica = replace(deployment, num_gpus=tp, tensor_parallel=tp)
-        try:
-            estimate = estimate_throughput(replica, isl, osl, traffic.concurrency)
-        except DoesNotFitError:
-            continue
-        if traffic.requests_per_s is None:
-            return replica
-        gpus = _gpus_for_demand(estimate, traffic.requests_per_s, utilisation)
-        options.append((gpus, -estimate.requests_per_s / tp, replace(replica, num_gpus=gpus)))
-    if not options:
-        raise DoesNotFitError(
-            f"{deployment.llm_id} fits no tensor-parallel degree on {deployment.gpu_id}"
-        )
-    return min(options, key=lambda option: option[:2])[2]
+    from pipelines.costmodel.sizing import choose_replicas
+
+    return choose_replicas(
+        deployment,
+        traffic.input_tokens,
+        traffic.output_tokens,
+        traffic.requests_per_s,
+        traffic.concurrency,
+        utilisation,
+    ).deployment

@@ -85,7 +85,7 @@ class Deployment:
 
     @property
     def resolved_efficiency(self) -> Efficiency:
-        return self.efficiency or efficiency_prior(self.engine, self.gpu_id)
+        return self.efficiency or efficiency_prior(self.engine, self.gpu_id, self.weight_precision)
 
     @property
     def replicas(self) -> int:

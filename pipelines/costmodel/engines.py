@@ -1,7 +1,10 @@
 """Serving-engine behaviour and efficiency priors: the knobs the roofline cannot derive.
 
 Memory settings follow each engine's documented defaults. The efficiency priors (MBU, MFU,
-all-reduce latency, per-step overhead) live in ``data/efficiency_priors.csv`` so that a
+all-reduce latency, per-step overhead) live in ``data/efficiency_priors.csv``, one row per
+(engine family, GPU or ``vendor:<name>``, weight precision) with ``*`` wildcards, and the
+tensor-parallel link efficiencies in ``data/interconnect_priors.csv``. Both files are written
+by ``unitcost fit-priors`` (``fitting``) from the public benchmark tables, so that a
 telemetry fit (Tier 1, COSTMODEL.md §5) can replace them row by row; callers may also pass
 their own :class:`Efficiency`.
 """
@@ -16,6 +19,7 @@ from typing import Literal
 from pipelines.costmodel.catalog import DATA_DIR
 
 EFFICIENCY_PRIORS_PATH = DATA_DIR / "efficiency_priors.csv"
+INTERCONNECT_PRIORS_PATH = DATA_DIR / "interconnect_priors.csv"
 ANY = "*"
 
 
@@ -33,17 +37,21 @@ class Efficiency:
         Fixed latency of one tensor-parallel all-reduce, seconds (α in COSTMODEL.md §2.6).
     step_overhead_s
         Fixed scheduler / launch time per decode step, seconds.
+    link_efficiency
+        Achieved share of the datasheet link bandwidth in tensor-parallel all-reduces; None
+        takes the interconnect's prior (``interconnect_prior``).
     """
 
     mbu: float
     mfu: float
     allreduce_latency_s: float = 0.0
     step_overhead_s: float = 0.0
+    link_efficiency: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("mbu", "mfu"):
+        for name in ("mbu", "mfu", "link_efficiency"):
             value = getattr(self, name)
-            if not 0.0 < value <= 1.0:
+            if value is not None and not 0.0 < value <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
 
 
@@ -108,11 +116,20 @@ def engine_profile(engine: str) -> EngineProfile:
         ) from None
 
 
+# Engines that share kernels share a prior: NIM and NeMo inference serve through TensorRT-LLM.
+ENGINE_FAMILIES = {"trtllm-bench": "trtllm", "nim": "trtllm", "nemo": "trtllm"}
+
+
+def engine_family(engine: str) -> str:
+    """The engine whose kernels ``engine`` runs (``nim`` -> ``trtllm``); priors are per family."""
+    return ENGINE_FAMILIES.get(engine, engine)
+
+
 @cache
-def _priors() -> dict[tuple[str, str], Efficiency]:
+def _priors() -> dict[tuple[str, str, str], Efficiency]:
     with EFFICIENCY_PRIORS_PATH.open(newline="") as fh:
         return {
-            (row["engine"], row["gpu_id"]): Efficiency(
+            (row["engine"], row["gpu_id"], row["precision"]): Efficiency(
                 mbu=float(row["mbu"]),
                 mfu=float(row["mfu"]),
                 allreduce_latency_s=float(row["allreduce_latency_us"]) * 1e-6,
@@ -122,19 +139,48 @@ def _priors() -> dict[tuple[str, str], Efficiency]:
         }
 
 
-def efficiency_prior(engine: str, gpu_id: str) -> Efficiency:
-    """The Tier-0 efficiency prior for ``engine`` on ``gpu_id``.
+def prior_keys(engine: str, gpu_id: str, precision: str = ANY) -> list[tuple[str, str, str]]:
+    """The (engine family, GPU, precision) keys looked up for a deployment, most specific
+    first: the class, the GPU with any engine, its architecture (GPU family), then the
+    default for hardware without public evidence."""
+    from pipelines.costmodel.gpus import gpu_spec
 
-    Looks up (engine, gpu), then (engine, ``*``), then (``*``, ``*``) in
-    ``data/efficiency_priors.csv``.
+    gpu = gpu_spec(gpu_id)
+    return [
+        (engine_family(engine), gpu_id, precision),
+        (ANY, gpu_id, ANY),
+        (ANY, f"arch:{gpu.architecture}", ANY),
+        (ANY, ANY, ANY),
+    ]
+
+
+def efficiency_prior(engine: str, gpu_id: str, precision: str = ANY) -> Efficiency:
+    """The Tier-0 efficiency prior for ``engine`` on ``gpu_id`` at weight ``precision``.
+
+    Looks up ``prior_keys`` in order in ``data/efficiency_priors.csv``: the fitted class,
+    then the GPU pooled over engines and precisions, its architecture, then ``(*, *, *)``:
+    the literature default (MBU 0.70, MFU 0.50), kept for architectures no public table
+    covers.
 
     Examples
     --------
-    >>> 0.5 < efficiency_prior("vllm", "h100-sxm").mbu < 0.9
+    >>> 0.3 < efficiency_prior("vllm", "h100-sxm").mbu <= 1.0
     True
     """
     priors = _priors()
-    for key in ((engine, gpu_id), (engine, ANY), (ANY, ANY)):
+    for key in prior_keys(engine, gpu_id, precision):
         if key in priors:
             return priors[key]
-    raise LookupError("efficiency_priors.csv lacks the (*, *) default row")
+    raise LookupError("efficiency_priors.csv lacks the (*, *, *) default row")
+
+
+@cache
+def _interconnect_priors() -> dict[str, float]:
+    with INTERCONNECT_PRIORS_PATH.open(newline="") as fh:
+        return {row["interconnect"]: float(row["link_efficiency"]) for row in csv.DictReader(fh)}
+
+
+def interconnect_prior(interconnect: str) -> float:
+    """Achieved share of datasheet bandwidth in all-reduces over ``interconnect`` (``nvlink``,
+    ``pcie``, ``infinity-fabric``), from ``data/interconnect_priors.csv``; 1.0 if unlisted."""
+    return _interconnect_priors().get(interconnect, 1.0)

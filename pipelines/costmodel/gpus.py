@@ -35,6 +35,7 @@ class GpuSpec:
     fp8_dense_flops_per_s: float | None
     int8_dense_ops_per_s: float | None
     int4_dense_ops_per_s: float | None
+    fp4_dense_flops_per_s: float | None
     nvlink_bytes_per_s: float | None
     nvlink_domain_gpus: int
     pcie_bytes_per_s: float
@@ -45,17 +46,25 @@ class GpuSpec:
         return self.memory_gib * GIB_BYTES
 
     def peak_flops_per_s(self, compute_dtype: str) -> float:
-        """Dense peak for ``compute_dtype`` (``fp16``, ``fp8``, ``int8``).
+        """Dense peak for ``compute_dtype`` (``fp16``, ``fp8``, ``int8``, ``fp4``).
 
-        A part without an FP8 / INT8 path (A100, T4) runs such weights through 16-bit
-        kernels (weight-only, e.g. Marlin FP8), so it falls back to its FP16 peak.
+        A part without an FP8 / INT8 / FP4 path (A100, T4; Hopper for FP4) runs such weights
+        through 16-bit kernels (weight-only, e.g. Marlin), so it falls back to its FP16 peak.
         """
         peak = {
             "fp16": self.fp16_dense_flops_per_s,
             "fp8": self.fp8_dense_flops_per_s,
             "int8": self.int8_dense_ops_per_s,
+            "fp4": self.fp4_dense_flops_per_s,
         }[compute_dtype]
         return peak if peak is not None else self.fp16_dense_flops_per_s
+
+    def interconnect(self, tensor_parallel: int) -> str:
+        """The link a ``tensor_parallel``-wide all-reduce crosses: ``nvlink`` (NVIDIA's
+        NVLink / NVSwitch or bridge), ``infinity-fabric`` (AMD), else ``pcie``."""
+        if self.nvlink_bytes_per_s and tensor_parallel <= self.nvlink_domain_gpus:
+            return "infinity-fabric" if self.vendor == "amd" else "nvlink"
+        return "pcie"
 
     def link_bytes_per_s_one_way(self, tensor_parallel: int) -> float:
         """One-direction bandwidth a ring all-reduce over ``tensor_parallel`` GPUs gets.
@@ -84,6 +93,7 @@ def _spec(row: dict[str, str]) -> GpuSpec:
         fp8_dense_flops_per_s=_opt(row["fp8_dense_tflops"], 1e12),
         int8_dense_ops_per_s=_opt(row["int8_dense_tops"], 1e12),
         int4_dense_ops_per_s=_opt(row["int4_dense_tops"], 1e12),
+        fp4_dense_flops_per_s=_opt(row["fp4_dense_tflops"], 1e12),
         nvlink_bytes_per_s=_opt(row["nvlink_gb_per_s"], 1e9),
         nvlink_domain_gpus=int(row["nvlink_domain_gpus"]),
         pcie_bytes_per_s=float(row["pcie_gb_per_s"]) * 1e9,

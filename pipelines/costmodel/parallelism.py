@@ -29,17 +29,24 @@ def valid_tensor_parallel_degrees(
 
 
 def allreduce_time_s(
-    arch: LLMArchitecture, gpu: GpuSpec, tensor_parallel: int, tokens: float, latency_s: float
+    arch: LLMArchitecture,
+    gpu: GpuSpec,
+    tensor_parallel: int,
+    tokens: float,
+    latency_s: float,
+    link_efficiency: float = 1.0,
 ) -> float:
     """Time of one forward pass's tensor-parallel all-reduces, seconds (COSTMODEL.md §2.6).
 
     Two ring all-reduces per layer (after attention and after the MLP), each moving
-    2·(TP-1)/TP of a ``tokens × hidden`` 16-bit activation one way over the link, plus a fixed
-    ``latency_s``. Zero without tensor parallelism.
+    2·(TP-1)/TP of a ``tokens × hidden`` 16-bit activation one way over the link at
+    ``link_efficiency`` of its datasheet bandwidth, plus a fixed ``latency_s``. Zero without
+    tensor parallelism.
     """
     if tensor_parallel <= 1:
         return 0.0
     payload_bytes = tokens * arch.hidden_size * ACTIVATION_BYTES
     ring_factor = 2.0 * (tensor_parallel - 1) / tensor_parallel
-    per_allreduce_s = ring_factor * payload_bytes / gpu.link_bytes_per_s_one_way(tensor_parallel)
+    link_bytes_per_s = gpu.link_bytes_per_s_one_way(tensor_parallel) * link_efficiency
+    per_allreduce_s = ring_factor * payload_bytes / link_bytes_per_s
     return 2 * arch.num_layers * (per_allreduce_s + latency_s)

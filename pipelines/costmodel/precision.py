@@ -1,8 +1,10 @@
 """Numeric precisions: bytes per weight or KV element, and which tensor-core peak they use.
 
 INT4 is not 0.5 B per parameter: group quantization stores a 16-bit scale and a 16-bit zero
-point per group of 128 weights, +0.25 bit per parameter (COSTMODEL.md §2.3). Quantizers
-(ModelOpt FP8, AWQ, GPTQ, SmoothQuant) keep the embedding table and lm_head in 16-bit.
+point per group of 128 weights, +0.25 bit per parameter (COSTMODEL.md §2.3). The 4-bit float
+formats carry their scales too: NVFP4 one FP8 (E4M3) scale per 16 weights (4.5 bits), OCP
+MXFP4 one 8-bit (E8M0) scale per 32 (4.25 bits). Quantizers (ModelOpt FP8/NVFP4, AWQ, GPTQ,
+SmoothQuant, Quark MXFP4) keep the embedding table and lm_head in 16-bit.
 """
 
 from __future__ import annotations
@@ -41,13 +43,18 @@ PRECISIONS: dict[str, Precision] = {
     "int8": Precision("int8", 8, None, 0, "int8", embeddings_16bit=True),
     # 16-bit scale + 16-bit zero point per 128 weights
     "int4": Precision("int4", 4, 128, 32, "fp16", embeddings_16bit=True),
+    # Blackwell NVFP4 (W4A4): FP8 E4M3 scale per 16 weights; FP4 tensor cores
+    "nvfp4": Precision("nvfp4", 4, 16, 8, "fp4", embeddings_16bit=True),
+    # OCP MXFP4 (CDNA 4, Blackwell): E8M0 scale per 32 weights; FP4 tensor cores
+    "mxfp4": Precision("mxfp4", 4, 32, 8, "fp4", embeddings_16bit=True),
 }
 
 KV_CACHE_BYTES_PER_ELEMENT: dict[str, float] = {"fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 
 
 def get_precision(name: str) -> Precision:
-    """The weight precision called ``name`` (``fp16``, ``bf16``, ``fp8``, ``int8``, ``int4``).
+    """The weight precision called ``name`` (``fp16``, ``bf16``, ``fp8``, ``int8``, ``int4``,
+    ``nvfp4``, ``mxfp4``).
 
     Examples
     --------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipelines.costmodel.accuracy import ErrorSummary
 from pipelines.costmodel.cost import CostPrediction, TrafficProfile
 from pipelines.costmodel.deployment import Deployment
 from pipelines.costmodel.validation import ValidationResult
@@ -126,6 +127,8 @@ def format_prediction(record: dict[str, object]) -> str:
     lines = [title, "-" * len(title)]
     lines += [f"{label:<{width}}  {_cell(record, key)}" for key, label in _LABELS]
     lines.append(f"{'price source':<{width}}  {record['price_source']}")
+    if "sizing" in record:
+        lines.append(f"{'sizing (--gpus auto)':<{width}}  {record['sizing']}")
     return "\n".join(lines)
 
 
@@ -144,4 +147,22 @@ def format_validation(results: list[ValidationResult], median_abs_error_pct: flo
             f"{result.predicted:>10,.1f} {result.error_pct:>+7.1f}%"
         )
     lines.append(f"median absolute error: {median_abs_error_pct:.1f} % over {len(results)} cases")
+    return "\n".join(lines)
+
+
+def format_accuracy(
+    sections: list[tuple[str, list[ErrorSummary]]], excluded: dict[tuple[str, str], int]
+) -> str:
+    """Median / p90 |error| tables (one per split and grouping), then the excluded rows."""
+    header = f"{'group':<36} {'cases':>5} {'median |err|':>12} {'p90 |err|':>9} {'median err':>10}"
+    lines: list[str] = []
+    for title, summaries in sections:
+        lines += ["", title, header, "-" * len(header)]
+        lines += [
+            f"{s.group[:36]:<36} {s.cases:>5} {s.median_abs_error_pct:>11.1f}% "
+            f"{s.p90_abs_error_pct:>8.1f}% {s.median_error_pct:>+9.1f}%"
+            for s in summaries
+        ]
+    lines += ["", "excluded rows (not predicted):"]
+    lines += [f"  {n:>4}  {source}: {reason}" for (source, reason), n in sorted(excluded.items())]
     return "\n".join(lines)

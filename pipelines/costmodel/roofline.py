@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pipelines.costmodel.architecture import expert_touch_fraction, forward_flops
 from pipelines.costmodel.deployment import Deployment
+from pipelines.costmodel.engines import Efficiency, interconnect_prior
 from pipelines.costmodel.memory import EMBEDDING_BYTES_PER_WEIGHT, weight_bytes
 from pipelines.costmodel.parallelism import allreduce_time_s
 
@@ -52,6 +53,12 @@ def _tp(deployment: Deployment) -> int:
     return deployment.tensor_parallel or deployment.num_gpus
 
 
+def _link_efficiency(deployment: Deployment, eff: Efficiency) -> float:
+    if eff.link_efficiency is not None:
+        return eff.link_efficiency
+    return interconnect_prior(deployment.gpu.interconnect(_tp(deployment)))
+
+
 def _peak_flops_per_s(deployment: Deployment) -> float:
     return deployment.gpu.peak_flops_per_s(deployment.precision.compute_dtype)
 
@@ -81,7 +88,12 @@ def decode_step_time(
         memory_s=bytes_read / (gpu.memory_bandwidth_bytes_per_s * eff.mbu),
         compute_s=flops / (_peak_flops_per_s(deployment) * eff.mfu),
         communication_s=allreduce_time_s(
-            deployment.arch, gpu, tp, batch_size, eff.allreduce_latency_s
+            deployment.arch,
+            gpu,
+            tp,
+            batch_size,
+            eff.allreduce_latency_s,
+            _link_efficiency(deployment, eff),
         ),
         overhead_s=eff.step_overhead_s,
     )
@@ -106,7 +118,14 @@ def prefill_time(
     weights_read = passes * _weight_bytes_read_per_gpu(deployment, tokens_per_pass)
     kv_written = input_tokens * kv_bytes_per_token_per_gpu
     flops = forward_flops(deployment.arch, input_tokens, input_tokens / 2) / tp
-    comm = allreduce_time_s(deployment.arch, gpu, tp, tokens_per_pass, eff.allreduce_latency_s)
+    comm = allreduce_time_s(
+        deployment.arch,
+        gpu,
+        tp,
+        tokens_per_pass,
+        eff.allreduce_latency_s,
+        _link_efficiency(deployment, eff),
+    )
     return StepTime(
         memory_s=(weights_read + kv_written) / (gpu.memory_bandwidth_bytes_per_s * eff.mbu),
         compute_s=flops / (_peak_flops_per_s(deployment) * eff.mfu),

@@ -36,6 +36,11 @@ class Measurement:
     metric: str
     measured: float
     note: str
+    publisher: str = ""  # who published it: the unit of the fit / held-out split
+
+    @property
+    def hardware_class(self) -> str:
+        return self.deployment.gpu_id
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ def _measurement(row: dict[str, str]) -> Measurement:
         metric=row["metric"],
         measured=float(row["measured"]),
         note=row["note"],
+        publisher=row["publisher"],
     )
 
 

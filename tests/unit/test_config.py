@@ -150,7 +150,7 @@ def test_every_policy_field_can_be_set_in_the_config():
         (
             "  policy:\n    quantize_to: [fp8, fp4]\n",
             "unitcost.yaml:4: recommend.policy.quantize_to: the cost model has no weight "
-            "precision 'fp4'; known: fp16, bf16, fp8, int8, int4",
+            "precision 'fp4'; known: fp16, bf16, fp8, int8, int4, nvfp4, mxfp4",
         ),
         (
             "  policy:\n    gpu_price_overrides: {rtx-9090: 1.0}\n",

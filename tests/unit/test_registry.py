@@ -97,7 +97,7 @@ CASES = {
         ("weights: fp8", "weights: fp6"),
         [
             "registry.yaml:22: deployments[1].precision.weights: the cost model has no weight "
-            "precision 'fp6'; supported: fp16, bf16, fp8, int8, int4"
+            "precision 'fp6'; supported: fp16, bf16, fp8, int8, int4, nvfp4, mxfp4"
         ],
     ),
     # fp32 weights and an int4 KV cache were once accepted here and then failed the
@@ -106,7 +106,7 @@ CASES = {
         ("weights: fp8", "weights: fp32"),
         [
             "registry.yaml:22: deployments[1].precision.weights: the cost model has no weight "
-            "precision 'fp32'; supported: fp16, bf16, fp8, int8, int4"
+            "precision 'fp32'; supported: fp16, bf16, fp8, int8, int4, nvfp4, mxfp4"
         ],
     ),
     "int4 kv cache the cost model cannot price": (

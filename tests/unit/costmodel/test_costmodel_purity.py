@@ -13,6 +13,7 @@ import pipelines.costmodel
 MODULES_WITHOUT_EXAMPLES = {
     "pipelines.costmodel.catalog",
     "pipelines.costmodel.cli",
+    "pipelines.costmodel.priors_cli",
     "pipelines.costmodel.report",
 }
 MODULES = sorted(

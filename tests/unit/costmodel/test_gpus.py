@@ -92,3 +92,49 @@ def test_vgpu_profile_resolves_with_its_slice_memory():
 def test_unmatched_names_are_explicitly_unknown_not_guessed(name):
     match = resolve_gpu_name(name)
     assert match.gpu_id == "unknown" and not match.is_known
+
+
+BENCHMARK_ACCELERATORS = ["h200-nvl", "gb200", "gb300", "rtx-pro-6000", "mi325x", "mi355x"]
+
+
+def test_catalog_covers_the_accelerators_of_the_public_benchmark_tables():
+    assert set(BENCHMARK_ACCELERATORS) <= set(gpu_ids())
+
+
+def test_mi325x_matches_its_product_page():
+    # AMD: 256 GB HBM3E at 6 TB/s, CDNA 3 compute of the MI300X, 1000 W
+    mi325x = gpu_spec("mi325x")
+    assert (mi325x.memory_gib, mi325x.memory_bandwidth_bytes_per_s, mi325x.tdp_w) == (
+        256,
+        6.0e12,
+        1000,
+    )
+    assert mi325x.fp8_dense_flops_per_s == gpu_spec("mi300x").fp8_dense_flops_per_s
+
+
+def test_fp4_peaks_are_twice_fp8_where_both_exist():
+    # NVIDIA and AMD quote FP4 at 2x FP8 (dense) on Blackwell and CDNA 4; GB300 raises it to 3x.
+    # AMD rounds its figures to 0.1 TFLOPS (10066.3 / 5033.2), hence rel=1e-4.
+    for gpu_id in ("b200", "gb200", "rtx-pro-6000", "mi355x"):
+        gpu = gpu_spec(gpu_id)
+        ratio = gpu.fp4_dense_flops_per_s / gpu.fp8_dense_flops_per_s
+        assert ratio == pytest.approx(2.0, rel=1e-4)
+    assert gpu_spec("gb300").peak_flops_per_s("fp4") == 15e15
+
+
+def test_hopper_has_no_fp4_path_and_falls_back_to_fp16():
+    assert gpu_spec("h100-sxm").peak_flops_per_s("fp4") == 989e12
+
+
+@pytest.mark.parametrize(
+    ("gpu_id", "tensor_parallel", "link"),
+    [
+        ("h100-sxm", 8, "nvlink"),
+        ("h100-pcie", 2, "nvlink"),  # NVLink bridge pairs
+        ("h100-pcie", 4, "pcie"),
+        ("l40s", 2, "pcie"),
+        ("mi300x", 8, "infinity-fabric"),
+    ],
+)
+def test_the_link_an_all_reduce_crosses(gpu_id, tensor_parallel, link):
+    assert gpu_spec(gpu_id).interconnect(tensor_parallel) == link

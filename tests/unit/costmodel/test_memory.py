@@ -117,3 +117,10 @@ def test_min_tensor_parallel_is_the_smallest_valid_degree_that_fits(
 def test_a_replica_that_cannot_hold_one_sequence_does_not_fit():
     deployment = Deployment("llama-3.1-70b", "h100-sxm", 1, "bf16", tensor_parallel=1)
     assert not plan_memory(deployment, 1000, 200).fits
+
+
+def test_fp4_formats_carry_their_block_scales():
+    # NVFP4: 4 bits + one 8-bit E4M3 scale per 16 weights = 4.5 bits;
+    # MXFP4: 4 bits + one 8-bit E8M0 scale per 32 weights = 4.25 bits
+    assert get_precision("nvfp4").bytes_per_weight == pytest.approx(4.5 / 8)
+    assert get_precision("mxfp4").bytes_per_weight == pytest.approx(4.25 / 8)
