@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.set_defaults(func=_summary)
 
     from pipelines.bench.billing import add_parsers as add_bench_billing_parsers
+    from pipelines.bench.quality import add_parsers as add_bench_quality_parsers
     from pipelines.bench.requests import add_parsers as add_bench_requests_parsers
     from pipelines.bench.run import add_parsers as add_bench_run_parsers
     from pipelines.bench.telemetry import add_parsers as add_bench_telemetry_parsers
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_fleet_parsers(sub)
     add_bench_billing_parsers(sub)
+    add_bench_quality_parsers(sub)
     add_bench_requests_parsers(sub)
     add_bench_run_parsers(sub)
     add_bench_telemetry_parsers(sub)

@@ -3,7 +3,8 @@
 Per raw table, ``great_expectations``: the table's schema (columns and DuckDB types, money
 DECIMAL), then, per UTC day of the run's window, that day's rows against nulls, ranges,
 allowed values, natural-key uniqueness, timestamps inside the day, and volume and means
-within bands of the 7 days before (GX on pandas frames read with DuckDB: STACK.md §5.3).
+within bands of the 7 days before (GX on pandas frames read with DuckDB: STACK.md §5.3; a day
+is validated in bounded batches, ``pipelines/quality/partition.py``).
 Per source, ``rows_accounted_for``: every line read is stored, quarantined, a dropped exact
 duplicate, outside the window or of a metric not used, file by file (``raw.ingest_ledger``).
 
@@ -21,6 +22,7 @@ from pipelines.partitions import daily_partitions, window_days
 from pipelines.quality import expectations as ex
 from pipelines.quality import frames
 from pipelines.quality.ledger import ledger_report
+from pipelines.quality.partition import validate_partition
 from pipelines.resources import WarehouseResource
 
 # Sources whose ingest records ``raw.ingest_ledger``: for them a day with rows but no ledger
@@ -68,8 +70,7 @@ def run_expectations(con, key: str, window: dg.TimeWindow) -> dg.AssetCheckResul
     for day in window_days(window):
         start = dt.datetime.combine(day, dt.time(), dt.UTC)
         end = start + dt.timedelta(days=1)
-        suite = ex.partition_suite(rules, start, end, frames.baseline(con, rules, day))
-        outcome = ex.validate(frames.partition_frame(con, rules, start, end), suite)
+        outcome = validate_partition(con, rules, start, end, frames.baseline(con, rules, day))
         outcomes.append((day.isoformat(), outcome))
         rows_by_day[day.isoformat()] = outcome.rows
     failed = [o for _, o in outcomes if not o.success]

@@ -1,14 +1,16 @@
 """Great Expectations suites for the raw sources, as data, and ``validate(frame, suite)``.
 
 GX's SQL datasource is broken on DuckDB (``../shared/STACK.md`` §5.3, GX #10738), so every
-suite validates a pandas frame read with DuckDB (``pipelines/quality/frames.py``): one
-partition's rows, or the one-row *schema frame* whose columns are the table's columns and whose
-values are their DuckDB types (pandas would read DECIMAL as float; the schema frame keeps it).
+suite validates pandas frames read with DuckDB (``pipelines/quality/frames.py``): the one-row
+*schema frame* whose columns are the table's columns and whose values are their DuckDB types
+(pandas would read DECIMAL as float; the schema frame keeps it), and a partition's rows in
+bounded batches (``pipelines/quality/partition.py``).
 
 A suite is a name and a tuple of ``Expect(kind, kwargs)``, ``kind`` the GX expectation class
 (``ExpectColumnValuesToBeBetween`` ...). ``validate`` returns an ``Outcome`` whose failures
 carry a few unexpected values (``MAX_SAMPLES``): raw tables hold no prompt or log text, and
-only the columns a suite names are ever read.
+only the columns a suite names are ever read. ``gx_validator`` builds a GX suite once for many
+frames; ``Tally`` merges one expectation's results over them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
+import uuid
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -40,6 +44,17 @@ MEAN_BAND = (0.5, 2.0)
 class Expect:
     kind: str  # a class in great_expectations.expectations
     kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def columns(self) -> list[str]:
+        """The frame columns this expectation reads."""
+        kw = self.kwargs
+        named = [
+            kw.get("column"),
+            kw.get("column_A"),
+            kw.get("column_B"),
+            *kw.get("column_list", []),
+        ]
+        return [c for c in named if c]
 
     def label(self) -> str:
         target = self.kwargs.get("column") or self.kwargs.get("column_list")
@@ -95,6 +110,9 @@ def _sql_types(columns: dict[str, str]) -> dict[str, str]:
     return {c: "TIMESTAMP WITH TIME ZONE" if t == "TIMESTAMPTZ" else t for c, t in columns.items()}
 
 
+_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"})
+
+
 @dataclass(frozen=True)
 class SourceRules:
     """What one raw table promises. ``ts`` selects a partition's rows (``[start, end)``)."""
@@ -109,6 +127,9 @@ class SourceRules:
     mean_columns: tuple[str, ...] = ()  # distributions compared with the trailing days
     ordered: tuple[tuple[str, str], ...] = ()  # (a, b): a >= b where both are set
     regex: dict[str, str] = field(default_factory=dict)
+
+    def integer_columns(self) -> frozenset[str]:
+        return frozenset(c for c, t in self.types.items() if t in _INTEGER_TYPES)
 
     def columns(self) -> list[str]:
         """The columns a partition frame needs (nothing else is read)."""
@@ -290,6 +311,21 @@ def volume_expectations(rules: SourceRules, baseline: Baseline | None) -> list[E
 
 # --- running a suite -------------------------------------------------------------------------
 
+# Row-level expectations: each row passes or fails on its own values, so a partition can be
+# validated in batches and the batches' outcomes added up (unexpected counts summed, the first
+# MAX_SAMPLES samples kept) to exactly the outcome on the whole partition. That holds because no
+# expectation here sets ``mostly``: success is "no unexpected row" on every batch.
+ROW_KINDS = frozenset(
+    {
+        "ExpectColumnValuesToNotBeNull",
+        "ExpectColumnValuesToBeBetween",
+        "ExpectColumnValuesToBeInSet",
+        "ExpectColumnValuesToMatchRegex",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+    }
+)
+UNIQUE_KINDS = frozenset({"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"})
+
 
 @cache
 def _context():
@@ -323,56 +359,116 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
-def validate(frame, suite: Suite) -> Outcome:
-    """Run ``suite`` on a pandas ``frame`` through GX's ephemeral context."""
+@dataclass
+class Tally:
+    """One expectation's GX results merged over the frames it was validated on."""
+
+    expect: Expect
+    # Integer columns: Arrow hands pandas an integer column with NULLs as float64 (GX is
+    # several times slower on pandas' nullable Int64), so their samples are made ints again.
+    integers: frozenset[str] = frozenset()
+    runs: int = 0
+    success: bool = True
+    observed: Any = None
+    unexpected_count: int | None = None
+    samples: list = field(default_factory=list)
+    error: str | None = None
+
+    def add(self, result) -> None:
+        """Fold in one ``ExpectationValidationResult``."""
+        self.runs += 1
+        self.success = self.success and bool(result.success)
+        details = result.result or {}
+        mismatched = (details.get("details") or {}).get("mismatched")
+        observed = mismatched if mismatched else details.get("observed_value")
+        if observed is not None:
+            self.observed = _json_safe(observed)
+        if details.get("unexpected_count") is not None:
+            self.unexpected_count = (self.unexpected_count or 0) + details["unexpected_count"]
+        room = MAX_SAMPLES - len(self.samples)
+        if room > 0:
+            samples = _json_safe(list(details.get("partial_unexpected_list") or [])[:room])
+            self.samples += [self._integral(s) for s in samples]
+        self.error = self.error or _error(result.exception_info)
+
+    def _integral(self, sample: Any) -> Any:
+        """A sample with its integer columns' whole floats back to ints (a value, an (A, B)
+        pair, or a key as a dict)."""
+        if not self.integers:
+            return sample
+        if isinstance(sample, dict):
+            return {k: _int(v) if k in self.integers else v for k, v in sample.items()}
+        columns = self.expect.columns()
+        if isinstance(sample, list) and len(columns) == len(sample) == 2:
+            pairs = zip(columns, sample, strict=True)
+            return [_int(v) if c in self.integers else v for c, v in pairs]
+        if len(columns) == 1 and columns[0] in self.integers:
+            return _int(sample)
+        return sample
+
+    def failure(self) -> Failure | None:
+        if self.success:
+            return None
+        return Failure(
+            expectation=self.expect.label(),
+            observed=self.observed,
+            unexpected_count=self.unexpected_count,
+            samples=self.samples,
+            error=self.error,
+        )
+
+
+def _int(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def outcome(name: str, rows: int, tallies: list[Tally]) -> Outcome:
+    failures = [f for f in (t.failure() for t in tallies) if f is not None]
+    return Outcome(name, rows, sum(t.runs > 0 for t in tallies), failures)
+
+
+@contextmanager
+def gx_validator(name: str, expectations: list[tuple[int, Expect]]):
+    """A GX suite and validation definition built once, yielding ``run(frame)``: validate a
+    pandas frame, returning ``(i, result)`` per expectation (``i`` as given). Reusing it over
+    many frames (a partition's batches) pays GX's suite setup once."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     context, batch = _context()
-    run_id = f"{suite.name}-{id(frame)}-{dt.datetime.now(dt.UTC).timestamp()}"
-    gx_suite = gx.ExpectationSuite(name=run_id)
-    for expect in suite.expectations:
-        gx_suite.add_expectation(getattr(gxe, expect.kind)(**expect.kwargs))
+    key = f"{name}-{uuid.uuid4().hex}"
+    gx_suite = gx.ExpectationSuite(name=key)
+    for i, expect in expectations:
+        gx_suite.add_expectation(getattr(gxe, expect.kind)(**expect.kwargs, meta={_INDEX: i}))
     gx_suite = context.suites.add(gx_suite)
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=run_id, data=batch, suite=gx_suite)
+        gx.ValidationDefinition(name=key, data=batch, suite=gx_suite)
     )
+
+    def run(frame) -> list[tuple[int, Any]]:
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format=_RESULT_FORMAT)
+        return [(r.expectation_config.meta[_INDEX], r) for r in result.results]
+
     try:
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        yield run
     finally:
-        context.validation_definitions.delete(run_id)
-        context.suites.delete(run_id)
-    unmatched = list(suite.expectations)
-    failures = []
-    for r in result.results:
-        if r.success:
-            continue
-        config = r.expectation_config
-        key = _config_key(config.type, config.kwargs)
-        expect = next((e for e in unmatched if _config_key(e.kind, e.kwargs) == key), None)
-        if expect is not None:
-            unmatched.remove(expect)
-        label = expect.label() if expect else str(config.type)
-        details = r.result or {}
-        observed = details.get("observed_value")
-        mismatched = (details.get("details") or {}).get("mismatched")
-        failures.append(
-            Failure(
-                expectation=label,
-                observed=_json_safe(mismatched if mismatched else observed),
-                unexpected_count=details.get("unexpected_count"),
-                samples=_json_safe(
-                    list(details.get("partial_unexpected_list") or [])[:MAX_SAMPLES]
-                ),
-                error=_error(r.exception_info),
-            )
-        )
-    return Outcome(suite.name, len(frame), len(result.results), failures)
+        context.validation_definitions.delete(key)
+        context.suites.delete(key)
 
 
-def _config_key(kind: str, kwargs: dict) -> tuple:
-    keys = ("column", "column_list", "column_A", "column_B")
-    return kind.lower().replace("_", ""), tuple(str(kwargs.get(k)) for k in keys)
+_INDEX = "unitcost_index"  # an expectation's position in its Suite, carried in GX's meta
+# BASIC has the unexpected count and values a Failure keeps; SUMMARY adds value counts and
+# row indexes nothing reads, each another pass over the frame.
+_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": MAX_SAMPLES}
+
+
+def validate(frame, suite: Suite) -> Outcome:
+    """Run ``suite`` on one pandas ``frame`` (the schema frame, or a small partition)."""
+    tallies = [Tally(e) for e in suite.expectations]
+    with gx_validator(suite.name, list(enumerate(suite.expectations))) as run:
+        for i, result in run(frame):
+            tallies[i].add(result)
+    return outcome(suite.name, len(frame), tallies)
 
 
 def _error(info) -> str | None:
