@@ -50,7 +50,7 @@ select
     false as invalid_utf8,
     case when i % 50 = 0 then 'error' else 'ok' end as status,
     md5('u' || (i % 997)) as user_hash,
-    'logs/requests/date=2026-11-01/host-' || (i % 32) || '.jsonl.gz' as source_file,
+    1000 + i % 32 as source_file_id,
     1 + i // 32 as source_line
 from (
     select i, ? + to_microseconds(cast(i * (86400e6 / ?) as bigint)) as ts from range(?) t(i)
@@ -66,14 +66,14 @@ def _generate(con, rows: int) -> None:
     columns = ", ".join(f"{c} {t}" for c, t in types.items())
     con.execute(f"create table raw.inference_requests ({columns})")
     con.execute(_GENERATE, [DAY, rows, rows])
-    # row i is line 1 + i // 32 of file host-(i % 32): plant by (file, line)
-    plant = "update raw.inference_requests set {} where source_file like ? and source_line = ?"
+    # row i is line 1 + i // 32 of file 1000 + i % 32: plant by (file id, line)
+    plant = "update raw.inference_requests set {} where source_file_id = ? and source_line = ?"
 
     def row(i: int) -> list:
-        return [f"%/host-{i % 32}.jsonl.gz", 1 + i // 32]
+        return [1000 + i % 32, 1 + i // 32]
 
     first_id = con.execute(
-        "select request_id from raw.inference_requests where source_file like ? "
+        "select request_id from raw.inference_requests where source_file_id = ? "
         "and source_line = ?",
         row(0),
     ).fetchone()[0]
@@ -89,13 +89,12 @@ def run_bench(rows: int, batch_rows: int) -> dict:
     from pipelines.quality import expectations as ex
     from pipelines.quality import frames
     from pipelines.quality.partition import validate_partition
-    from pipelines.warehouse import CONNECTION_CONFIG
+    from pipelines.warehouse import connection_config
 
     rules = ex.SOURCES["raw/inference_requests"]
-    with (
-        tempfile.TemporaryDirectory(prefix="unitcost-bench-quality-") as tmp,
-        duckdb.connect(str(Path(tmp) / "bench.duckdb"), config=CONNECTION_CONFIG) as con,
-    ):
+    with tempfile.TemporaryDirectory(prefix="unitcost-bench-quality-") as tmp:
+        path = Path(tmp) / "bench.duckdb"
+        con = duckdb.connect(str(path), config=connection_config(path))
         con.execute("set TimeZone = 'UTC'")
         t0 = time.perf_counter()
         _generate(con, rows)
@@ -114,6 +113,7 @@ def run_bench(rows: int, batch_rows: int) -> dict:
         )
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_SELF)
+        con.close()  # before its folder goes
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     failures = {f.expectation: f for f in [*schema.failures, *outcome.failures]}
     return {

@@ -32,7 +32,7 @@ def con():
     con.execute(
         "insert into raw.inference_requests by name select 'requests' as request_source, "
         "'r' || i as request_id, ? + to_seconds(i * 30) as arrival_ts, 'ok' as status, "
-        "'day.jsonl' as source_file, i + 1 as source_line, 100 + i % 7 as input_tokens, "
+        "7 as source_file_id, i + 1 as source_line, 100 + i % 7 as input_tokens, "
         "10 as output_tokens, case when i % 3 = 0 then null else 5 end as cached_tokens, "
         "50.0 as ttft_ms, 500.0 as e2e_ms from range(?) t(i)",
         [START, ROWS],
