@@ -4,6 +4,7 @@ caught with its count, volume and means are judged on the whole partition."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import duckdb
@@ -198,3 +199,17 @@ def test_read_ahead_passes_on_the_readers_error_and_stops_when_abandoned():
     assert next(read) == 1
     read.close()
     assert closed == [True]
+
+
+def test_single_column_uniqueness_skips_nulls_as_gx_does(con):
+    rules = dataclasses.replace(REQUESTS, unique=("request_id",), not_null=())
+    _set(con, 10, request_id=None)
+    _set(con, 2_300, request_id=None)  # two NULL ids: not duplicates for GX
+    _set(con, 2_400, request_id="r5")
+    whole = ex.validate(
+        frames.partition_frame(con, rules, START, END), ex.partition_suite(rules, START, END)
+    )
+    failed = _failed(validate_partition(con, rules, START, END, batch_rows=BATCH))
+    assert failed["ExpectColumnValuesToBeUnique(request_id)"].unexpected_count == 2
+    assert failed["ExpectColumnValuesToBeUnique(request_id)"].samples == ["r5", "r5"]
+    assert _failed(whole)["ExpectColumnValuesToBeUnique(request_id)"].unexpected_count == 2
