@@ -1,9 +1,10 @@
 """One day of request ingest as the asset runs it: rows, quarantine and ledger, one commit.
 
 Shared by the Dagster asset and ``unitcost bench-requests``, so the benchmark times exactly
-what a run does. The day's requests, its quarantine and its ledger rows are written in one
-transaction: a run killed at any point leaves the day as it was or wholly replaced, and the
-ledger always reconciles with the rows (RELIABILITY.md rule 5, case 37).
+what a run does. The day's requests, its quarantine and its ledger rows (and any table a new
+warehouse lacks) are written in one transaction: a run killed at any point leaves the day as
+it was or wholly replaced, and the ledger always reconciles with the rows (RELIABILITY.md
+rule 5, case 37).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pipelines.ingest.quarantine import QUARANTINE_SCHEMA, quarantine_frame, qua
 from pipelines.ingest.requests import store
 from pipelines.ingest.requests.load import DayLoad, RequestLoader
 from pipelines.ingest.storage import SourceFile
-from pipelines.quality.ledger import build_ledger, counts_by_file, ensure_ledger, write_ingest
+from pipelines.quality.ledger import build_ledger, counts_by_file, write_ingest
 
 SOURCE = "requests"
 QUARANTINE = f"raw.{quarantine_table(SOURCE)}"
@@ -33,18 +34,14 @@ def ingest_day(
 ) -> DayLoad:
     """Replace the day's requests, quarantine and ledger rows. Without a configured source
     (``loader`` None) the day is emptied, ledger included."""
-    columns = ", ".join(f"{c} {_SQL_TYPES[c]}" for c in QUARANTINE_SCHEMA)
-    con.execute("create schema if not exists raw")
-    con.execute(f"create table if not exists {QUARANTINE} ({columns})")
-    ensure_ledger(con)
     if loader is not None:
         return loader.store_day(
             con, day, files, run_days, before_commit=lambda loaded: _finish(con, day, loaded)
         )
-    store.ensure_tables(con, SOURCE)
     loaded = DayLoad(quarantine_frame([], day), [], 0.0)
     con.execute("begin transaction")
     try:
+        store.ensure_tables(con)
         con.execute(f"delete from {store.TABLE} where {store.IN_DAY}", store.window(day))
         _finish(con, day, loaded, ledger=False)
         con.execute("commit")
@@ -57,7 +54,10 @@ def ingest_day(
 def _finish(con, day: dt.date, loaded: DayLoad, *, ledger: bool = True) -> None:
     """The day's quarantine and ledger rows, in the caller's transaction. Every line of every
     file the day read: stored, quarantined, a dropped copy, or another day's. A day without
-    a source still clears its ledger rows."""
+    a source still clears its ledger rows. Tables are created here, in the transaction: a run
+    killed before the commit leaves none behind."""
+    columns = ", ".join(f"{c} {_SQL_TYPES[c]}" for c in QUARANTINE_SCHEMA)
+    con.execute(f"create table if not exists {QUARANTINE} ({columns})")
     con.execute(f"delete from {QUARANTINE} where partition_day = ?", [day])
     con.register("_quarantine", loaded.quarantine.to_arrow())
     try:

@@ -137,7 +137,7 @@ class RequestLoader:
         kept for it. None: any later day may come (``load_day``).
         """
         scope = day_files(files, day)
-        store.ensure_tables(con, self.source_name)
+        store.paths_to_ids(con, self.source_name)
         if con is not self._con:
             self._parsed, self._con, self._users_table = {}, con, None
         window = store.window(day)
@@ -149,6 +149,7 @@ class RequestLoader:
         con.execute("set threads = 1")
         con.execute("begin transaction")
         try:
+            store.ensure_tables(con)
             register_files(con, self.source_name, [f.uri for f in scope])
             con.execute(f"delete from {store.TABLE} where {store.IN_DAY}", window)
             earlier = [self._parsed[k].file_id for k in keys if k in self._parsed]

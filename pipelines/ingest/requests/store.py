@@ -41,21 +41,22 @@ def window(day: dt.date) -> dict:
     return {"start": start, "end": start + dt.timedelta(days=1)}
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """The raw table (and this connection's stash); outside a transaction."""
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The raw table (and this connection's stash), in the day's transaction, before its
+    first write: a run killed in it leaves no empty table behind."""
     ddl = ", ".join(f'"{c}" {kind}' for c, kind in RAW_REQUESTS_SQL.items())
     con.execute("create schema if not exists raw")
     con.execute(f"create table if not exists {TABLE} ({ddl})")
     # Columns added to the contract after a warehouse was created: NULL on earlier rows.
     add_missing_columns(con, "raw", "inference_requests", {"invalid_utf8": "BOOLEAN"})
-    _paths_to_ids(con, source)
     con.execute(f"create temp table if not exists {STASH} ({ddl})")
 
 
-def _paths_to_ids(con: duckdb.DuckDBPyConnection, source: str) -> None:
+def paths_to_ids(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """A warehouse from before file ids has ``source_file`` (the path) on every row: register
-    the paths, set ``source_file_id`` from them, drop the path. Each step is idempotent, so
-    an interrupted upgrade finishes on the next run."""
+    the paths, set ``source_file_id`` from them, drop the path. Outside the day's transaction
+    (DuckDB will not alter and update one table in one transaction), each step committed on
+    its own and idempotent, so an interrupted upgrade finishes on the next run."""
     present = con.execute(
         "select column_name from information_schema.columns "
         "where table_schema = 'raw' and table_name = 'inference_requests'"

@@ -66,6 +66,17 @@ def test_a_failing_file_leaves_the_day_as_it_was(tmp_path, make_loader, con):
     assert _tables(con) == before
 
 
+def test_a_failing_first_day_leaves_no_table_behind(tmp_path, make_loader, con):
+    # A new warehouse's tables are created in the day's transaction (crash safety, case 37:
+    # a run killed in this step must leave the warehouse as it was, not with empty tables).
+    write_lines(tmp_path / "logs" / "b.jsonl", [record(10), "{", "not json"])
+    loader = make_loader()
+    with pytest.raises(SourceError):
+        ingest_day(con, loader, DAY, loader.files(), [DAY])
+    (tables,) = con.execute("select count(*) from duckdb_tables() where not temporary").fetchone()
+    assert tables == 0
+
+
 def test_a_file_two_days_read_is_parsed_once(tmp_path, make_loader, con, monkeypatch):
     late = record(1, arrival_time="2026-11-01T23:59:59.000000Z")
     write_lines(tmp_path / "logs" / "date=2026-11-01" / "h.jsonl", [record(0)])
