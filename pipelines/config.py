@@ -10,9 +10,11 @@ variables override the file, for deployments that template paths: ``UNITCOST_DUC
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -203,3 +205,20 @@ def load_settings(config_path: str | Path) -> Settings:
         recommend=raw.recommend,
         billing=raw.billing,
     )
+
+
+@contextlib.contextmanager
+def exported(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ`` for the block, then put back what was there. For
+    what reads the environment rather than taking arguments: Dagster's ``EnvVar``, dbt's
+    ``env_var()`` in the profile and macros, a child process started inside the block."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

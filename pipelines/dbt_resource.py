@@ -18,10 +18,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
-import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -29,6 +27,7 @@ import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
 
+from pipelines.config import exported
 from pipelines.dbt_project import DBT_EXECUTABLE, dbt_project, new_target_path
 
 
@@ -60,22 +59,8 @@ class UnitcostDbtCliResource(DbtCliResource):
         # dagster-dbt starts dbt inside `cli` with a copy of os.environ and takes no env of its
         # own. Steps run one at a time in a run's process (in-process executor; the dbt assets
         # share the `duckdb` pool), so nothing else reads the environment meanwhile.
-        with _environ(env or {}):
+        with exported(env or {}):
             return super().cli(args, context=context, **kwargs)
-
-
-@contextlib.contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def dbt_cli_resource() -> UnitcostDbtCliResource:

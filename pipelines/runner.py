@@ -17,12 +17,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.config import load_settings
+from pipelines.config import exported, load_settings
 from pipelines.partitions import PARTITIONS_START_DATE
 from pipelines.preflight import DiskSpaceError, check_disk_space
 from pipelines.registry import load_registry
@@ -102,7 +101,7 @@ def run(
         "UNITCOST_CONFIG": str(settings.config_path),
         "UNITCOST_DUCKDB": str(settings.duckdb_path),
     }
-    with _environment(env):
+    with exported(env):  # Dagster's EnvVars and dbt's profile read them
         steps, run_ids = _execute(start, end, log_level)
     try:
         published = publish_analytics_copy(settings.duckdb_path)
@@ -111,21 +110,6 @@ def run(
             f"the run succeeded but publishing the analysts' copy failed: {exc}"
         ) from None
     return RunResult(settings.duckdb_path, start, end, steps, published, run_ids)
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]):
-    """Export ``values`` for the run (Dagster's EnvVars and dbt's profile read them)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _execute(start: dt.date, end: dt.date, log_level: str) -> tuple[int, tuple[str, ...]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.bench import on_fleet_day
 from pipelines.bench.billing import _peak_rss_mib, _reset_peak
 from pipelines.warehouse import quote_identifier
 
@@ -136,15 +137,7 @@ def _report(r: dict) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    if args.fleet is not None:
-        _report(run_bench(Path(args.fleet), args.day))
-        return 0
-    from pipelines.fleet.simulate import simulate
-
-    with tempfile.TemporaryDirectory(prefix="unitcost-bench-fleet-") as tmp:
-        simulate(tmp, start=args.day, days=1, scale=args.scale)
-        _report(run_bench(Path(tmp), args.day))
-    return 0
+    return on_fleet_day(args, run_bench, _report)
 
 
 def add_parsers(subparsers) -> None:
