@@ -54,41 +54,61 @@ telemetry_minutes as (
     ) as k
 ),
 
+-- Requests per deployment and minute first: the telemetry check is per minute, and joining
+-- minutes instead of requests keeps that join small whatever the day's traffic.
+per_minute as (
+    select
+        date_trunc('minute', arrival_ts) as minute_start,
+        deployment_id,
+        count(*) as requests,
+        count(*) filter (where is_error) as errors,
+        sum(input_tokens) as input_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(cached_tokens) as cached_tokens,
+        count(*) filter (where usage_missing) as requests_missing_usage,
+        count(*) filter (where host_mismatch) as requests_host_mismatch,
+        -- Latencies are whole µs: summed as DECIMAL they are exact, so a re-run is identical
+        -- (a DOUBLE sum depends on the order the threads add in).
+        sum(cast(ttft_ms as decimal(18, 3))) as ttft_ms,
+        sum(cast(e2e_ms - ttft_ms as decimal(18, 3))) as decode_ms
+    from requests
+    group by all
+),
+
 located as (
     select
-        r.*,
+        m.*,
         case
-            when r.deployment_id is null
-                or r.deployment_id not in (select deployment_id from deployment_hosts)
+            when m.deployment_id is null
+                or m.deployment_id not in (select deployment_id from deployment_hosts)
                 then null
             else tm.minute_start is null
         end as outside_telemetry
-    from requests as r
+    from per_minute as m
     left join telemetry_minutes as tm
-        on r.deployment_id = tm.deployment_id
-        and date_trunc('minute', r.arrival_ts) = tm.minute_start
+        on m.deployment_id = tm.deployment_id
+        and m.minute_start = tm.minute_start
 ),
 
 final as (
     select
-        date_trunc('hour', arrival_ts) as hour_start,
+        date_trunc('hour', minute_start) as hour_start,
         deployment_id,
-        count(*) as requests,
-        count(*) filter (where is_error) as errors,
+        cast(sum(requests) as bigint) as requests,
+        cast(sum(errors) as bigint) as errors,
         cast(sum(input_tokens) as bigint) as input_tokens,
         cast(sum(output_tokens) as bigint) as output_tokens,
         cast(sum(cached_tokens) as bigint) as cached_tokens,
-        count(*) filter (where usage_missing) as requests_missing_usage,
-        count(*) filter (where host_mismatch) as requests_host_mismatch,
+        cast(sum(requests_missing_usage) as bigint) as requests_missing_usage,
+        cast(sum(requests_host_mismatch) as bigint) as requests_host_mismatch,
         -- NULL (not 0) for deployments without a declared host: nothing to compare with.
         if(
-            count(outside_telemetry) = 0, null, count(*) filter (where outside_telemetry)
+            count(outside_telemetry) = 0,
+            null,
+            cast(coalesce(sum(requests) filter (where outside_telemetry), 0) as bigint)
         ) as requests_outside_telemetry,
-        -- Latencies are whole µs: summed as DECIMAL they are exact, so a re-run is identical
-        -- (a DOUBLE sum depends on the order the threads add in).
-        cast(sum(cast(ttft_ms as decimal(18, 3))) / 1000 as decimal(18, 6)) as prefill_seconds,
-        cast(sum(cast(e2e_ms - ttft_ms as decimal(18, 3))) / 1000 as decimal(18, 6))
-            as decode_seconds
+        cast(sum(ttft_ms) / 1000 as decimal(18, 6)) as prefill_seconds,
+        cast(sum(decode_ms) / 1000 as decimal(18, 6)) as decode_seconds
     from located
     group by all
 )
