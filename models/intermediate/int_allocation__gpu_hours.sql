@@ -38,7 +38,10 @@ assignments as (
 telemetry as (
     select
         hour_start, host, gpu_index, gpu_instance_id,
-        grouping(gpu_instance_id) = 1 as whole_gpu,
+        -- the key a billed part joins on: -1 for the whole GPU (summed over its slices), the
+        -- slice's id for a MIG slice (ids are 0-14), NULL for a GPU without MIG (its whole
+        -- row is the -1 one)
+        if(grouping(gpu_instance_id) = 1, -1, gpu_instance_id) as instance_key,
         sum(busy_seconds) as busy_seconds,
         -- Only seconds with a utilisation signal measure how busy a GPU was: an hour with
         -- samples but neither GR_ENGINE_ACTIVE nor GPU_UTIL (MIG without profiling metrics)
@@ -149,11 +152,10 @@ observed as (
         on hosts.host = telemetry.host
         and parts.gpu_index = telemetry.gpu_index
         and parts.slice_start = telemetry.hour_start
-        -- a slice reads its own row; a whole GPU the row summed over all its slices
-        and (
-            (parts.gpu_instance_id is null and telemetry.whole_gpu)
-            or (not telemetry.whole_gpu and parts.gpu_instance_id = telemetry.gpu_instance_id)
-        )
+        -- a slice reads its own row; a whole GPU the row summed over all its slices. An
+        -- equality, not an OR of cases: a left join whose condition is not all comparisons
+        -- is a nested loop (a month's first build at 1,024 GPUs spent minutes in it)
+        and coalesce(parts.gpu_instance_id, -1) = telemetry.instance_key
 ),
 
 final as (

@@ -70,7 +70,9 @@ other_parts as (
     left join claims
         on other.resource_id = claims.resource_id
         and other.usage_date >= claims.valid_from
-        and (claims.valid_to is null or other.usage_date < claims.valid_to)
+        -- an open end as infinity, not IS NULL OR: a left join stays a hash join only when
+        -- every condition is a comparison
+        and other.usage_date < coalesce(claims.valid_to, cast('infinity' as date))
 ),
 
 parts as (
