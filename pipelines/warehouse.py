@@ -50,6 +50,20 @@ def memory_limit() -> str:
     return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B\s*$", re.IGNORECASE)
+
+
+def memory_limit_bytes() -> int | None:
+    """``memory_limit()`` in bytes (DuckDB's units: KB = 1000, KiB = 1024 bytes), None if
+    it is not a plain size."""
+    found = _SIZE.match(memory_limit())
+    if not found:
+        return None
+    number, prefix, binary = found.groups()
+    base = 1024 if binary else 1000
+    return int(float(number) * base ** " KMGT".index(prefix.upper() or " "))
+
+
 def spill_directory(path: str | Path | None = None) -> str:
     """Where DuckDB spills past its memory limit.
 

@@ -80,7 +80,8 @@ def _since(inputs: FleetInputs, day: dt.date | None) -> FleetInputs:
     if day is None:
         return inputs
     requests = inputs.requests
-    if requests is not None:
+    # filtering copies the frame: only when some request is older
+    if requests is not None and requests.height and requests["usage_date"].min() < day:
         requests = requests.filter(requests["usage_date"] >= day)
     observations = tuple(o for o in inputs.observations if o.usage_date >= day)
     return replace(inputs, observations=observations, requests=requests)

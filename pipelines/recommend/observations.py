@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.recommend.inputs import DailyObservation, DeploymentConfig
+from pipelines.recommend.inputs import DailyObservation, DeploymentConfig, by_deployment
 
 BUSY_COLUMNS = (
     "busy_fraction",
@@ -30,23 +30,26 @@ def request_days(requests: pl.DataFrame) -> pl.DataFrame:
     tpot_ms = (pl.col("finish_us") - pl.col("first_token_us")) / 1000 / decode_steps
     hour = pl.col("arrival_us") // 3_600_000_000
     decoding = ok & (pl.col("output_tokens") > 1)
-    return (
-        requests.group_by("deployment_id", "usage_date")
-        .agg(
-            requests=pl.len(),
-            input_tokens=pl.col("input_tokens").sum(),
-            output_tokens=pl.col("output_tokens").sum(),
-            cached_tokens=pl.col("cached_tokens").sum(),
-            p95_concurrency=pl.col("life_concurrency").quantile(0.95),
-            mean_ttft_ms=ttft_ms.filter(ok).mean(),
-            p95_ttft_ms=ttft_ms.filter(ok).quantile(0.95),
-            mean_tpot_ms=tpot_ms.filter(decoding).mean(),
-            p95_tpot_ms=tpot_ms.filter(decoding).quantile(0.95),
-            observed_request_share=pl.col("observed_share").mean(),
-            hourly=hour.value_counts().struct.field("count"),
-        )
-        .sort("deployment_id", "usage_date")
-    )
+    stats = {
+        "requests": pl.len(),
+        "input_tokens": pl.col("input_tokens").sum(),
+        "output_tokens": pl.col("output_tokens").sum(),
+        "cached_tokens": pl.col("cached_tokens").sum(),
+        "p95_concurrency": pl.col("life_concurrency").quantile(0.95),
+        "mean_ttft_ms": ttft_ms.filter(ok).mean(),
+        "p95_ttft_ms": ttft_ms.filter(ok).quantile(0.95),
+        "mean_tpot_ms": tpot_ms.filter(decoding).mean(),
+        "p95_tpot_ms": tpot_ms.filter(decoding).quantile(0.95),
+        "observed_request_share": pl.col("observed_share").mean(),
+        "hourly": hour.value_counts().struct.field("count"),
+    }
+    # deployment by deployment: the expressions' temporaries then span one deployment's
+    # requests, not the whole window's (each group's rows and their order are the same)
+    parts = [
+        part.group_by("deployment_id", "usage_date").agg(**stats)
+        for _, part in by_deployment(requests)
+    ] or [requests.group_by("deployment_id", "usage_date").agg(**stats)]
+    return pl.concat(parts).sort("deployment_id", "usage_date")
 
 
 def daily_observations(

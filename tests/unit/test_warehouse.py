@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from pipelines import warehouse
 from pipelines.warehouse import connect, quote_identifier, replace_rows, replace_table
 
 
@@ -132,3 +133,18 @@ def test_dst_days_have_24_hourly_buckets(tmp_path, day):
             [f"{day} 00:00:00+00", f"{day} 00:00:00+00"],
         ).fetchone()
     assert hours == (24,)
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("2GB", 2_000_000_000),  # DuckDB's GB is 1000^3 bytes
+        ("1.5GiB", 1_610_612_736),  # 1.5 × 1024^3
+        ("512 MB", 512_000_000),
+        ("3gb", 3_000_000_000),
+        ("80%", None),  # not a size: left alone by whoever would scale it
+    ],
+)
+def test_memory_limit_bytes_reads_duckdbs_units(monkeypatch, setting, expected):
+    monkeypatch.setenv("UNITCOST_DUCKDB_MEMORY_LIMIT", setting)
+    assert warehouse.memory_limit_bytes() == expected

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.recommend import warehouse_inputs
 from pipelines.recommend.engine import recommend
 from pipelines.recommend.warehouse_inputs import load_warehouse_inputs
 from pipelines.warehouse import connect
@@ -119,3 +120,24 @@ def test_a_connection_not_in_utc_is_refused(warehouse):
         con.execute("set TimeZone = 'America/New_York'")
         with pytest.raises(ValueError, match="must be in UTC, not America/New_York"):
             load_warehouse_inputs(con, *WINDOW)
+
+
+def test_the_requests_read_runs_under_half_the_memory_limit_and_gives_it_back(
+    warehouse, monkeypatch
+):
+    # 2GB = 2,000,000,000 bytes (DuckDB's GB is 1000^3), so 1,000,000,000 while it reads
+    monkeypatch.setenv("UNITCOST_DUCKDB_MEMORY_LIMIT", "2GB")
+    seen = []
+    original = warehouse_inputs._query
+
+    def spying(con, name, start, end):
+        seen.append((name, con.execute("select current_setting('memory_limit')").fetchone()[0]))
+        return original(con, name, start, end)
+
+    monkeypatch.setattr(warehouse_inputs, "_query", spying)
+    with connect(warehouse, read_only=True) as con:
+        before = con.execute("select current_setting('memory_limit')").fetchone()[0]
+        load_warehouse_inputs(con, *WINDOW)
+        after = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert dict(seen)["requests"] == "953.6 MiB"  # 10^9 bytes
+    assert dict(seen)["configs"] == before == after == "1.8 GiB"  # 2 × 10^9 bytes
