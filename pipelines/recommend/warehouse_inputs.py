@@ -30,6 +30,7 @@ from pipelines.recommend.observations import daily_observations
 from pipelines.warehouse import memory_limit_bytes
 
 SQL_DIR = Path(__file__).parent / "sql"
+_BATCH_ROWS = 1_000_000
 
 
 @cache
@@ -37,7 +38,9 @@ def _sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def _query(con: duckdb.DuckDBPyConnection, name: str, start: dt.date, end: dt.date):
+def _query(
+    con: duckdb.DuckDBPyConnection, name: str, start: dt.date, end: dt.date, stream: bool = False
+):
     midnight = dt.time(tzinfo=dt.UTC)
     window = {
         "start": start,
@@ -48,7 +51,10 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, start: dt.date, end: dt.da
     sql = _sql(name)
     # DuckDB rejects named parameters a statement does not use (comments do not count).
     used = set(re.findall(r"\$(\w+)", re.sub(r"--[^\n]*", "", sql)))
-    return con.execute(sql, {k: v for k, v in window.items() if k in used}).pl()
+    result = con.execute(sql, {k: v for k, v in window.items() if k in used})
+    if stream:  # batch by batch into Arrow: DuckDB never holds the whole result as well
+        return pl.from_arrow(result.to_arrow_reader(_BATCH_ROWS).read_all())
+    return result.pl()
 
 
 def _requests(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> pl.DataFrame:
@@ -60,10 +66,10 @@ def _requests(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> p
     """
     limit = memory_limit_bytes()
     if limit is None:
-        return _query(con, "requests", start, end)
+        return _query(con, "requests", start, end, stream=True)
     con.execute(f"set memory_limit = '{limit // 2}B'")
     try:
-        return _query(con, "requests", start, end)
+        return _query(con, "requests", start, end, stream=True)
     finally:
         con.execute(f"set memory_limit = '{limit}B'")
 
@@ -92,11 +98,12 @@ def load_warehouse_inputs(
     if zone != "UTC":
         raise ValueError(f"the warehouse connection must be in UTC, not {zone}")
     configs = _configs(_query(con, "configs", start, end), provider)
-    requests = _requests(con, start, end)
     days = _query(con, "days", start, end)
     idle = _idle_instances(_query(con, "idle", start, end))
-    observations = daily_observations(requests, days, configs)
     commitments = coverage_from_frame(_query(con, "commitments", start, end))
+    # last: no other query runs while the requests frame is held (it is outside DuckDB's limit)
+    requests = _requests(con, start, end)
+    observations = daily_observations(requests, days, configs)
     return FleetInputs(
         configs, observations, idle, requests if requests.height else None, commitments
     )
