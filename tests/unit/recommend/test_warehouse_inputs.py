@@ -130,9 +130,9 @@ def test_the_requests_read_runs_under_half_the_memory_limit_and_gives_it_back(
     seen = []
     original = warehouse_inputs._query
 
-    def spying(con, name, start, end):
+    def spying(con, name, start, end, **kwargs):
         seen.append((name, con.execute("select current_setting('memory_limit')").fetchone()[0]))
-        return original(con, name, start, end)
+        return original(con, name, start, end, **kwargs)
 
     monkeypatch.setattr(warehouse_inputs, "_query", spying)
     with connect(warehouse, read_only=True) as con:
