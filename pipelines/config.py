@@ -138,6 +138,9 @@ class BillingConfig(StrictModel):
 
 class RunConfig(StrictModel):
     duckdb_path: Annotated[str, Field(min_length=1)] = DEFAULT_DUCKDB_PATH
+    # the Dagster instance `unitcost run` records its runs in (and `make dev` shows); default
+    # `dagster/` beside the warehouse; DAGSTER_HOME in the environment wins, as in Dagster
+    dagster_home: Annotated[str, Field(min_length=1)] | None = None
     registry: Annotated[str, Field(min_length=1)]
     sources: dict[Literal["billing", "telemetry", "requests"], SourceConfig] = {}
     s3: S3Config = S3Config()
@@ -156,6 +159,16 @@ class Settings:
     s3: S3Config
     recommend: RecommendConfig = RecommendConfig()
     billing: BillingConfig = BillingConfig()
+    dagster_home: Path | None = None  # None: dagster/ beside the warehouse
+
+    @property
+    def dagster_instance_dir(self) -> Path:
+        """Where runs are recorded: DAGSTER_HOME, else ``dagster_home``, else ``dagster/``
+        beside the warehouse (``var/dagster`` for ``make run``, which ``make dev`` shows)."""
+        home = os.environ.get("DAGSTER_HOME")
+        if home:
+            return Path(home).resolve()
+        return self.dagster_home or self.duckdb_path.parent / "dagster"
 
     @property
     def policy(self) -> Policy:
@@ -204,6 +217,7 @@ def load_settings(config_path: str | Path) -> Settings:
         s3=raw.s3,
         recommend=raw.recommend,
         billing=raw.billing,
+        dagster_home=_resolve(base, raw.dagster_home) if raw.dagster_home else None,
     )
 
 

@@ -12,7 +12,7 @@ from pipelines.assets.registry import gpu_catalog, llm_architectures, registry_t
 from pipelines.assets.report import weekly_report
 from pipelines.assets.requests import request_log_tables
 from pipelines.assets.telemetry import telemetry_tables
-from pipelines.jobs import build_jobs
+from pipelines.jobs import build_jobs, daily_hour_utc
 from pipelines.resources import build_resources
 
 assets = [registry_tables, llm_architectures, gpu_catalog, dbt_models]
@@ -21,7 +21,7 @@ assets += [billing_line_items, instance_types]
 assets += [telemetry_tables]
 assets += [recommend_tables, dbt_recommend_models]
 assets += [weekly_report]
-jobs, schedules = build_jobs(assets)
+jobs, schedules = build_jobs(assets, daily_hour_utc())
 
 defs = dg.Definitions(
     assets=assets,

@@ -6,15 +6,34 @@ unpartitioned dimensions in the daily job, in the same dbt invocation as the dai
 (pipelines/assets/dbt.py). ``unitcost run`` executes the same two jobs, over a partition range.
 """
 
+import os
+
 import dagster as dg
 
 SNAPSHOT_JOB = "refresh_snapshots"
 DAILY_JOB = "daily"
 
 
-def build_jobs(assets: list[dg.AssetsDefinition]) -> tuple[list, list]:
-    """(jobs, schedules) for ``assets``: unpartitioned ones refresh at 05:00 UTC, daily at 06:00
-    (multi-assets with any daily asset, their unpartitioned ones included)."""
+DAILY_HOUR_ENV = "UNITCOST_DAILY_HOUR_UTC"
+DEFAULT_DAILY_HOUR_UTC = 6
+
+
+def daily_hour_utc() -> int:
+    """The UTC hour the daily job runs yesterday's partition (``UNITCOST_DAILY_HOUR_UTC``,
+    default 6: once yesterday's logs and telemetry have landed)."""
+    value = os.environ.get(DAILY_HOUR_ENV, "").strip() or str(DEFAULT_DAILY_HOUR_UTC)
+    if not value.isdigit() or not 0 <= int(value) <= 23:
+        raise ValueError(f"{DAILY_HOUR_ENV} must be an hour from 0 to 23, got {value!r}")
+    return int(value)
+
+
+def build_jobs(
+    assets: list[dg.AssetsDefinition], hour_utc: int = DEFAULT_DAILY_HOUR_UTC
+) -> tuple[list, list]:
+    """(jobs, schedules) for ``assets``: unpartitioned ones refresh an hour before the daily
+    job, which runs yesterday's partition at ``hour_utc`` (multi-assets with any daily asset,
+    their unpartitioned ones included). Both schedules ship STOPPED, Dagster's convention:
+    start them in the UI (Automation) or with ``dagster schedule start`` (README)."""
     partitioned = [a for a in assets if a.partitions_def is not None]
     snapshot = [a for a in assets if a.partitions_def is None]
     snapshot_job = dg.define_asset_job(
@@ -30,13 +49,14 @@ def build_jobs(assets: list[dg.AssetsDefinition]) -> tuple[list, list]:
     schedules = [
         dg.ScheduleDefinition(
             job=snapshot_job,
-            cron_schedule="0 5 * * *",
+            cron_schedule=f"0 {(hour_utc - 1) % 24} * * *",
             execution_timezone="UTC",
-            default_status=dg.DefaultScheduleStatus.RUNNING,
+            default_status=dg.DefaultScheduleStatus.STOPPED,
         ),
-        # Yesterday's partition, once yesterday has fully landed.
+        # Yesterday's partition, once yesterday has fully landed. Stopped until started: a
+        # schedule running by default would build days a fleet has no data for yet.
         dg.build_schedule_from_partitioned_job(
-            daily_job, hour_of_day=6, default_status=dg.DefaultScheduleStatus.RUNNING
+            daily_job, hour_of_day=hour_utc, default_status=dg.DefaultScheduleStatus.STOPPED
         ),
     ]
     return [snapshot_job, daily_job], schedules

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,7 @@ def run(
         "UNITCOST_DUCKDB": str(settings.duckdb_path),
     }
     with exported(env):  # Dagster's EnvVars and dbt's profile read them
-        steps, run_ids = _execute(start, end, log_level)
+        steps, run_ids = _execute(start, end, log_level, settings.dagster_instance_dir)
     try:
         published = publish_analytics_copy(settings.duckdb_path)
     except WarehouseLockedError as exc:
@@ -112,8 +113,24 @@ def run(
     return RunResult(settings.duckdb_path, start, end, steps, published, run_ids)
 
 
-def _execute(start: dt.date, end: dt.date, log_level: str) -> tuple[int, tuple[str, ...]]:
+# The instance settings `make dev` runs with (pools: one writer of the warehouse at a time).
+INSTANCE_YAML = Path(__file__).resolve().parents[1] / "dagster_home" / "dagster.yaml"
+
+
+def open_instance(home: Path):
+    """The persistent Dagster instance at ``home`` (created with unitcost's ``dagster.yaml``
+    if new), so runs, materializations and check results stay for ``dagster dev`` to show."""
     import dagster as dg
+
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(INSTANCE_YAML, home / "dagster.yaml")
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _execute(
+    start: dt.date, end: dt.date, log_level: str, dagster_home: Path
+) -> tuple[int, tuple[str, ...]]:
 
     from pipelines.dbt_project import prepare_dbt, sweep_stale_targets
 
@@ -122,28 +139,33 @@ def _execute(start: dt.date, end: dt.date, log_level: str) -> tuple[int, tuple[s
     from pipelines.definitions import defs
     from pipelines.jobs import DAILY_JOB, SNAPSHOT_JOB
 
-    instance = dg.DagsterInstance.ephemeral()
     range_tags = {
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": (end - dt.timedelta(days=1)).isoformat(),
     }
     steps, run_ids = 0, []
-    for job_name, tags in ((SNAPSHOT_JOB, {}), (DAILY_JOB, range_tags)):
-        # dagster-dbt echoes every dbt log line to stdout; keep it unless asked to be verbose,
-        # and show it only if the job fails.
-        captured = io.StringIO()
-        with contextlib.redirect_stdout(sys.stdout if log_level != "WARNING" else captured):
-            result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance,
-                tags=tags,
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-                raise_on_error=False,
-            )
-        if not result.success:
-            sys.stderr.write(captured.getvalue())
-            raise RunError(_failure_message(result))
-        done = len(result.get_step_success_events())
-        print(f"{job_name}: {done} steps succeeded", flush=True)
-        steps += done
-        run_ids.append(result.run_id)
+    with open_instance(dagster_home) as instance:
+        for job_name, tags in ((SNAPSHOT_JOB, {}), (DAILY_JOB, range_tags)):
+            done, run_id = _execute_job(defs, instance, job_name, tags, log_level)
+            steps += done
+            run_ids.append(run_id)
     return steps, tuple(run_ids)
+
+
+def _execute_job(defs, instance, job_name: str, tags: dict, log_level: str) -> tuple[int, str]:
+    # dagster-dbt echoes every dbt log line to stdout; keep it unless asked to be verbose,
+    # and show it only if the job fails.
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(sys.stdout if log_level != "WARNING" else captured):
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance,
+            tags=tags,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            raise_on_error=False,
+        )
+    if not result.success:
+        sys.stderr.write(captured.getvalue())
+        raise RunError(_failure_message(result))
+    done = len(result.get_step_success_events())
+    print(f"{job_name}: {done} steps succeeded", flush=True)
+    return done, result.run_id

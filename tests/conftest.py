@@ -23,7 +23,7 @@ def tiny_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(FIXTURES / "registry_tiny.yaml", tmp_path / "registry_tiny.yaml")
     config = tmp_path / "unitcost.yaml"
     config.write_text("duckdb_path: warehouse/tiny.duckdb\nregistry: registry_tiny.yaml\n")
-    for var in ("UNITCOST_DUCKDB", "UNITCOST_REGISTRY", "UNITCOST_CONFIG"):
+    for var in ("UNITCOST_DUCKDB", "UNITCOST_REGISTRY", "UNITCOST_CONFIG", "DAGSTER_HOME"):
         monkeypatch.delenv(var, raising=False)
     return config
 

@@ -7,8 +7,11 @@ import sys
 import tomllib
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import yaml
+
+from pipelines import jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -189,3 +192,30 @@ def test_every_raw_source_has_blocking_partitioned_quality_checks(defs):
     job = defs.resolve_job_def("daily")
     in_job = {k.to_user_string() for k in job.asset_layer.asset_graph.asset_check_keys}
     assert expected <= in_job
+
+
+def test_schedules_ship_stopped_the_daily_one_at_the_configured_hour(defs, monkeypatch):
+    # Dagster's convention: a schedule running by default would build days a fleet has no
+    # data for; README says how to start them.
+    def schedules(d):
+        resolved = [d.resolve_schedule_def(s.name) for s in d.schedules]
+        return {s.name: (s.cron_schedule, s.default_status) for s in resolved}
+
+    stopped = dg.DefaultScheduleStatus.STOPPED
+    assert schedules(defs) == {
+        "refresh_snapshots_schedule": ("0 5 * * *", stopped),
+        "daily_schedule": ("0 6 * * *", stopped),
+    }
+    monkeypatch.setenv(jobs.DAILY_HOUR_ENV, "0")
+    later_jobs, later = jobs.build_jobs(list(defs.assets), jobs.daily_hour_utc())
+    at_midnight = dg.Definitions(
+        assets=list(defs.assets), jobs=later_jobs, schedules=later, resources=defs.resources
+    )
+    # the snapshot refresh an hour before, across midnight
+    assert schedules(at_midnight) == {
+        "refresh_snapshots_schedule": ("0 23 * * *", stopped),
+        "daily_schedule": ("0 0 * * *", stopped),
+    }
+    monkeypatch.setenv(jobs.DAILY_HOUR_ENV, "24")
+    with pytest.raises(ValueError, match="UNITCOST_DAILY_HOUR_UTC must be an hour from 0 to 23"):
+        jobs.daily_hour_utc()

@@ -8,10 +8,11 @@ import subprocess
 import sys
 import textwrap
 
+import dagster as dg
 import pytest
 
 from pipelines.dbt_project import LATEST_TARGETS_DIR, TARGET_DIR
-from pipelines.runner import RunError, run
+from pipelines.runner import RunError, open_instance, run
 from pipelines.summary import warehouse_tables
 from pipelines.warehouse import connect, quote_identifier
 from pipelines.yamlconf import ConfigError
@@ -66,6 +67,20 @@ def test_run_loads_registry_and_builds_the_daily_spine_identically_twice(tiny_co
         rows = con.execute("select day from marts.deployment_days").fetchall()
     published = [d.isoformat() for (d,) in rows]
     assert sorted(published) == days
+
+    # The runs stay in the Dagster instance beside the warehouse, for `dagster dev` to show:
+    # all six, successful, with the days each materialized.
+    with open_instance(first.duckdb_path.parent / "dagster") as instance:
+        recorded = {r.run_id: r.status for r in instance.get_runs()}
+        days_built = instance.get_materialized_partitions(dg.AssetKey(["marts", "deployment_days"]))
+        snapshot_built = instance.get_latest_materialization_event(
+            dg.AssetKey(["raw", "registry_deployments"])
+        )
+    run_ids = [r for result in (first, second, third) for r in result.run_ids]
+    assert {recorded[r] for r in run_ids} == {dg.DagsterRunStatus.SUCCESS}
+    assert len(recorded) == 6
+    assert days_built == {"2026-11-02", "2026-11-03", "2026-11-04"}
+    assert snapshot_built is not None
 
     # Repeated runs leave no dbt target folder of their own behind, only the latest per asset.
     ours = [r[:7] for result in (first, second, third) for r in result.run_ids]

@@ -21,6 +21,7 @@ from pipelines.yamlconf import ConfigError
 def _no_overrides(monkeypatch):
     monkeypatch.delenv("UNITCOST_DUCKDB", raising=False)
     monkeypatch.delenv("UNITCOST_REGISTRY", raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
@@ -193,3 +194,15 @@ def test_readme_config_example_states_the_policy_defaults(tmp_path):
     settings = load_settings(tmp_path / "unitcost.yaml")
     assert settings.policy == Policy()  # every value the README shows is the default
     assert settings.api_prices() == load_api_prices(API_PRICES_PATH)
+
+
+def test_runs_are_recorded_beside_the_warehouse_unless_configured_or_dagster_home_is_set(
+    tmp_path, monkeypatch
+):
+    config = tmp_path / "unitcost.yaml"
+    config.write_text("duckdb_path: var/u.duckdb\nregistry: reg.yaml\n")
+    assert load_settings(config).dagster_instance_dir == tmp_path / "var" / "dagster"
+    config.write_text("duckdb_path: var/u.duckdb\nregistry: reg.yaml\ndagster_home: runs\n")
+    assert load_settings(config).dagster_instance_dir == tmp_path / "runs"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
+    assert load_settings(config).dagster_instance_dir == tmp_path / "elsewhere"
