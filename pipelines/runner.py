@@ -25,6 +25,7 @@ from pathlib import Path
 from pipelines.config import exported, load_settings
 from pipelines.partitions import PARTITIONS_START_DATE
 from pipelines.preflight import DiskSpaceError, check_disk_space
+from pipelines.progress import StepProgress
 from pipelines.registry import load_registry
 from pipelines.warehouse import WarehouseLockedError, connect, publish_analytics_copy
 
@@ -153,12 +154,21 @@ def _execute(
 
 
 def _execute_job(defs, instance, job_name: str, tags: dict, log_level: str) -> tuple[int, str]:
+    from dagster._core.utils import make_new_run_id
+
+    # One line per finished step, as it finishes, on the real stdout.
+    run_id = make_new_run_id()
+    window = [tags.get(f"dagster/asset_partition_range_{end}") for end in ("start", "end")]
+    instance.add_event_listener(
+        run_id, StepProgress(sys.stdout, "..".join(window) if all(window) else None)
+    )
     # dagster-dbt echoes every dbt log line to stdout; keep it unless asked to be verbose,
     # and show it only if the job fails.
     captured = io.StringIO()
     with contextlib.redirect_stdout(sys.stdout if log_level != "WARNING" else captured):
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance,
+            run_id=run_id,
             tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             raise_on_error=False,

@@ -34,10 +34,19 @@ def snapshot(duckdb_path) -> dict[str, list[tuple]]:
         }
 
 
-def test_run_loads_registry_and_builds_the_daily_spine_identically_twice(tiny_config, dbt_manifest):
+def test_run_loads_registry_and_builds_the_daily_spine_identically_twice(
+    tiny_config, dbt_manifest, capsys
+):
     first = run(tiny_config, dt.date(2026, 11, 2), dt.date(2026, 11, 4))
     assert first.duckdb_path == tiny_config.parent / "warehouse" / "tiny.duckdb"
     tables = snapshot(first.duckdb_path)
+    # One line per finished step by default: the registry step's rows are its three tables'.
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    registry_rows = sum(
+        len(tables[f"raw.registry_{t}"]) for t in ("deployments", "selectors", "prefill_rates")
+    )
+    assert lines["registry_tables"][1:4] == ["-", str(registry_rows), "rows"]
+    assert lines["dbt_models"][1] == "2026-11-02..2026-11-03"
     assert len(tables["raw.registry_deployments"]) == 2
     assert len(tables["raw.llm_architectures"]) >= 15
     # batch-70b is valid [11-01, 11-03): only 11-02 falls in the window; chat-8b has both days.
