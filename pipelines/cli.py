@@ -38,6 +38,27 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    from pipelines.backfill import backfill
+    from pipelines.runner import RunError
+    from pipelines.summary import print_summary
+
+    try:
+        results = backfill(
+            args.config, args.start, args.end, args.chunk_days, disk_check=args.disk_check
+        )
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except RunError as exc:
+        print(f"unitcost backfill: {exc}", file=sys.stderr)
+        return 1
+    print_summary(results[-1].duckdb_path, args.start, args.end)
+    if results[-1].analytics_path is not None:
+        print(f"Analysts' read-only copy (query this one): {results[-1].analytics_path}")
+    return 0
+
+
 def _summary(args: argparse.Namespace) -> int:
     from pipelines.summary import print_summary, table_hashes
 
@@ -72,6 +93,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the pre-flight check that the warehouse's disk has room for the run",
     )
     run.set_defaults(func=_run)
+
+    backfill = sub.add_parser(
+        "backfill", help="run the days in [start, end) in chunks, behind a progress bar"
+    )
+    backfill.add_argument("--config", required=True, help="unitcost.yaml")
+    backfill.add_argument("--start", required=True, type=_date, help="first day (UTC)")
+    backfill.add_argument("--end", required=True, type=_date, help="day after the last")
+    backfill.add_argument(
+        "--chunk-days",
+        type=int,
+        default=7,
+        help="days per run (default 7): a failure keeps every earlier chunk",
+    )
+    backfill.add_argument(
+        "--no-disk-check",
+        dest="disk_check",
+        action="store_false",
+        help="skip each run's pre-flight check that the disk has room",
+    )
+    backfill.set_defaults(func=_backfill)
 
     summary = sub.add_parser("summary", help="print what a warehouse holds")
     summary.add_argument("--duckdb", default="var/unitcost.duckdb", help="DuckDB file")

@@ -76,11 +76,13 @@ def run(
     *,
     log_level: str = "WARNING",
     disk_check: bool = True,
+    step_lines: bool = True,
 ) -> RunResult:
     """Materialize all assets for [start, end) as configured in ``config_path``.
 
     ``log_level`` is Dagster's console level: WARNING (quiet), INFO (with dbt's output), or
-    DEBUG (also every step as it starts and ends).
+    DEBUG (also every step as it starts and ends). ``step_lines``: print one line per
+    finished step (``pipelines/progress.py``); a backfill's progress bar turns them off.
     """
     _check_range(start, end)
     settings = load_settings(config_path)  # fail on a bad config before any import cost
@@ -104,7 +106,7 @@ def run(
         "UNITCOST_DUCKDB": str(settings.duckdb_path),
     }
     with exported(env):  # Dagster's EnvVars and dbt's profile read them
-        steps, run_ids = _execute(start, end, log_level, settings.dagster_instance_dir)
+        steps, run_ids = _execute(start, end, log_level, settings.dagster_instance_dir, step_lines)
     try:
         published = publish_analytics_copy(settings.duckdb_path)
     except WarehouseLockedError as exc:
@@ -130,7 +132,7 @@ def open_instance(home: Path):
 
 
 def _execute(
-    start: dt.date, end: dt.date, log_level: str, dagster_home: Path
+    start: dt.date, end: dt.date, log_level: str, dagster_home: Path, step_lines: bool = True
 ) -> tuple[int, tuple[str, ...]]:
 
     from pipelines.dbt_project import prepare_dbt, sweep_stale_targets
@@ -147,21 +149,24 @@ def _execute(
     steps, run_ids = 0, []
     with open_instance(dagster_home) as instance:
         for job_name, tags in ((SNAPSHOT_JOB, {}), (DAILY_JOB, range_tags)):
-            done, run_id = _execute_job(defs, instance, job_name, tags, log_level)
+            done, run_id = _execute_job(defs, instance, job_name, tags, log_level, step_lines)
             steps += done
             run_ids.append(run_id)
     return steps, tuple(run_ids)
 
 
-def _execute_job(defs, instance, job_name: str, tags: dict, log_level: str) -> tuple[int, str]:
+def _execute_job(
+    defs, instance, job_name: str, tags: dict, log_level: str, step_lines: bool = True
+) -> tuple[int, str]:
     from dagster._core.utils import make_new_run_id
 
     # One line per finished step, as it finishes, on the real stdout.
     run_id = make_new_run_id()
     window = [tags.get(f"dagster/asset_partition_range_{end}") for end in ("start", "end")]
-    instance.add_event_listener(
-        run_id, StepProgress(sys.stdout, "..".join(window) if all(window) else None)
-    )
+    if step_lines:
+        instance.add_event_listener(
+            run_id, StepProgress(sys.stdout, "..".join(window) if all(window) else None)
+        )
     # dagster-dbt echoes every dbt log line to stdout; keep it unless asked to be verbose,
     # and show it only if the job fails.
     captured = io.StringIO()
@@ -177,5 +182,6 @@ def _execute_job(defs, instance, job_name: str, tags: dict, log_level: str) -> t
         sys.stderr.write(captured.getvalue())
         raise RunError(_failure_message(result))
     done = len(result.get_step_success_events())
-    print(f"{job_name}: {done} steps succeeded", flush=True)
+    if step_lines:
+        print(f"{job_name}: {done} steps succeeded", flush=True)
     return done, result.run_id
