@@ -111,6 +111,7 @@ def handle(args: argparse.Namespace) -> int:
             duckdb_path=args.duckdb,
             billing_month=args.billing_month,
             dcgm_interval_s=args.dcgm_interval_s,
+            progress=True,
         )
     except ConfigError as exc:
         print(f"unitcost simulate: invalid spec\n{exc}", file=sys.stderr)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from pipelines.fleet.arrivals import day_requests
 from pipelines.fleet.facts import planted_facts
@@ -124,12 +125,14 @@ def simulate(
     duckdb_path: str | Path | None = None,
     billing_month: bool = False,
     dcgm_interval_s: int = 30,
+    progress: bool = False,
 ) -> Summary:
     """Simulate the fleet in ``spec_path`` and write every output into ``out_dir``.
 
     ``billing_month`` bills every day of the simulated days' months (telemetry and logs stay
     the simulated days): a month-end export beside one day of data, as ``make bench`` runs.
     ``dcgm_interval_s`` is DCGM's sampling interval (30 s, dcgm-exporter's default).
+    ``progress`` shows a bar on stderr: each day's requests, then each source's files.
     """
     if 3600 % dcgm_interval_s:
         raise ValueError(f"dcgm_interval_s must divide an hour: {dcgm_interval_s}")
@@ -140,10 +143,20 @@ def simulate(
     for folder in ("truth", *SOURCE_FOLDERS):
         shutil.rmtree(out / folder, ignore_errors=True)
     book = TruthBook(plan)
-    for day in plan.dates:
-        _simulate_day(plan, day, out, book)
-    context = SimulationContext(out=out, plan=plan, dcgm_interval_s=dcgm_interval_s)
-    outputs = [write(context) for write in format_writers()]
+    writers = format_writers()
+    with tqdm(
+        total=len(plan.dates) + len(writers), desc="simulate", disable=not progress, leave=False
+    ) as bar:
+        for day in plan.dates:
+            bar.set_postfix_str(f"requests {day}")
+            _simulate_day(plan, day, out, book)
+            bar.update()
+        context = SimulationContext(out=out, plan=plan, dcgm_interval_s=dcgm_interval_s)
+        outputs = []
+        for write in writers:
+            bar.set_postfix_str(write.__module__.rsplit(".", 1)[-1])  # request_logs, ...
+            outputs.append(write(context))
+            bar.update()
     sources = {name: entry for o in outputs for name, entry in o.sources.items()}
     header = HEADER.format(spec=Path(spec_path).name, seed=seed)
     write_yaml(out / "registry.yaml", registry_document(plan), header)

@@ -59,3 +59,15 @@ def test_rerun_into_the_same_folder_leaves_no_stale_days(tmp_path):
     simulate(tmp_path, days=2, scale=0.01, seed=7)
     simulate(tmp_path, days=1, scale=0.01, seed=7)
     assert [p.name for p in (tmp_path / "truth" / "requests").iterdir()] == ["date=2026-11-01"]
+
+
+def test_simulate_shows_its_progress_on_stderr_and_writes_the_same_files(tmp_path, capsys):
+    quiet = simulate(tmp_path / "quiet", days=2, scale=0.05, seed=7)
+    capsys.readouterr()
+    shown = simulate(tmp_path / "shown", days=2, scale=0.05, seed=7, progress=True)
+    err = capsys.readouterr().err
+    # two days of requests, then the three sources' files (the bar clears itself at the end)
+    assert "0/5" in err
+    for stage in ("requests 2026-11-02", "request_logs", "telemetry", "billing"):
+        assert stage in err
+    assert shown == quiet
