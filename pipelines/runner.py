@@ -8,8 +8,11 @@ dimensions and daily models, then the recommendation marts; pipelines/assets/dbt
 Before any Dagster start-up it validates ``unitcost.yaml`` and the registry (a typo costs one
 ``file:line: key: message`` line, not a traceback), checks that the warehouse's filesystem has
 room for the run (``pipelines/preflight.py``; ``disk_check=False`` skips it) and waits for the
-warehouse lock (with backoff, ``UNITCOST_LOCK_TIMEOUT_S``). After a successful run it
-publishes the analysts' read-only copy (``<name>.analytics.duckdb`` beside the warehouse).
+warehouse lock (with backoff, ``UNITCOST_LOCK_TIMEOUT_S``). The runs are recorded in a
+persistent Dagster instance (``Settings.dagster_instance_dir``: ``dagster/`` beside the
+warehouse by default), which ``dagster dev`` then shows; one line per finished step goes to
+stdout as the run goes (``pipelines/progress.py``). After a successful run it publishes the
+analysts' read-only copy (``<name>.analytics.duckdb`` beside the warehouse).
 """
 
 from __future__ import annotations
@@ -134,7 +137,6 @@ def open_instance(home: Path):
 def _execute(
     start: dt.date, end: dt.date, log_level: str, dagster_home: Path, step_lines: bool = True
 ) -> tuple[int, tuple[str, ...]]:
-
     from pipelines.dbt_project import prepare_dbt, sweep_stale_targets
 
     prepare_dbt()
