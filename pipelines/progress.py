@@ -22,7 +22,9 @@ class StepProgress:
         self._stream = stream
         self._range = partition_range or "-"
         self._started: dict[str, float] = {}
-        self._rows: dict[str, int] = defaultdict(int)
+        # rows per asset of the step: an asset that wrote a range of days reports its rows
+        # once and Dagster records that on every partition's event, so they are not summed
+        self._rows: dict[str, dict[object, int]] = defaultdict(dict)
         self._checks: dict[str, list[str]] = defaultdict(list)  # passed / warned / failed
 
     def __call__(self, entry) -> None:
@@ -33,9 +35,10 @@ class StepProgress:
         if kind == "STEP_START":
             self._started[step] = entry.timestamp
         elif kind == "ASSET_MATERIALIZATION":
-            rows = event.step_materialization_data.materialization.metadata.get(ROW_COUNT)
+            materialization = event.step_materialization_data.materialization
+            rows = materialization.metadata.get(ROW_COUNT)
             if rows is not None:
-                self._rows[step] += int(rows.value)
+                self._rows[step][materialization.asset_key] = int(rows.value)
         elif kind == "ASSET_CHECK_EVALUATION":
             self._checks[step].append(_verdict(event.event_specific_data))
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
@@ -44,7 +47,7 @@ class StepProgress:
 
     def line(self, step: str, ended: float, failed: bool = False) -> str:
         seconds = ended - self._started.get(step, ended)
-        rows = f"{self._rows[step]:,} rows" if step in self._rows else ""
+        rows = f"{sum(self._rows[step].values()):,} rows" if step in self._rows else ""
         checks = self._checks.get(step, [])
         counts = [(checks.count(v), v) for v in ("passed", "warned", "failed")]
         verdict = "checks " + ", ".join(f"{n} {v}" for n, v in counts if n or v != "warned")

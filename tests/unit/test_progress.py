@@ -14,8 +14,12 @@ def _entry(kind, step, ts, **data):
     return NS(step_key=step, timestamp=ts, dagster_event=NS(event_type_value=kind, **data))
 
 
-def _rows(n):
-    return NS(materialization=NS(metadata={"dagster/row_count": NS(value=n)}))
+def _rows(n, asset="raw/inference_requests", partition="2026-11-01"):
+    return NS(
+        materialization=NS(
+            asset_key=asset, partition=partition, metadata={"dagster/row_count": NS(value=n)}
+        )
+    )
 
 
 def _check(passed, severity=dg.AssetCheckSeverity.ERROR):
@@ -31,7 +35,17 @@ def test_a_step_line_has_its_range_rows_seconds_and_check_verdicts():
             "ASSET_MATERIALIZATION", "request_log_tables", 101.0, step_materialization_data=_rows(5)
         ),
         _entry(
-            "ASSET_MATERIALIZATION", "request_log_tables", 102.0, step_materialization_data=_rows(7)
+            "ASSET_MATERIALIZATION",
+            "request_log_tables",
+            101.5,
+            # the same asset's count again on the range's next day: counted once
+            step_materialization_data=_rows(5, partition="2026-11-02"),
+        ),
+        _entry(
+            "ASSET_MATERIALIZATION",
+            "request_log_tables",
+            102.0,
+            step_materialization_data=_rows(7, asset="raw/quarantine_requests"),
         ),
         _entry(
             "ASSET_CHECK_EVALUATION", "request_log_tables", 103.0, event_specific_data=_check(True)
@@ -56,7 +70,7 @@ def test_a_step_line_has_its_range_rows_seconds_and_check_verdicts():
     assert first.split() == [
         "request_log_tables",
         "2026-11-01..2026-11-07",
-        "12",  # 5 + 7 rows
+        "12",  # 5 + 7 rows, the repeated 5 once
         "rows",
         "3.5",  # 100.0 -> 103.5
         "s",
