@@ -20,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import os
 import shutil
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +136,48 @@ def open_instance(home: Path):
     return dg.DagsterInstance.from_config(str(home))
 
 
+PID_TAG, HOST_TAG = "unitcost/pid", "unitcost/host"
+
+
+def _process_tags() -> dict[str, str]:
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def fail_runs_of_dead_processes(instance) -> list[str]:
+    """Mark FAILURE the runs of this host's `unitcost run` processes that died mid-run.
+
+    A run executes in its own process; killed (kill -9, OOM), it stays STARTED in the
+    instance for good: the UI shows it running and a run queue would count it against the
+    pool. The next run on this host ends those whose process is gone. Returns their ids.
+    """
+    import dagster as dg
+
+    ended = []
+    unfinished = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    runs = instance.get_runs(
+        dg.RunsFilter(statuses=unfinished, tags={HOST_TAG: socket.gethostname()})
+    )
+    for dagster_run in runs:
+        pid = int(dagster_run.tags.get(PID_TAG, "0"))
+        if pid and not _process_alive(pid):
+            instance.report_run_failed(
+                dagster_run, f"the unitcost run process (pid {pid}) ended without finishing"
+            )
+            instance.event_log_storage.free_concurrency_slots_for_run(dagster_run.run_id)
+            ended.append(dagster_run.run_id)
+    return ended
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _execute(
     start: dt.date, end: dt.date, log_level: str, dagster_home: Path, step_lines: bool = True
 ) -> tuple[int, tuple[str, ...]]:
@@ -147,10 +191,12 @@ def _execute(
     range_tags = {
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": (end - dt.timedelta(days=1)).isoformat(),
+        **_process_tags(),
     }
     steps, run_ids = 0, []
     with open_instance(dagster_home) as instance:
-        for job_name, tags in ((SNAPSHOT_JOB, {}), (DAILY_JOB, range_tags)):
+        fail_runs_of_dead_processes(instance)
+        for job_name, tags in ((SNAPSHOT_JOB, _process_tags()), (DAILY_JOB, range_tags)):
             done, run_id = _execute_job(defs, instance, job_name, tags, log_level, step_lines)
             steps += done
             run_ids.append(run_id)

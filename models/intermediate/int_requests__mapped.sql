@@ -11,6 +11,16 @@
     request finds at most one span per place, which already knows how many deployments
     hold the place then. -#}
 
+{#- By place only when the host and the namespace together name exactly one deployment. -#}
+{%- set place_deployment -%}
+    (case
+        when coalesce(h.deployments, 0) > 1 or coalesce(n.deployments, 0) > 1 then null
+        when h.deployments = 1 and n.deployments = 1
+            and h.deployment_id <> n.deployment_id then null
+        else coalesce(h.deployment_id, n.deployment_id)
+    end)
+{%- endset %}
+
 with requests as (
     select * from {{ ref('stg_requests__inference_requests') }}
 ),
@@ -91,14 +101,23 @@ deployment_hosts as (
     select distinct deployment_id, place as host from places where selector_kind = 'host_gpu'
 ),
 
-matched as (
+-- No `* EXCLUDE` of helper columns here: DuckDB renders an EXCLUDE list in no fixed order,
+-- so the view's stored text would change when the WAL replays it (a killed run's view would
+-- differ from a clean one's).
+final as (
     select
         r.*,
-        m.deployment_id as model_deployment_id,
-        coalesce(h.deployments, 0) as host_deployments,
-        h.deployment_id as host_deployment_id,
-        coalesce(n.deployments, 0) as namespace_deployments,
-        n.deployment_id as namespace_deployment_id
+        coalesce(m.deployment_id, {{ place_deployment }}) as deployment_id,
+        case
+            when m.deployment_id is not null then 'model_name'
+            when {{ place_deployment }} is not null and h.deployments = 1 then 'host'
+            when {{ place_deployment }} is not null then 'namespace'
+            else 'unmapped'
+        end as mapped_by,
+        m.deployment_id is not null
+        and r.host is not null
+        and m.deployment_id in (select deployment_id from deployment_hosts)
+        and dh.host is null as host_mismatch
     from requests as r
     left join model_claims as m
         on r.model_name = m.model_name
@@ -112,45 +131,8 @@ matched as (
         on r.namespace = n.place
         and r.arrival_ts >= n.span_start
         and r.arrival_ts < n.span_end
-),
-
--- By place only when the host and the namespace together name exactly one deployment.
-placed as (
-    select
-        *,
-        case
-            when host_deployments > 1 or namespace_deployments > 1 then null
-            when host_deployments = 1 and namespace_deployments = 1
-                and host_deployment_id <> namespace_deployment_id then null
-            else coalesce(host_deployment_id, namespace_deployment_id)
-        end as place_deployment_id
-    from matched
-),
-
-final as (
-    select
-        p.* exclude (
-            model_deployment_id,
-            host_deployments,
-            host_deployment_id,
-            namespace_deployments,
-            namespace_deployment_id,
-            place_deployment_id
-        ),
-        coalesce(p.model_deployment_id, p.place_deployment_id) as deployment_id,
-        case
-            when p.model_deployment_id is not null then 'model_name'
-            when p.place_deployment_id is not null and p.host_deployments = 1 then 'host'
-            when p.place_deployment_id is not null then 'namespace'
-            else 'unmapped'
-        end as mapped_by,
-        p.model_deployment_id is not null
-        and p.host is not null
-        and p.model_deployment_id in (select deployment_id from deployment_hosts)
-        and dh.host is null as host_mismatch
-    from placed as p
     left join deployment_hosts as dh
-        on p.model_deployment_id = dh.deployment_id and p.host = dh.host
+        on m.deployment_id = dh.deployment_id and r.host = dh.host
 )
 
 select * from final

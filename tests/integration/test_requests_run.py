@@ -11,7 +11,6 @@ import os
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from pipelines.cli import main
@@ -20,6 +19,7 @@ from pipelines.fleet.formats.request_logs import LOG_DIR, write_logs
 from pipelines.fleet.plan import build_plan
 from pipelines.fleet.spec import DEFAULT_SPEC_PATH, load_spec
 from pipelines.ingest.requests.privacy import SALT_ENV
+from pipelines.runner import open_instance
 from pipelines.warehouse import connect, quote_identifier
 
 pytestmark = pytest.mark.slow
@@ -71,18 +71,19 @@ def fleet(tmp_path_factory, dbt_manifest):
     args = ["simulate", "--out", str(out), "--days", str(DAYS), "--start", START.isoformat()]
     assert main([*args, "--scale", str(SCALE), "--seed", str(SEED)]) == 0
     planted = _plant(out)
-    instance = dg.DagsterInstance.ephemeral()
     patch = pytest.MonkeyPatch()
     patch.setenv(SALT_ENV, "test-salt-0123456789")
-    # Keep the run's instance, so its event log (and every metadata entry) can be searched.
-    patch.setattr(dg.DagsterInstance, "ephemeral", staticmethod(lambda *a, **k: instance))
+    patch.delenv("DAGSTER_HOME", raising=False)
     try:
         with captured_output(out / "run_output.txt"):
             code = main(["run", "--config", str(out / "unitcost.yaml"), *RUN_ARGS])
     finally:
         patch.undo()
     assert code == 0, (out / "run_output.txt").read_text()[-3000:]
-    return out, instance, planted
+    # The run's persistent instance (beside the warehouse): its event log, every metadata
+    # entry included, is searched too.
+    with open_instance(out / "dagster") as instance:
+        yield out, instance, planted
 
 
 def _text_columns(con) -> list[tuple[str, str, str]]:
@@ -117,6 +118,9 @@ def test_canary_is_nowhere_after_a_run(fleet):
     events = [repr(event) for run in instance.get_runs() for event in instance.all_logs(run.run_id)]
     assert any("raw/inference_requests" in e or "inference_requests" in e for e in events)
     assert not [e for e in events if CANARY in e]
+    # nor in any file of the instance (its SQLite event logs)
+    stored = [f for f in (out / "dagster").rglob("*") if f.is_file()]
+    assert stored and not [f for f in stored if CANARY.encode() in f.read_bytes()]
 
 
 def test_planted_bad_lines_are_quarantined_by_file_line_and_reason(fleet):

@@ -112,7 +112,7 @@ def test_a_write_failing_on_the_spill_cap_rolls_back_and_leaves_the_published_co
     published = publish_analytics_copy(warehouse)
     before = (_sha256(published), published.stat().st_ino, published.stat().st_mtime_ns)
 
-    def step_that_spills_past_the_cap(start, end, log_level):
+    def step_that_spills_past_the_cap(start, end, log_level, *_):
         # A window rebuilt as the pipeline does it (one transaction: delete, insert), whose
         # sort must spill; the spill folder is capped as a nearly full disk would cap it.
         with connect(os.environ["UNITCOST_DUCKDB"]) as con:
