@@ -17,45 +17,47 @@ def _date(value: str) -> dt.date:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.runner import RunError, run
-    from pipelines.summary import print_summary
+    from pipelines.runner import run
 
     log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
-    try:
-        result = run(
+    return _ran(
+        "run",
+        args,
+        lambda: run(
             args.config, args.start, args.end, log_level=log_level, disk_check=args.disk_check
-        )
+        ),
+    )
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from pipelines.backfill import backfill
+
+    return _ran(
+        "backfill",
+        args,
+        lambda: backfill(
+            args.config, args.start, args.end, args.chunk_days, disk_check=args.disk_check
+        )[-1],
+    )
+
+
+def _ran(command: str, args: argparse.Namespace, execute) -> int:
+    """Run ``execute`` (its last RunResult); print the warehouse summary, or the error."""
+    from pipelines.runner import RunError
+    from pipelines.summary import print_summary
+
+    try:
+        result = execute()
     except ConfigError as exc:
         # Already `file:line: key.path: message`, one line per problem: nothing to add.
         print(exc, file=sys.stderr)
         return 1
     except RunError as exc:
-        print(f"unitcost run: {exc}", file=sys.stderr)
+        print(f"unitcost {command}: {exc}", file=sys.stderr)
         return 1
-    print_summary(result.duckdb_path, result.start, result.end)
+    print_summary(result.duckdb_path, args.start, args.end)
     if result.analytics_path is not None:
         print(f"Analysts' read-only copy (query this one): {result.analytics_path}")
-    return 0
-
-
-def _backfill(args: argparse.Namespace) -> int:
-    from pipelines.backfill import backfill
-    from pipelines.runner import RunError
-    from pipelines.summary import print_summary
-
-    try:
-        results = backfill(
-            args.config, args.start, args.end, args.chunk_days, disk_check=args.disk_check
-        )
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    except RunError as exc:
-        print(f"unitcost backfill: {exc}", file=sys.stderr)
-        return 1
-    print_summary(results[-1].duckdb_path, args.start, args.end)
-    if results[-1].analytics_path is not None:
-        print(f"Analysts' read-only copy (query this one): {results[-1].analytics_path}")
     return 0
 
 

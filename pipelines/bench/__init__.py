@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+
+def add_fleet_day_arguments(bench: argparse.ArgumentParser, day) -> None:
+    """``--fleet``, ``--day`` and ``--scale``: what ``on_fleet_day`` reads."""
+    bench.add_argument("--fleet", help="a simulated fleet folder (unitcost simulate's output)")
+    bench.add_argument("--day", type=dt.date.fromisoformat, default=day, help="UTC day")
+    bench.add_argument(
+        "--scale", type=float, default=32, help="without --fleet: simulate this scale first"
+    )
 
 
 def on_fleet_day(args: argparse.Namespace, run_bench: Callable, report: Callable) -> int:

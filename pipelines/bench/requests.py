@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.bench import on_fleet_day
+from pipelines.bench import add_fleet_day_arguments, on_fleet_day
 from pipelines.bench.billing import _peak_rss_mib, _reset_peak
 
 DAY = dt.date(2026, 11, 1)
@@ -141,9 +141,5 @@ def add_parsers(subparsers) -> None:
         help="lines/s and peak RSS of the request-log ingest of a fleet-day, beside DuckDB's "
         "read_ndjson of the same files",
     )
-    bench.add_argument("--fleet", help="a simulated fleet folder (unitcost simulate's output)")
-    bench.add_argument("--day", type=dt.date.fromisoformat, default=DAY, help="UTC day")
-    bench.add_argument(
-        "--scale", type=float, default=32, help="without --fleet: simulate this scale first"
-    )
+    add_fleet_day_arguments(bench, DAY)
     bench.set_defaults(func=_main)

@@ -64,15 +64,17 @@ def _finish(con, day: dt.date, loaded: DayLoad, *, ledger: bool = True) -> None:
         con.execute(f"insert into {QUARANTINE} by name select * from _quarantine")
     finally:
         con.unregister("_quarantine")
-    rows = []
-    if ledger:
-        rows = build_ledger(
-            SOURCE,
-            day,
-            loaded.lines_read,
-            stored=loaded.stored,
-            quarantined=counts_by_file(loaded.quarantine),
-            duplicates_dropped=loaded.exact_duplicates,
-            outside_window=loaded.outside_day,
-        )
-    write_ingest(con, rows, source=SOURCE, days=[day])
+    write_ingest(con, day_ledger(loaded, day) if ledger else [], source=SOURCE, days=[day])
+
+
+def day_ledger(loaded, day: dt.date) -> list:
+    """The ledger rows of a day's load: per file, the lines read and where each went."""
+    return build_ledger(
+        SOURCE,
+        day,
+        loaded.lines_read,
+        stored=loaded.stored,
+        quarantined=counts_by_file(loaded.quarantine),
+        duplicates_dropped=loaded.exact_duplicates,
+        outside_window=loaded.outside_day,
+    )

@@ -11,7 +11,8 @@ from requestlogs import record, write_lines
 
 from pipelines.assets.quality import run_ledger_check
 from pipelines.ingest.file_ids import register_files
-from pipelines.quality.ledger import build_ledger, counts_by_file, record_ingest
+from pipelines.ingest.requests.day import day_ledger
+from pipelines.quality.ledger import record_ingest
 
 DAY = dt.date(2026, 11, 1)
 
@@ -27,15 +28,7 @@ def _fixture(tmp_path):
 
 
 def _ledger(loaded, day=DAY):
-    return build_ledger(
-        "requests",
-        day,
-        loaded.lines_read,
-        stored=loaded.stored,
-        quarantined=counts_by_file(loaded.quarantine),
-        duplicates_dropped=loaded.exact_duplicates,
-        outside_window=loaded.outside_day,
-    )
+    return day_ledger(loaded, day)
 
 
 def test_every_line_of_the_day_is_accounted_for(tmp_path, make_loader):
