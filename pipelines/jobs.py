@@ -1,17 +1,22 @@
-"""Jobs and schedules: snapshot inputs refresh first, then yesterday's daily partition.
+"""Jobs and schedules: snapshot inputs refresh first, then yesterday's daily partition, and on
+Mondays the weekly report of the week that ended on Sunday.
 
-The split is by partitioning, so a new asset lands in the right job by how it is declared.
+The split is by partitioning, so a new asset lands in the right job by how it is declared;
+the report (group ``report``) is daily-partitioned but has a job of its own.
 A multi-asset counts as partitioned if any of its assets is: ``dbt_models`` builds the
 unpartitioned dimensions in the daily job, in the same dbt invocation as the daily models
 (pipelines/assets/dbt.py). ``unitcost run`` executes the same two jobs, over a partition range.
 """
 
+import datetime as dt
 import os
 
 import dagster as dg
 
 SNAPSHOT_JOB = "refresh_snapshots"
 DAILY_JOB = "daily"
+WEEKLY_REPORT_JOB = "weekly_report"
+REPORT_GROUP = "report"
 
 
 DAILY_HOUR_ENV = "UNITCOST_DAILY_HOUR_UTC"
@@ -32,9 +37,12 @@ def build_jobs(
 ) -> tuple[list, list]:
     """(jobs, schedules) for ``assets``: unpartitioned ones refresh an hour before the daily
     job, which runs yesterday's partition at ``hour_utc`` (multi-assets with any daily asset,
-    their unpartitioned ones included). Both schedules ship STOPPED, Dagster's convention:
-    start them in the UI (Automation) or with ``dagster schedule start`` (README)."""
-    partitioned = [a for a in assets if a.partitions_def is not None]
+    their unpartitioned ones included); the report job builds Sunday's partition (the week
+    Monday–Sunday) on Mondays an hour after the daily job. All schedules ship STOPPED,
+    Dagster's convention: start them in the UI (Automation) or with ``dagster schedule start``
+    (README)."""
+    report = [a for a in assets if REPORT_GROUP in a.group_names_by_key.values()]
+    partitioned = [a for a in assets if a.partitions_def is not None and a not in report]
     snapshot = [a for a in assets if a.partitions_def is None]
     snapshot_job = dg.define_asset_job(
         SNAPSHOT_JOB,
@@ -46,6 +54,25 @@ def build_jobs(
         selection=dg.AssetSelection.assets(*partitioned),
         description="Build one UTC day of every daily-partitioned asset, and the dimensions.",
     )
+    report_job = dg.define_asset_job(
+        WEEKLY_REPORT_JOB,
+        selection=dg.AssetSelection.assets(*report),
+        description="The weekly right-sizing report of the 7 UTC days ending on the partition.",
+    )
+
+    # Monday, an hour after the daily job has built Sunday: the report of Monday–Sunday. The
+    # partition is the day before the tick, so a late tick still reports the week it was for.
+    @dg.schedule(
+        job=report_job,
+        cron_schedule=f"0 {(hour_utc + 1) % 24} * * 1",
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        name=f"{WEEKLY_REPORT_JOB}_schedule",
+    )
+    def weekly_report_schedule(context: dg.ScheduleEvaluationContext):
+        sunday = context.scheduled_execution_time.date() - dt.timedelta(days=1)
+        return dg.RunRequest(partition_key=sunday.isoformat())
+
     schedules = [
         dg.ScheduleDefinition(
             job=snapshot_job,
@@ -58,5 +85,6 @@ def build_jobs(
         dg.build_schedule_from_partitioned_job(
             daily_job, hour_of_day=hour_utc, default_status=dg.DefaultScheduleStatus.STOPPED
         ),
+        weekly_report_schedule,
     ]
-    return [snapshot_job, daily_job], schedules
+    return [snapshot_job, daily_job, report_job], schedules

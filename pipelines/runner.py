@@ -1,9 +1,10 @@
 """`unitcost run`: materialize every asset for the daily partitions in [start, end), in-process.
 
 It executes the scheduled jobs (``pipelines/jobs.py``): the snapshot job (registry, catalogs,
-instance types), then the daily job over the whole range in one run (daily assets are
-single-run backfills: one DuckDB writer, and two dbt invocations per range instead of per day:
-dimensions and daily models, then the recommendation marts; pipelines/assets/dbt.py).
+instance types), the daily job over the whole range in one run (daily assets are single-run
+backfills: one DuckDB writer, and two dbt invocations per range instead of per day: dimensions
+and daily models, then the recommendation marts; pipelines/assets/dbt.py), then the weekly
+report of the week ending on the range's last day.
 
 Before any Dagster start-up it validates ``unitcost.yaml`` and the registry (a typo costs one
 ``file:line: key: message`` line, not a traceback), checks that the warehouse's filesystem has
@@ -46,7 +47,7 @@ class RunResult:
     end: dt.date
     steps_succeeded: int
     analytics_path: Path | None = None
-    run_ids: tuple[str, ...] = ()  # the Dagster runs (snapshot, daily), for logs and tests
+    run_ids: tuple[str, ...] = ()  # the Dagster runs (snapshot, daily, report)
 
 
 def _check_range(start: dt.date, end: dt.date) -> None:
@@ -186,17 +187,23 @@ def _execute(
     prepare_dbt()
     sweep_stale_targets()  # folders left by runs killed before they could retire them
     from pipelines.definitions import defs
-    from pipelines.jobs import DAILY_JOB, SNAPSHOT_JOB
+    from pipelines.jobs import DAILY_JOB, SNAPSHOT_JOB, WEEKLY_REPORT_JOB
 
+    last_day = (end - dt.timedelta(days=1)).isoformat()
     range_tags = {
         "dagster/asset_partition_range_start": start.isoformat(),
-        "dagster/asset_partition_range_end": (end - dt.timedelta(days=1)).isoformat(),
+        "dagster/asset_partition_range_end": last_day,
         **_process_tags(),
     }
+    # The report of the week ending on the window's last day, as the Monday schedule builds
+    # it for Sunday: one partition, after the marts it reads.
+    report_tags = {"dagster/partition": last_day, **_process_tags()}
+    jobs = ((SNAPSHOT_JOB, _process_tags()), (DAILY_JOB, range_tags))
+    jobs += ((WEEKLY_REPORT_JOB, report_tags),)
     steps, run_ids = 0, []
     with open_instance(dagster_home) as instance:
         fail_runs_of_dead_processes(instance)
-        for job_name, tags in ((SNAPSHOT_JOB, _process_tags()), (DAILY_JOB, range_tags)):
+        for job_name, tags in jobs:
             done, run_id = _execute_job(defs, instance, job_name, tags, log_level, step_lines)
             steps += done
             run_ids.append(run_id)
@@ -211,10 +218,9 @@ def _execute_job(
     # One line per finished step, as it finishes, on the real stdout.
     run_id = make_new_run_id()
     window = [tags.get(f"dagster/asset_partition_range_{end}") for end in ("start", "end")]
+    label = "..".join(window) if all(window) else tags.get("dagster/partition")
     if step_lines:
-        instance.add_event_listener(
-            run_id, StepProgress(sys.stdout, "..".join(window) if all(window) else None)
-        )
+        instance.add_event_listener(run_id, StepProgress(sys.stdout, label))
     # dagster-dbt echoes every dbt log line to stdout; keep it unless asked to be verbose,
     # and show it only if the job fails.
     captured = io.StringIO()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import tomllib
@@ -205,6 +206,7 @@ def test_schedules_ship_stopped_the_daily_one_at_the_configured_hour(defs, monke
     assert schedules(defs) == {
         "refresh_snapshots_schedule": ("0 5 * * *", stopped),
         "daily_schedule": ("0 6 * * *", stopped),
+        "weekly_report_schedule": ("0 7 * * 1", stopped),  # Mondays, after the daily job
     }
     monkeypatch.setenv(jobs.DAILY_HOUR_ENV, "0")
     later_jobs, later = jobs.build_jobs(list(defs.assets), jobs.daily_hour_utc())
@@ -215,7 +217,31 @@ def test_schedules_ship_stopped_the_daily_one_at_the_configured_hour(defs, monke
     assert schedules(at_midnight) == {
         "refresh_snapshots_schedule": ("0 23 * * *", stopped),
         "daily_schedule": ("0 0 * * *", stopped),
+        "weekly_report_schedule": ("0 1 * * 1", stopped),
     }
     monkeypatch.setenv(jobs.DAILY_HOUR_ENV, "24")
     with pytest.raises(ValueError, match="UNITCOST_DAILY_HOUR_UTC must be an hour from 0 to 23"):
         jobs.daily_hour_utc()
+
+
+def test_the_weekly_report_is_its_own_job_for_the_sunday_before_each_monday_tick(defs):
+    from pipelines.jobs import DAILY_JOB, WEEKLY_REPORT_JOB
+
+    def selected(job_name):
+        job = defs.resolve_job_def(job_name)
+        return {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+
+    assert selected(WEEKLY_REPORT_JOB) == {"reports/weekly_rightsizing"}
+    assert "reports/weekly_rightsizing" not in selected(DAILY_JOB)
+    assert "marts/fct_recommendations" in selected(DAILY_JOB)
+
+    schedule = defs.resolve_schedule_def("weekly_report_schedule")
+    # Monday 2026-11-09 07:00 UTC reports the week Monday 2026-11-02 .. Sunday 2026-11-08.
+    tick = dt.datetime(2026, 11, 9, 7, tzinfo=dt.UTC)
+    repository = defs.get_repository_def()
+    with dg.build_schedule_context(
+        scheduled_execution_time=tick, repository_def=repository
+    ) as context:
+        (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-11-08"
+    assert tick.weekday() == 0  # a Monday, so the cron above is the one that fired

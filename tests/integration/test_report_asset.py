@@ -105,16 +105,18 @@ def test_the_run_summary_ends_with_where_the_report_is(built, capsys, monkeypatc
     assert lines[-1].strip().startswith("CSVs beside it: recommendations_2026-11-07.csv")
 
 
-def test_the_report_runs_after_the_marts_it_reads_in_the_daily_job(dbt_manifest):
+def test_the_report_reads_the_marts_and_has_a_job_of_its_own(dbt_manifest):
     from pipelines.definitions import defs
+    from pipelines.jobs import DAILY_JOB, WEEKLY_REPORT_JOB
 
     marts = ["fct_recommendations", "fct_efficiency_daily", "fct_cost_allocation_daily"]
     # and the USD rates its held-cost column converts with (pipelines/report/sql/deployments.sql)
     rates = dg.AssetKey(["intermediate", "int_billing__usd_rates"])
     expected = {dg.AssetKey(["marts", m]) for m in marts} | {rates}
     assert weekly_report.asset_deps[REPORT_KEY] == expected
-    job = defs.resolve_job_def("daily")
-    assert REPORT_KEY in job.asset_layer.asset_graph.executable_asset_keys
+    # built on Mondays by its own job (pipelines/jobs.py), after the daily job has built Sunday
+    assert defs.resolve_job_def(WEEKLY_REPORT_JOB).asset_layer.selected_asset_keys == {REPORT_KEY}
+    assert REPORT_KEY not in defs.resolve_job_def(DAILY_JOB).asset_layer.selected_asset_keys
 
 
 def test_a_bill_changed_after_the_report_marks_its_next_issue_restated(tmp_path, monkeypatch):

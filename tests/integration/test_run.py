@@ -78,7 +78,7 @@ def test_run_loads_registry_and_builds_the_daily_spine_identically_twice(
     assert sorted(published) == days
 
     # The runs stay in the Dagster instance beside the warehouse, for `dagster dev` to show:
-    # all six, successful, with the days each materialized.
+    # all nine (snapshot, daily, report per run), successful, with the days each materialized.
     with open_instance(first.duckdb_path.parent / "dagster") as instance:
         recorded = {r.run_id: r.status for r in instance.get_runs()}
         days_built = instance.get_materialized_partitions(dg.AssetKey(["marts", "deployment_days"]))
@@ -87,13 +87,13 @@ def test_run_loads_registry_and_builds_the_daily_spine_identically_twice(
         )
     run_ids = [r for result in (first, second, third) for r in result.run_ids]
     assert {recorded[r] for r in run_ids} == {dg.DagsterRunStatus.SUCCESS}
-    assert len(recorded) == 6
+    assert len(recorded) == 9
     assert days_built == {"2026-11-02", "2026-11-03", "2026-11-04"}
     assert snapshot_built is not None
 
     # Repeated runs leave no dbt target folder of their own behind, only the latest per asset.
     ours = [r[:7] for result in (first, second, third) for r in result.run_ids]
-    assert len(ours) == 6
+    assert len(ours) == 9
     left = [f.name for f in TARGET_DIR.iterdir() if any(f"-{r}-" in f.name for r in ours)]
     assert left == []
     assert (LATEST_TARGETS_DIR / "dbt_models" / "run_results.json").is_file()
