@@ -10,11 +10,13 @@ from pipelines.report.files import ReportFiles, reports_dir
 from pipelines.warehouse import connect, quote_identifier
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+ANALYSTS_SQL_DIR = SQL_DIR / "analysts"  # analysts' queries on the marts (README)
+OPS_SQL_DIR = SQL_DIR / "ops"  # queries the tooling itself runs
 
 
 def warehouse_tables(duckdb_path: str | Path) -> list[tuple[str, str, int]]:
-    """(schema, table, rows) for every raw and mart table, via ``sql/warehouse_tables.sql``."""
-    query = (SQL_DIR / "warehouse_tables.sql").read_text()
+    """(schema, table, rows) for every raw and mart table, via ``sql/ops/warehouse_tables.sql``."""
+    query = (OPS_SQL_DIR / "warehouse_tables.sql").read_text()
     with connect(duckdb_path, read_only=True) as con:
         tables = con.execute(query).fetchall()
         return [
@@ -68,9 +70,9 @@ def print_summary(
     for schema, table, rows in tables:
         print(f"  {schema}.{table:<32} {rows:>12,} rows")
     if ("marts", "dim_deployments") in {(s, t) for s, t, _ in tables}:
-        print("Declared fleet (sql/fleet_overview.sql):")
+        print("Declared fleet (sql/analysts/fleet_overview.sql):")
         with connect(duckdb_path, read_only=True) as con:
-            overview = con.execute((SQL_DIR / "fleet_overview.sql").read_text()).fetchall()
+            overview = con.execute((ANALYSTS_SQL_DIR / "fleet_overview.sql").read_text()).fetchall()
         for gpu_type, team, deployments, gpus, ids in overview:
             print(f"  {gpus:>4} x {gpu_type:<10} {team:<12} {deployments} deployment(s): {ids}")
     if end:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.summary import SQL_DIR
+from pipelines.summary import ANALYSTS_SQL_DIR, SQL_DIR
 from pipelines.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -52,17 +52,26 @@ def test_unknown_idle_instance_is_not_claimed_by_any_deployment(fleet_warehouse)
     assert claims == 0
 
 
-@pytest.mark.parametrize("query", sorted(p.name for p in SQL_DIR.glob("*.sql")))
-def test_every_analyst_query_runs_on_the_warehouse(fleet_warehouse, query):
+# Queries whose answer may rightly be empty on two days of the tiny fleet: no deployment-day
+# need fall outside the cost model's band, and quantizing need not free a GPU.
+MAY_BE_EMPTY = {"analysts/modelled_vs_actual_outliers.sql", "analysts/quantization_what_if.sql"}
+
+
+@pytest.mark.parametrize(
+    "query", sorted(str(p.relative_to(SQL_DIR)) for p in SQL_DIR.glob("*/*.sql"))
+)
+def test_every_ready_query_runs_on_the_warehouse(fleet_warehouse, query):
+    """sql/analysts/ and sql/ops/ with their default parameters on the real marts (their
+    values are checked on a hand-built warehouse in tests/unit/test_analyst_queries.py)."""
     duckdb_path, _ = fleet_warehouse
     with connect(duckdb_path, read_only=True) as con:
         rows = con.execute((SQL_DIR / query).read_text()).fetchall()
-    assert rows, f"sql/{query} returned no rows on the simulated fleet"
+    assert rows or query in MAY_BE_EMPTY, f"sql/{query} returned no rows on the simulated fleet"
 
 
 def test_fleet_overview_counts_every_declared_gpu(fleet_warehouse):
     duckdb_path, truth = fleet_warehouse
     with connect(duckdb_path, read_only=True) as con:
-        overview = con.execute((SQL_DIR / "fleet_overview.sql").read_text()).fetchall()
+        overview = con.execute((ANALYSTS_SQL_DIR / "fleet_overview.sql").read_text()).fetchall()
     declared = sum(d["gpu"]["count"] for d in truth["deployments"].values())
     assert sum(row[3] for row in overview) == declared

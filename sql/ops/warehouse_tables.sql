@@ -1,8 +1,8 @@
 -- Purpose: what the warehouse holds — every unitcost table in the raw and marts schemas.
 -- Marts used: none (DuckDB's catalog); `unitcost summary` adds exact row counts.
 -- Parameters: none.
--- Database: var/unitcost.analytics.duckdb, the read-only copy each run publishes; open it
---   read-only (`duckdb -readonly ...`). Never the writer file var/unitcost.duckdb.
+-- Database: the warehouse `unitcost summary` is given (`pipelines/summary.py`), opened
+--   read-only; by hand, var/unitcost.analytics.duckdb (`duckdb -readonly ...`).
 select
     schema_name,
     table_name
