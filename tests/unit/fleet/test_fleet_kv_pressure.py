@@ -51,24 +51,24 @@ def test_two_evictions_when_one_is_not_enough():
     assert (p.preempted.tolist(), p.usage_frac.tolist()) == ([2], [pytest.approx(0.6)])
 
 
-@pytest.fixture(scope="module")
-def tight(tmp_path_factory):
+@pytest.fixture
+def tight(write_spec, tmp_path):
     """tests/unit/fleet's tiny spec with long prompts and a KV cache of 20,000 tokens."""
-    from conftest import TINY_SPEC
-
-    text = TINY_SPEC.replace(
-        "traffic: {requests_per_day: 3000, trace: azure_conv}",
-        "traffic: {requests_per_day: 3000, trace: mooncake_conversation}",
-    ).replace("max_batch: 16}", "max_batch: 16, kv_capacity_tokens: 20000}")
-    folder = tmp_path_factory.mktemp("tight")
-    spec = folder / "spec.yaml"
-    spec.write_text(text)
-    simulate(folder / "out", spec_path=spec, days=2, seed=3)
-    return folder / "out"
+    spec = write_spec(
+        (
+            "traffic: {requests_per_day: 3000, trace: azure_conv}",
+            "traffic: {requests_per_day: 3000, trace: mooncake_conversation}",
+        ),
+        ("max_batch: 16}", "max_batch: 16, kv_capacity_tokens: 20000}"),
+    )
+    simulate(tmp_path / "out", spec_path=spec, days=2, seed=3)
+    return tmp_path / "out"
 
 
 def _series(out, metric: str) -> pl.DataFrame:
-    frame = pl.read_parquet(out / "telemetry" / "vllm" / "**" / "*.parquet", hive_partitioning=False)
+    frame = pl.read_parquet(
+        out / "telemetry" / "vllm" / "**" / "*.parquet", hive_partitioning=False
+    )
     return frame.filter(pl.col("metric").cast(pl.String) == metric).sort("timestamp")
 
 
