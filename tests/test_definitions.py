@@ -94,6 +94,7 @@ EXPECTED_ASSETS = {
     "raw/recommendations": "recommend",
     "marts/fct_efficiency_daily": "marts",
     "marts/fct_recommendations": "marts",
+    "marts/fct_saturation_hourly": "marts",
     "reports/weekly_rightsizing": "report",
 }
 

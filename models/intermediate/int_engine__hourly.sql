@@ -81,7 +81,9 @@ final as (
             as avg_requests_waiting,
         count(*) filter (
             where metric = 'prompt_tokens_total' and value < previous_value
-        ) as counter_resets
+        ) as counter_resets,
+        -- saturation (fct_saturation_hourly): NULL when the server has no such counter
+        cast(sum(delta) filter (where metric = 'num_preemptions_total') as bigint) as preemptions
     from windowed
     group by all
 )

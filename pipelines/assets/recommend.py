@@ -28,6 +28,7 @@ UPSTREAM = [
     dg.AssetKey(["intermediate", "int_requests__gpu_time_hourly"]),
     dg.AssetKey(["intermediate", "int_telemetry__gpu_hourly"]),
     dg.AssetKey(["marts", "dim_deployments"]),
+    dg.AssetKey(["marts", "fct_saturation_hourly"]),
 ]
 # Recommendations as of a window's last day summarise this many days up to its end, however
 # the run was cut: a one-day partition alone would rate every recommendation low on days
@@ -110,5 +111,12 @@ def recommend_tables(
     )
     yield dg.MaterializeResult(
         asset_key=RECOMMENDATIONS_KEY,
-        metadata={"dagster/row_count": n_recs, "as_of_date": as_of.isoformat()},
+        metadata={
+            "dagster/row_count": n_recs,
+            "as_of_date": as_of.isoformat(),
+            # shrinking changes the saturation guard kept back, and why (saturation.py)
+            "withheld_recommendations": {
+                f"{h.deployment_id} {h.kind}": f"{h.change}: {h.reason}" for h in result.withheld
+            },
+        },
     )

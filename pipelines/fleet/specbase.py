@@ -58,3 +58,6 @@ class Service(StrictModel):
     tpot_per_seq_ms: Annotated[float, Field(ge=0)]
     max_batch: Annotated[int, Field(ge=1)]
     error_rate: Fraction = 0.0
+    # KV-cache slots (tokens) of one replica; None: never full. Past it the engine preempts
+    # (kv_pressure.py): its metrics show preemptions and the preempted requests waiting.
+    kv_capacity_tokens: Annotated[int, Field(ge=1)] | None = None

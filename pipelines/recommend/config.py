@@ -46,6 +46,8 @@ class PolicyConfig(StrictModel):
     max_peak_busy_observed: Limit | None = None
     max_peak_busy_predicted: Limit | None = None
     censored_busy: Limit | None = None
+    max_peak_waiting_p95_requests: Annotated[float, Field(ge=0)] | None = None
+    max_peak_preemptions: Annotated[int, Field(ge=0)] | None = None
     min_replicas_kept: Annotated[int, Field(ge=1)] | None = None
     min_context_tokens: Annotated[int, Field(ge=1)] | None = None
     kv_headroom: Annotated[float, Field(ge=1)] | None = None

@@ -3,6 +3,10 @@
 Kinds are tried from least to most risky: right_size (no quality change), quantize
 (quality assumed), distill (must beat both by a margin), api (eligible deployments only).
 
+A deployment that queued or preempted at its peak (vLLM's metrics, ``saturation.py``) is
+offered nothing with fewer GPUs or replicas; a change withheld for that is recorded in
+``EngineResult.withheld`` with the reason.
+
 A deployment the cost model cannot describe (a precision, LLM or GPU it has no data for) is
 left out before anything else runs and recorded in ``EngineResult.skipped`` with the reason,
 and logged: one bad registry entry must not cost every other deployment its rows.
@@ -21,11 +25,18 @@ from pipelines.recommend.calibrate import Calibration, calibrate, calibrate_days
 from pipelines.recommend.commitments import apply_commitments
 from pipelines.recommend.distill import distill
 from pipelines.recommend.inputs import DeploymentConfig, FleetInputs
+from pipelines.recommend.options import describe
 from pipelines.recommend.outputs import EfficiencyRow, Recommendation
 from pipelines.recommend.policy import Policy
 from pipelines.recommend.predict import efficiency_row
-from pipelines.recommend.quantize import quantize
-from pipelines.recommend.rightsize import right_size, terminate_idle
+from pipelines.recommend.quantize import best_quantize, quantize
+from pipelines.recommend.rightsize import best_right_size, right_size, terminate_idle
+from pipelines.recommend.saturation import (
+    Withheld,
+    keep_size_reason,
+    peak_saturation,
+    shrinks,
+)
 from pipelines.recommend.workload import summarise
 
 log = logging.getLogger(__name__)
@@ -41,13 +52,14 @@ class SkippedDeployment:
 
 @dataclass(frozen=True)
 class EngineResult:
-    """Rows for ``fct_efficiency_daily`` and ``fct_recommendations``, the calibration, and the
-    deployments left out (``skipped``)."""
+    """Rows for ``fct_efficiency_daily`` and ``fct_recommendations``, the calibration, the
+    deployments left out (``skipped``) and the changes the saturation guard withheld."""
 
     efficiency: tuple[EfficiencyRow, ...]
     recommendations: tuple[Recommendation, ...]
     calibration: Calibration
     skipped: tuple[SkippedDeployment, ...] = ()
+    withheld: tuple[Withheld, ...] = ()
 
 
 def unsupported(config: DeploymentConfig) -> str | None:
@@ -84,7 +96,8 @@ def _since(inputs: FleetInputs, day: dt.date | None) -> FleetInputs:
     if requests is not None and requests.height and requests["usage_date"].min() < day:
         requests = requests.filter(requests["usage_date"] >= day)
     observations = tuple(o for o in inputs.observations if o.usage_date >= day)
-    return replace(inputs, observations=observations, requests=requests)
+    saturation = tuple(h for h in inputs.saturation if h.hour_start.date() >= day)
+    return replace(inputs, observations=observations, requests=requests, saturation=saturation)
 
 
 def efficiency_rows(
@@ -132,7 +145,11 @@ def recommend_deployment(
     config = inputs.configs[deployment_id]
     w = summarise(days)
     calibrated = calibration.for_config(config).source == "calibrated"
-    lower = (right_size(config, w, policy, calibrated), quantize(config, w, policy, calibrated))
+    keep = keep_size_reason(peak_saturation(inputs.saturation, deployment_id), policy)
+    lower = (
+        right_size(config, w, policy, calibrated, keep),
+        quantize(config, w, policy, calibrated, keep),
+    )
     recs = [r for r in lower if r is not None]
     lower_risk = max(
         (r.current_daily_cost_usd - r.proposed_daily_cost_usd for r in recs), default=Decimal(0)
@@ -145,6 +162,25 @@ def recommend_deployment(
     if hosted is not None:
         recs.append(hosted)
     return recs
+
+
+def withheld_changes(inputs: FleetInputs, deployment_id: str, policy: Policy) -> list[Withheld]:
+    """The right_size and quantize changes that shrink the deployment and that the
+    saturation guard kept from being recommended (none when it is not saturated)."""
+    keep = keep_size_reason(peak_saturation(inputs.saturation, deployment_id), policy)
+    days = inputs.days_of(deployment_id)
+    if keep is None or not days:
+        return []
+    config, w = inputs.configs[deployment_id], summarise(days)
+    out = []
+    for kind, best in (
+        ("right_size", best_right_size(config, w, policy)),
+        ("quantize", best_quantize(config, w, policy)),
+    ):
+        if best is not None and shrinks(best.config, config):
+            change = f"{describe(config)} -> {describe(best.config)}"
+            out.append(Withheld(deployment_id, kind, change, keep))
+    return out
 
 
 def recommend(
@@ -191,13 +227,17 @@ def recommend(
     recent = _since(inputs, recommend_since)
     calibration = calibrate(recent.requests, recent.configs, min_calibration_requests)
     recs: list[Recommendation] = []
+    withheld: list[Withheld] = []
     for deployment_id in sorted(recent.configs):
         try:
             recs += recommend_deployment(recent, deployment_id, calibration, policy, api_prices)
+            withheld += withheld_changes(recent, deployment_id, policy)
         except ValueError as exc:  # a config the cost model describes but cannot evaluate
             skipped.append(SkippedDeployment(deployment_id, f"no recommendations: {exc}"))
     for s in skipped:
         log.warning("recommendations skip deployment %s: %s", s.deployment_id, s.reason)
+    for h in withheld:
+        log.info("%s for %s withheld (%s): %s", h.kind, h.deployment_id, h.change, h.reason)
     as_of = max((o.usage_date for o in inputs.observations), default=None)
     recs += [terminate_idle(i, as_of, policy) for i in inputs.idle_instances]
     # Last: what of each saving is cash now, given the commitments that paid for the GPUs.
@@ -206,4 +246,4 @@ def recommend(
     efficiency = efficiency_rows(
         inputs, policy, calibration_window_days, min_calibration_requests, min_calibration_days
     )
-    return EngineResult(efficiency, tuple(recs), calibration, tuple(skipped))
+    return EngineResult(efficiency, tuple(recs), calibration, tuple(skipped), tuple(withheld))

@@ -42,6 +42,10 @@ class Policy:
     censored_busy
         At or above this peak busy fraction the GPUs are never idle, so the true load is
         unknown (busy saturates at 1): no right-sizing.
+    max_peak_waiting_p95_requests, max_peak_preemptions
+        The saturation guard (``saturation.py``): a deployment whose worst hour has a p95 of
+        requests waiting per vLLM server above the first, or more preemptions than the
+        second, is proposed neither fewer GPUs nor fewer replicas.
     min_replicas_kept
         Replicas kept for availability, when the deployment already has that many.
     min_context_tokens, kv_headroom
@@ -74,6 +78,8 @@ class Policy:
     max_peak_busy_observed: float = 0.8
     max_peak_busy_predicted: float = 0.5
     censored_busy: float = 0.95
+    max_peak_waiting_p95_requests: float = 0.0
+    max_peak_preemptions: int = 0
     min_replicas_kept: int = 2
     min_context_tokens: int = 32_768
     kv_headroom: float = 1.5

@@ -30,9 +30,14 @@ def _native(gpu, precision: str) -> bool:
     return True
 
 
-def best_quantize(current: DeploymentConfig, w: Workload, policy: Policy) -> Option | None:
-    """The least aggressive precision whose smallest fitting TP frees GPUs and clears the bar."""
-    if current.weight_precision not in policy.quantize_from:
+def best_quantize(
+    current: DeploymentConfig, w: Workload, policy: Policy, keep_size: bool = False
+) -> Option | None:
+    """The least aggressive precision whose smallest fitting TP frees GPUs and clears the bar.
+
+    Its saving is GPUs freed, so with ``keep_size`` (the saturation guard) there is none.
+    """
+    if current.weight_precision not in policy.quantize_from or keep_size:
         return None
     gpu = current.deployment().gpu
     for target in policy.quantize_to:
@@ -64,13 +69,18 @@ def _ceiling_gain(new: DeploymentConfig, current: DeploymentConfig, w: Workload)
 
 
 def quantize(
-    current: DeploymentConfig, w: Workload, policy: Policy, calibrated: bool
+    current: DeploymentConfig,
+    w: Workload,
+    policy: Policy,
+    calibrated: bool,
+    keep_size_reason: str | None = None,
 ) -> Recommendation | None:
-    """The ``quantize`` recommendation for one deployment, or None.
+    """The ``quantize`` recommendation for one deployment, or None (always None when
+    ``keep_size_reason`` says the deployment is saturated at its peak).
 
     Its assumptions name every policy value that bounded the choice (``claims``).
     """
-    best = best_quantize(current, w, policy)
+    best = best_quantize(current, w, policy, keep_size=keep_size_reason is not None)
     if best is None:
         return None
     new = best.config

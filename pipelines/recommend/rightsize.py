@@ -1,7 +1,8 @@
 """right_size: terminate idle instances; fewer GPUs; a cheaper GPU type that fits.
 
 Evidence (COSTMODEL.md §4): utilisation of the busiest hour, not averages; never when the
-GPUs are saturated (the true load is then unknown), never below ``min_replicas_kept``.
+GPUs are saturated (the true load is then unknown), never below ``min_replicas_kept``; never
+fewer GPUs or replicas when vLLM queued or preempted at the peak (``saturation.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pipelines.recommend.money import daily_usd, monthly_saving_usd
 from pipelines.recommend.options import Option, check, describe, replicas_to_keep
 from pipelines.recommend.outputs import Recommendation
 from pipelines.recommend.policy import Policy, gpu_hour_price
+from pipelines.recommend.saturation import shrinks
 from pipelines.recommend.workload import Workload
 
 MAX_REPLICAS_TRIED = 64
@@ -49,7 +51,7 @@ def terminate_idle(instance: IdleInstance, as_of, policy: Policy) -> Recommendat
     )
 
 
-def _candidates(current: DeploymentConfig, w: Workload, policy: Policy):
+def _candidates(current: DeploymentConfig, w: Workload, policy: Policy, keep_size: bool):
     arch = current.deployment().arch
     for gpu in gpu_ids():
         if gpu == current.gpu_id:
@@ -70,17 +72,22 @@ def _candidates(current: DeploymentConfig, w: Workload, policy: Policy):
                 )
                 if new.num_gpus * price >= current.num_gpus * current.usd_per_gpu_hour:
                     break
+                if keep_size and shrinks(new, current):
+                    continue
                 option = check(new, current, w, policy)
                 if option is not None:
                     yield option
                     break
 
 
-def best_right_size(current: DeploymentConfig, w: Workload, policy: Policy) -> Option | None:
-    """The cheapest config that fits and carries the observed peak, if it clears the bar."""
+def best_right_size(
+    current: DeploymentConfig, w: Workload, policy: Policy, keep_size: bool = False
+) -> Option | None:
+    """The cheapest config that fits and carries the observed peak, if it clears the bar;
+    ``keep_size``: none with fewer GPUs or replicas (the saturation guard)."""
     if w.peak_busy_fraction >= policy.censored_busy:
         return None
-    options = list(_candidates(current, w, policy))
+    options = list(_candidates(current, w, policy, keep_size))
     if not options:
         return None
     best = min(options, key=lambda o: (o.daily_cost_usd, o.config.num_gpus))
@@ -88,13 +95,19 @@ def best_right_size(current: DeploymentConfig, w: Workload, policy: Policy) -> O
 
 
 def right_size(
-    current: DeploymentConfig, w: Workload, policy: Policy, calibrated: bool
+    current: DeploymentConfig,
+    w: Workload,
+    policy: Policy,
+    calibrated: bool,
+    keep_size_reason: str | None = None,
 ) -> Recommendation | None:
     """The ``right_size`` recommendation for one deployment, or None.
 
     Its assumptions name every policy value that bounded the choice (``claims``).
+    ``keep_size_reason``: the deployment is saturated at its peak (``saturation.py``): only
+    configs with as many GPUs and replicas are tried, and the reason is stated.
     """
-    best = best_right_size(current, w, policy)
+    best = best_right_size(current, w, policy, keep_size=keep_size_reason is not None)
     if best is None:
         return None
     new = best.config
@@ -107,6 +120,11 @@ def right_size(
         claims.kv_room(policy),
         claims.replicas_kept(replicas_to_keep(current, policy), new.replicas, policy),
     ]
+    if keep_size_reason is not None:
+        assumptions.append(
+            f"{keep_size_reason} So it keeps at least its {current.num_gpus} GPUs and "
+            f"{current.replicas} replicas."
+        )
     if new.gpu_id != current.gpu_id:
         source = (
             "policy gpu_price_overrides"

@@ -6,8 +6,9 @@ paid and each day's cost, allocation basis: allocated + idle, USD),
 their replica's GPUs, from the split's own sweep), ``intermediate.int_requests__gpu_time_hourly``
 (the observed batch), ``intermediate.int_telemetry__gpu_hourly`` with
 ``staging.stg_registry__selectors`` (busy time of each deployment's GPUs),
-``intermediate.int_allocation__gpu_hours`` (instances no deployment holds) and
-``intermediate.int_billing__commitment_coverage`` (which commitment paid for what). Money is
+``intermediate.int_allocation__gpu_hours`` (instances no deployment holds),
+``intermediate.int_billing__commitment_coverage`` (which commitment paid for what) and
+``marts.fct_saturation_hourly`` (vLLM's queue and preemptions, the saturation guard). Money is
 USD: every bill counts, each line converted at its billing period's rate
 (``intermediate.int_billing__usd_rates``, 1 for USD) in DECIMAL. The queries are in
 ``sql/``; days are summarised by ``observations``. No dagster here: the asset passes the
@@ -27,6 +28,7 @@ import polars as pl
 from pipelines.recommend.commitments import coverage_from_frame
 from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance
 from pipelines.recommend.observations import daily_observations
+from pipelines.recommend.saturation import SaturationHour
 from pipelines.warehouse import memory_limit_bytes
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -101,11 +103,14 @@ def load_warehouse_inputs(
     days = _query(con, "days", start, end)
     idle = _idle_instances(_query(con, "idle", start, end))
     commitments = coverage_from_frame(_query(con, "commitments", start, end))
+    saturation = tuple(
+        SaturationHour(**r) for r in _query(con, "saturation", start, end).iter_rows(named=True)
+    )
     # last: no other query runs while the requests frame is held (it is outside DuckDB's limit)
     requests = _requests(con, start, end)
     observations = daily_observations(requests, days, configs)
     return FleetInputs(
-        configs, observations, idle, requests if requests.height else None, commitments
+        configs, observations, idle, requests if requests.height else None, commitments, saturation
     )
 
 

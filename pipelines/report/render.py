@@ -166,6 +166,7 @@ def render_html(tables: ReportTables) -> str:
         missing=tables.missing,
         stale_recommendations=tables.stale_recommendations,
         restated=tables.restated,
+        saturation=tables.saturation.rows(named=True),
         unobserved_share=(
             coverage["unobserved_gpu_hours"] / coverage["gpu_hours"]
             if coverage["gpu_hours"]

@@ -57,6 +57,8 @@ class ReportTables:
     missing: tuple[tuple[str, dt.date], ...] = ()  # (source, day) with no rows in the week
     billed_cost: Totals = field(default_factory=dict)  # the week's billed cost per currency
     restated: Restatement | None = None  # the billed cost changed since an earlier issue
+    # per deployment: its most saturated vLLM hour and the week's preemptions (saturation_week)
+    saturation: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property
     def stale_recommendations(self) -> bool:
@@ -99,7 +101,27 @@ def load_tables(con: duckdb.DuckDBPyConnection, last_day: dt.date) -> ReportTabl
         missing=missing_days(con, first_day, last_day),
         billed_cost=billed,
         restated=restatement(con, last_day, billed),
+        saturation=saturation_week(con, first_day, last_day),
     )
+
+
+def saturation_week(
+    con: duckdb.DuckDBPyConnection, first_day: dt.date, last_day: dt.date
+) -> pl.DataFrame:
+    """Per deployment with vLLM metrics: its most saturated hour of the week (most requests
+    waiting at p95, then most preemptions, then fullest KV cache), that hour's KV-cache
+    usage and queue (p95 and max), and the week's preemptions (``sql/saturation.sql``).
+
+    Empty on a warehouse whose dbt build predates ``marts.fct_saturation_hourly``: the
+    section then says there is nothing to show rather than failing the whole report.
+    """
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'fct_saturation_hourly'"
+    ).fetchone()[0]
+    if not exists:
+        return pl.DataFrame()
+    return _query(con, "saturation", {"first_day": first_day, "last_day": last_day})
 
 
 def missing_days(

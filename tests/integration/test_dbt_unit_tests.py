@@ -54,6 +54,8 @@ def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path):
         "requests_are_flagged_outside_telemetry_only_beyond_the_skew_tolerance",
         "a_minute_with_part_of_its_samples_without_a_busy_signal_measures_only_those",
         "an_hour_with_a_busy_signal_in_half_its_minutes_is_busy_over_those_minutes",
+        "saturation_hour_pools_both_servers_scrapes_and_sums_their_preemptions",
+        "preemption_counter_deltas_survive_a_restart",
     } <= passed
 
     docs = _dbt(["docs", "generate"], duckdb_path, tmp_path / "target")

@@ -10,6 +10,10 @@ one's when it fails), everything else when it finishes; a scrape shows every eve
 own time. Counters run on across days; one replica restarts at 14:00 UTC on the first day
 (its counters drop to 0), a reset ingest must survive. Servers on the L4 hosts run an older
 vLLM that still calls the KV gauge ``gpu_cache_usage_perc``.
+
+A deployment whose spec states ``service.kv_capacity_tokens`` gets its KV gauge, preemptions
+and the preempted requests (waiting, not running) from ``kv_pressure.py``; the
+``num_preemptions_total`` counter is written for every replica (0 without a capacity).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.fleet.kv_pressure import KvPressure, replica_pressure
 from pipelines.fleet.tables import PARQUET_OPTIONS, UTC_US, day_start_us
 
 SCRAPE_S = 60
@@ -78,21 +83,30 @@ def _histogram(name, bounds, s, values) -> list[tuple]:
     return series
 
 
-def replica_series(ev: pl.DataFrame, max_batch: int, old_names: bool) -> list[tuple]:
-    """(metric, le, values per scrape) for one replica-day, counters from 0 at midnight."""
+def replica_series(
+    ev: pl.DataFrame, max_batch: int, old_names: bool, pressure: KvPressure | None = None
+) -> list[tuple]:
+    """(metric, le, values per scrape) for one replica-day, counters from 0 at midnight.
+    ``pressure``: the replica's KV usage and preemptions when its spec states a capacity."""
     sp, sf = ev["s_prompt"].to_numpy(), ev["s_finish"].to_numpy()
     ok = ev.filter("ok")
     so = ok["s_finish"].to_numpy()
     running = np.maximum(_cum(ev["arrival"].to_numpy()) - _cum(sf), 0)
     kv = "vllm:gpu_cache_usage_perc" if old_names else "vllm:kv_cache_usage_perc"
+    kv_usage = np.round(np.minimum(running / max_batch, 1.0) * 0.9, 4)
+    preempted = np.zeros(SCRAPES)
+    if pressure is not None:
+        kv_usage, preempted = np.round(pressure.usage_frac, 4), pressure.preempted
+    on_gpu = np.maximum(np.minimum(running, max_batch) - preempted, 0)
     series = [
         ("vllm:prompt_tokens_total", None, _cum(sp, ev["input_tokens"].to_numpy())),
         ("vllm:generation_tokens_total", None, _cum(sf, ev["output_tokens"].to_numpy())),
         ("vllm:prefix_cache_queries_total", None, _cum(sp, ev["input_tokens"].to_numpy())),
         ("vllm:prefix_cache_hits_total", None, _cum(sp, ev["cached_tokens"].to_numpy())),
-        ("vllm:num_requests_running", None, np.minimum(running, max_batch)),
-        ("vllm:num_requests_waiting", None, np.maximum(running - max_batch, 0)),
-        (kv, None, np.round(np.minimum(running / max_batch, 1.0) * 0.9, 4)),
+        ("vllm:num_requests_running", None, on_gpu),
+        ("vllm:num_requests_waiting", None, np.maximum(running - max_batch, 0) + preempted),
+        (kv, None, kv_usage),
+        ("vllm:num_preemptions_total", None, np.cumsum(preempted)),
     ]
     for name, bounds, col in (
         ("time_to_first_token_seconds", TTFT, "ttft"),
@@ -189,6 +203,13 @@ def _truth_add(truth: dict, dep_id: str, day, ev: pl.DataFrame, first: int) -> N
         per_day[k] += int(v)
 
 
+def _truth_add_preemptions(truth: dict, dep_id: str, day, pressure, first: int) -> None:
+    """Preemptions the counter shows from scrape ``first`` on (0 without a KV capacity)."""
+    n = 0 if pressure is None else int(pressure.preempted[first:].sum())
+    per_day = truth[dep_id][day.isoformat()]
+    per_day["preemptions"] = per_day.get("preemptions", 0) + n
+
+
 def write_engine_metrics(ctx, root: Path) -> dict:
     """Write every replica-day's scrapes under ``root``; returns the ground-truth totals."""
     plan = ctx.plan
@@ -210,7 +231,12 @@ def write_engine_metrics(ctx, root: Path) -> dict:
                 late = (ev["s_prompt"] >= SCRAPES) | (ev["s_finish"] >= SCRAPES)
                 carry[key] = [rows.filter(late)]
                 old = gpu_type[replica.host] == "l4"
-                series = replica_series(ev, dep.spec.service.max_batch, old)
+                capacity = dep.spec.service.kv_capacity_tokens
+                pressure = None
+                if capacity is not None:
+                    at_s = np.arange(SCRAPES, dtype=np.float64) * SCRAPE_S
+                    pressure = replica_pressure(rows, day_us, at_s, capacity)
+                series = replica_series(ev, dep.spec.service.max_batch, old, pressure)
                 at = RESTART_SCRAPE if (dep.id, r, day) == restart else None
                 series = apply_counters(series, base.setdefault(key, {}), at)
                 labels = {
@@ -223,6 +249,7 @@ def write_engine_metrics(ctx, root: Path) -> dict:
                 path = root / f"date={day}" / f"{replica.host}-{ports[key]}.parquet"
                 write_table(path, series_table(series, day, labels))
                 _truth_add(truth, dep.id, day, ev, first)
+                _truth_add_preemptions(truth, dep.id, day, pressure, first)
     return {
         "scrape_interval_s": SCRAPE_S,
         "restart": {"deployment_id": restart[0], "replica": 0, "after": f"{restart[2]}T14:00:00Z"},

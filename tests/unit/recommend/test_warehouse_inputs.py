@@ -141,3 +141,13 @@ def test_the_requests_read_runs_under_half_the_memory_limit_and_gives_it_back(
         after = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert dict(seen)["requests"] == "953.6 MiB"  # 10^9 bytes
     assert dict(seen)["configs"] == before == after == "1.8 GiB"  # 2 × 10^9 bytes
+
+
+def test_saturation_hours_of_the_window_are_read(inputs):
+    """fixtures/recommend/warehouse.sql: two hours of 2026-11-02; the 2026-11-01 one is out."""
+    from pipelines.recommend.saturation import peak_saturation
+
+    hours = [(h.deployment_id, h.hour_start.hour, h.preemptions) for h in inputs.saturation]
+    assert hours == [("chat-8b", 15, 0), ("chat-8b", 16, 4)]
+    peak = peak_saturation(inputs.saturation, "chat-8b")
+    assert (peak.waiting_p95_requests, peak.preemptions) == (1.5, 4)
