@@ -118,9 +118,7 @@ def spend_forecast(
     them, or without tokens (no cost per token to price the trend with).
     """
     window_start = last_day - dt.timedelta(days=FIT_DAYS - 1)
-    observed = sorted(
-        (d for d in days if window_start <= d.day <= last_day), key=lambda d: d.day
-    )
+    observed = sorted((d for d in days if window_start <= d.day <= last_day), key=lambda d: d.day)
     total_tokens = sum(d.tokens for d in observed)
     if len(observed) < MIN_DAYS or total_tokens <= 0:
         return None
