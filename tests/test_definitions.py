@@ -92,6 +92,7 @@ EXPECTED_ASSETS = {
     "raw/predicted_efficiency_daily": "recommend",
     "raw/recommendations": "recommend",
     "marts/fct_efficiency_daily": "marts",
+    "marts/fct_gpu_busy_hourly": "marts",
     "marts/fct_recommendations": "marts",
     "reports/weekly_rightsizing": "report",
 }

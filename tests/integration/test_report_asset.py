@@ -108,7 +108,12 @@ def test_the_run_summary_ends_with_where_the_report_is(built, capsys, monkeypatc
 def test_the_report_runs_after_the_marts_it_reads_in_the_daily_job(dbt_manifest):
     from pipelines.definitions import defs
 
-    marts = ["fct_recommendations", "fct_efficiency_daily", "fct_cost_allocation_daily"]
+    marts = [
+        "fct_recommendations",
+        "fct_efficiency_daily",
+        "fct_cost_allocation_daily",
+        "fct_gpu_busy_hourly",  # the busy heatmap
+    ]
     # and the USD rates its held-cost column converts with (pipelines/report/sql/deployments.sql)
     rates = dg.AssetKey(["intermediate", "int_billing__usd_rates"])
     expected = {dg.AssetKey(["marts", m]) for m in marts} | {rates}

@@ -6,7 +6,9 @@ nothing but the browser and the standard library: no chromedriver package to kee
 browser's exact version (selenium), no browser build of its own to download (playwright).
 ``--dump-dom`` / ``--screenshot`` on the command line would not report console errors.
 
-Run as a script to screenshot a report: ``python headless_chromium.py report.html out.png``.
+Run as a script to screenshot a report:
+``python headless_chromium.py report.html out.png [scale] [max-height] [css-selector-to-start-at]``
+(``docs/img/weekly_report.png``: ``0.6 1150 '#forecast'`` on ``make run``'s report).
 """
 
 from __future__ import annotations
@@ -163,11 +165,13 @@ def render_page(
     screenshot: bool = True,
     scale: float = 1.0,
     max_height: int | None = None,
+    clip_from: str | None = None,
     timeout_s: float = 90,
 ) -> PageResult:
     """Load ``html`` (a local file), wait until plotly has drawn every chart (or ``timeout_s``
     has passed), and return the charts drawn, the console errors and a PNG of the page
-    (``max_height`` CSS px from the top, if given; ``scale`` < 1 shrinks it)."""
+    (``max_height`` CSS px from the top, or from the element ``clip_from`` selects, if given;
+    ``scale`` < 1 shrinks it)."""
     binary = chromium_path()
     if binary is None:
         raise FileNotFoundError("chromium is not installed")
@@ -195,17 +199,31 @@ def render_page(
                 state = _charts(pipe, session)
             png = None
             if screenshot:
-                height = min(state["height"], max_height) if max_height else state["height"]
+                top = 0
+                if clip_from:
+                    found = pipe.send(
+                        "Runtime.evaluate",
+                        {
+                            "expression": f"document.querySelector({json.dumps(clip_from)})"
+                            ".getBoundingClientRect().top + window.scrollY",
+                            "returnByValue": True,
+                        },
+                        session=session,
+                    )
+                    top = int(found["result"]["value"])
+                height = state["height"] - top
+                height = min(height, max_height) if max_height else height
                 pipe.send(
                     "Emulation.setDeviceMetricsOverride",
-                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                    {"width": width, "height": state["height"], "deviceScaleFactor": 1,
+                     "mobile": False},
                     session=session,
-                )
+                )  # fmt: skip
                 shot = pipe.send(
                     "Page.captureScreenshot",
                     {
                         "format": "png",
-                        "clip": {"x": 0, "y": 0, "width": width, "height": height,
+                        "clip": {"x": 0, "y": top, "width": width, "height": height,
                                  "scale": scale},
                         "captureBeyondViewport": True,
                     },
@@ -229,7 +247,8 @@ if __name__ == "__main__":
     source, target = Path(sys.argv[1]), Path(sys.argv[2])
     scale = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
     max_height = int(sys.argv[4]) if len(sys.argv) > 4 else None
-    page = render_page(source, scale=scale, max_height=max_height)
+    clip_from = sys.argv[5] if len(sys.argv) > 5 else None
+    page = render_page(source, scale=scale, max_height=max_height, clip_from=clip_from)
     target.write_bytes(page.png)
     print(
         f"{len(page.drawn)} of {len(page.divs)} charts drawn, "
