@@ -93,6 +93,7 @@ EXPECTED_ASSETS = {
     "raw/predicted_efficiency_daily": "recommend",
     "raw/recommendations": "recommend",
     "marts/fct_efficiency_daily": "marts",
+    "marts/fct_gpu_busy_hourly": "marts",
     "marts/fct_recommendations": "marts",
     "marts/fct_saturation_hourly": "marts",
     "reports/weekly_rightsizing": "report",

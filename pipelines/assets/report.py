@@ -2,8 +2,9 @@
 
 The logic is ``pipelines/report`` (no dagster there). The report covers the 7 UTC days
 ending on the partition window's last day; re-running a partition replaces its files. It reads
-fct_efficiency_daily (floor, modelled and actual per deployment), fct_recommendations (cash and
-deferred savings), fct_cost_allocation_daily (fleet spend) and dim_deployments.
+fct_efficiency_daily (floor, modelled and actual per deployment; the 28 days it fits the 30-day
+spend forecast on), fct_recommendations (cash and deferred savings), fct_cost_allocation_daily
+(fleet spend), fct_gpu_busy_hourly (the busy heatmap) and dim_deployments.
 Files land in ``$UNITCOST_REPORTS_DIR``, else in ``reports/`` beside the DuckDB file.
 Each issue is recorded in ``reports.weekly_report_history`` with the billed cost it was built
 on; when the bill of an issued week changes (RELIABILITY case 4), the week's next report is
@@ -26,6 +27,8 @@ UPSTREAM = [
     dg.AssetKey(["marts", "fct_recommendations"]),
     dg.AssetKey(["marts", "fct_efficiency_daily"]),
     dg.AssetKey(["marts", "fct_cost_allocation_daily"]),
+    dg.AssetKey(["marts", "fct_gpu_busy_hourly"]),
+    dg.AssetKey(["marts", "fct_saturation_hourly"]),
     dg.AssetKey(["intermediate", "int_billing__usd_rates"]),
 ]
 

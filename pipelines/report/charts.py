@@ -16,12 +16,14 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from pipelines.report.forecast import SpendForecast
 from pipelines.report.formats import SYMBOLS, money, pct
-from pipelines.report.tables import ReportTables, waterfall_steps
+from pipelines.report.tables import ReportTables, spend_forecasts, waterfall_steps
 
 KIND_COLOURS = {"allocated": "#2b6cb0", "idle": "#dd8a2e", "unallocated": "#9b2c2c"}
 CASH, DEFERRED = "#2f855a", "#b7d7c2"
 MODELLED, ACTUAL = "#718096", "#2b6cb0"
+STEP_UP, STEP_DOWN = "#dd8a2e", "#2f855a"  # a waterfall step adding cost, or taking it off
 _FONT = {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 13}
 _LAYOUT = {
     "template": "plotly_white",
@@ -88,22 +90,42 @@ def deployment_waterfall(deployment: dict) -> go.Figure | None:
     if steps is None:
         return None
     labels = [money(s.value) for s in steps]
+    # Floating bars (a bar trace's ``base``) rather than plotly's waterfall trace, which only
+    # the full plotly.js bundle has (bundle.py): each step starts where the last level ended.
+    bases, heights, colours, levels = [], [], [], []
+    level = 0.0
+    for s in steps:
+        value = float(s.value)
+        if s.measure == "absolute":
+            bases.append(0.0)
+            heights.append(value)
+            colours.append(ACTUAL)
+            level = value
+        else:
+            bases.append(level)
+            heights.append(value)  # negative: the bar hangs down from the level
+            colours.append(STEP_UP if value >= 0 else STEP_DOWN)
+            level += value
+        levels.append(level)
     fig = go.Figure(
-        go.Waterfall(
+        go.Bar(
             x=[s.label for s in steps],
-            y=[float(s.value) for s in steps],
-            measure=[s.measure for s in steps],
+            y=heights,
+            base=bases,
+            marker_color=colours,
             text=labels,
             textposition="outside",
             cliponaxis=False,
             customdata=labels,
             hovertemplate="%{x}: %{customdata}<extra></extra>",
-            connector={"line": {"color": "#a0aec0", "width": 1}},
-            increasing={"marker": {"color": "#dd8a2e"}},
-            decreasing={"marker": {"color": "#2f855a"}},
-            totals={"marker": {"color": ACTUAL}},
         )
     )
+    # connectors: each level carried over to the next bar, as a waterfall draws them
+    for i, y in enumerate(levels[:-1]):
+        fig.add_shape(
+            type="line", x0=i + 0.4, x1=i + 0.6, y0=y, y1=y, xref="x", yref="y",
+            line={"color": "#a0aec0", "width": 1},
+        )  # fmt: skip
     fig.update_layout(
         title={
             "text": f"Floor to actual, USD, {_days(deployment)} · "
@@ -119,10 +141,7 @@ def deployment_waterfall(deployment: dict) -> go.Figure | None:
         font=_FONT,
     )
     # room above the highest level the bars reach, for the labels
-    level = top = 0.0
-    for s in steps:
-        level = float(s.value) + (level if s.measure == "relative" else 0.0)
-        top = max(top, level)
+    top = max([0.0, *levels, *(b + max(h, 0.0) for b, h in zip(bases, heights, strict=True))])
     fig.update_yaxes(range=[0, top * 1.15 if top > 0 else 1])
     return fig
 
@@ -216,11 +235,123 @@ def recommendation_savings(tables: ReportTables) -> go.Figure | None:
     return fig
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+BUSY_SCALE = [[0.0, "#f7fbff"], [0.5, "#6baed6"], [1.0, "#08306b"]]
+
+
+def spend_forecast_chart(forecasts: list[SpendForecast]) -> go.Figure | None:
+    """Horizontal bars: each deployment's forecast spend for the next 30 days, USD, with its
+    95 % prediction interval as an error bar (``forecast.py``)."""
+    if not forecasts:
+        return None
+    rows = sorted(forecasts, key=lambda f: (f.spend_usd, f.deployment_id))  # most at the top
+    labels = [f.deployment_id for f in rows]
+    text = [
+        f"{money(f.spend_usd)} ({money(f.spend_low_usd)} to {money(f.spend_high_usd)})"
+        for f in rows
+    ]
+    fig = go.Figure(
+        go.Bar(
+            y=labels,
+            x=[float(f.spend_usd) for f in rows],
+            orientation="h",
+            marker_color=ACTUAL,
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [float(f.spend_high_usd - f.spend_usd) for f in rows],
+                "arrayminus": [float(f.spend_usd - f.spend_low_usd) for f in rows],
+                "color": "#4a5568",
+            },
+            customdata=text,
+            hovertemplate="%{y}: %{customdata}<extra>next 30 days</extra>",
+        )
+    )
+    first, last = rows[0].first_day, rows[0].last_day
+    fig.update_layout(
+        title=f"Spend forecast, {first} to {last} (USD, 95 % interval)",
+        xaxis={"title": "USD over 30 days", "tickprefix": "$", "tickformat": ",~f",
+               "rangemode": "tozero"},
+        yaxis={"categoryorder": "array", "categoryarray": labels},
+        showlegend=False,
+        height=max(260, 90 + 36 * len(rows)),
+        **_LAYOUT,
+    )  # fmt: skip
+    return fig
+
+
+def gpu_busy_heatmap(tables: ReportTables) -> go.Figure | None:
+    """Deployment × hour of the week (Monday 00 UTC to Sunday 23 UTC): the DCGM busy share of
+    its observed GPU-hours, %. A blank cell: no GPU-hour observed (or none held)."""
+    busy = tables.busy_hourly
+    if busy.is_empty():
+        return None
+    deployments = sorted(busy["deployment_id"].unique().to_list(), reverse=True)  # a at top
+    cells = {
+        (r["deployment_id"], (r["iso_weekday"] - 1) * 24 + r["hour_utc"]): r
+        for r in busy.iter_rows(named=True)
+    }
+    z, text = [], []
+    for d in deployments:
+        z_row, text_row = [], []
+        for h in range(7 * 24):
+            cell = cells.get((d, h))
+            share = None if cell is None else cell["busy_fraction"]
+            z_row.append(None if share is None else round(100 * share, 1))
+            when = f"{WEEKDAYS[h // 24]} {h % 24:02d}:00 UTC"
+            if cell is None:
+                text_row.append(f"{when}: no GPU-hours")
+            else:
+                text_row.append(
+                    f"{when} ({cell['first_date']}): "
+                    + ("not observed" if share is None else f"{pct(share)} busy")
+                    + f", {cell['held_gpu_hours']:.4g} GPU-hours held"
+                )
+        z.append(z_row)
+        text.append(text_row)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(range(7 * 24)),
+            y=deployments,
+            zmin=0,
+            zmax=100,
+            colorscale=BUSY_SCALE,
+            colorbar={"title": {"text": "busy %"}, "ticksuffix": " %", "thickness": 12},
+            customdata=text,
+            hovertemplate="%{y} · %{customdata}<extra></extra>",
+            xgap=0,
+            ygap=2,
+        )
+    )
+    fig.update_layout(
+        title="GPU busy by hour of the week (DCGM, share of observed GPU-hours)",
+        xaxis={
+            "tickvals": [24 * i + 12 for i in range(7)],
+            "ticktext": list(WEEKDAYS),
+            "range": [-0.5, 7 * 24 - 0.5],
+            "showgrid": False,
+            "zeroline": False,
+        },
+        yaxis={"automargin": True},
+        shapes=[
+            {"type": "line", "x0": 24 * i - 0.5, "x1": 24 * i - 0.5, "y0": 0, "y1": 1,
+             "xref": "x", "yref": "paper", "line": {"color": "#ffffff", "width": 2}}
+            for i in range(1, 7)
+        ],
+        height=max(240, 110 + 30 * len(deployments)),
+        **{**_LAYOUT, "margin": {"l": 110, "r": 20, "t": 50, "b": 40}},
+    )  # fmt: skip
+    return fig
+
+
 def build_charts(tables: ReportTables) -> dict[str, go.Figure | None]:
     """The fleet charts, by name (the per-deployment ones: ``deployment_charts``)."""
     return {
         "daily_cost": daily_cost_by_kind(tables),
         "savings": recommendation_savings(tables),
+        "forecast": spend_forecast_chart(spend_forecasts(tables)),
+        "busy_heatmap": gpu_busy_heatmap(tables),
     }
 
 

@@ -1,5 +1,9 @@
 """Render the report: one self-contained HTML file (plotly.js inline, no CDN) and two CSVs.
 
+plotly.js is the cartesian partial bundle (``bundle.py``), inlined once in the page's head;
+every chart is a div and a short script calling it. A chart with a trace type that bundle
+lacks is an error here, not a blank box in someone's inbox.
+
 The template is ``dashboards/weekly_report.html.j2``. Money is formatted from Decimal by
 ``formats.money`` only, rounded for reading; the CSVs keep the marts' exact DECIMAL values.
 Nothing in the HTML depends on the clock, so re-rendering the same week gives the same file
@@ -17,16 +21,18 @@ from pathlib import Path
 import jinja2
 import plotly.graph_objects as go
 import polars as pl
-from plotly.offline import get_plotlyjs
 
+from pipelines.report.bundle import BUNDLE_TRACES, plotly_js
 from pipelines.report.charts import build_charts, deployment_charts
 from pipelines.report.files import ReportFiles
+from pipelines.report.forecast import FIT_DAYS, HORIZON_DAYS, LEVEL, MIN_DAYS
 from pipelines.report.formats import money, number, pct
 from pipelines.report.restated import Restatement
 from pipelines.report.tables import (
     WATERFALL,
     ReportTables,
     headline_savings,
+    spend_forecasts,
     waterfall_steps,
     waterfall_unexplained,
 )
@@ -102,6 +108,11 @@ def _environment() -> jinja2.Environment:
 def _chart_html(name: str, fig: go.Figure | None) -> str | None:
     if fig is None:
         return None
+    missing = {trace.type for trace in fig.data} - BUNDLE_TRACES
+    if missing:
+        raise ValueError(
+            f"chart {name}: trace type(s) {sorted(missing)} not in the plotly.js bundle"
+        )
     # A fixed div id (plotly's default is random) keeps re-renders byte-identical.
     return fig.to_html(
         full_html=False, include_plotlyjs=False, div_id=f"chart-{name}", config=_CHART_CONFIG
@@ -176,7 +187,14 @@ def render_html(tables: ReportTables) -> str:
         efficiency_sources=tables.method_counts("efficiency_source"),
         charts=charts,
         deployment_charts=per_deployment,
-        plotly_js=get_plotlyjs(),
+        forecasts=spend_forecasts(tables),
+        forecast_method={
+            "fit_days": FIT_DAYS,
+            "horizon_days": HORIZON_DAYS,
+            "min_days": MIN_DAYS,
+            "level": LEVEL,
+        },
+        plotly_js=plotly_js(),
     )
 
 

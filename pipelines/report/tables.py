@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from pipelines.quality import freshness
+from pipelines.report.forecast import FIT_DAYS, DayUsage, SpendForecast, spend_forecast
 from pipelines.report.restated import Restatement, Totals, restatement
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -59,6 +60,10 @@ class ReportTables:
     restated: Restatement | None = None  # the billed cost changed since an earlier issue
     # per deployment: its most saturated vLLM hour and the week's preemptions (saturation_week)
     saturation: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # deployment x UTC day over the forecast's fit window: tokens, cost_usd (forecast.py)
+    forecast_days: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # deployment x hour of the week (iso_weekday, hour_utc): DCGM busy share (heatmap)
+    busy_hourly: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property
     def stale_recommendations(self) -> bool:
@@ -84,7 +89,8 @@ def week_ending(last_day: dt.date) -> tuple[dt.date, dt.date]:
 def load_tables(con: duckdb.DuckDBPyConnection, last_day: dt.date) -> ReportTables:
     """Query the marts for the week ending on ``last_day`` (an open, UTC connection)."""
     first_day, _ = week_ending(last_day)
-    params = {"first_day": first_day, "last_day": last_day}
+    fit_first_day = last_day - dt.timedelta(days=FIT_DAYS - 1)
+    params = {"first_day": first_day, "last_day": last_day, "fit_first_day": fit_first_day}
     _define_macros(con)
     coverage = _query(con, "coverage", params).row(0, named=True)
     billed = dict(_query(con, "billed_totals", params).iter_rows())
@@ -102,6 +108,8 @@ def load_tables(con: duckdb.DuckDBPyConnection, last_day: dt.date) -> ReportTabl
         billed_cost=billed,
         restated=restatement(con, last_day, billed),
         saturation=saturation_week(con, first_day, last_day),
+        forecast_days=_query(con, "forecast_days", params),
+        busy_hourly=_query(con, "busy_hourly", params),
     )
 
 
@@ -122,6 +130,24 @@ def saturation_week(
     if not exists:
         return pl.DataFrame()
     return _query(con, "saturation", {"first_day": first_day, "last_day": last_day})
+
+
+def spend_forecasts(tables: ReportTables) -> list[SpendForecast]:
+    """The 30-day spend forecast of each deployment with enough days (``forecast.py``)."""
+    if tables.forecast_days.is_empty():
+        return []
+    forecasts = []
+    for (deployment_id,), rows in tables.forecast_days.group_by(
+        "deployment_id", maintain_order=True
+    ):
+        days = [
+            DayUsage(r["usage_date"], r["tokens"], r["cost_usd"])
+            for r in rows.iter_rows(named=True)
+        ]
+        forecast = spend_forecast(deployment_id, days, tables.last_day)
+        if forecast is not None:
+            forecasts.append(forecast)
+    return forecasts
 
 
 def missing_days(

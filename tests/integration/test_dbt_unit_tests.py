@@ -56,6 +56,7 @@ def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path):
         "an_hour_with_a_busy_signal_in_half_its_minutes_is_busy_over_those_minutes",
         "saturation_hour_pools_both_servers_scrapes_and_sums_their_preemptions",
         "preemption_counter_deltas_survive_a_restart",
+        "busy_share_is_of_observed_gpu_hours_and_null_when_none_observed",
     } <= passed
 
     docs = _dbt(["docs", "generate"], duckdb_path, tmp_path / "target")

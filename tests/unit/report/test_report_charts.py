@@ -49,7 +49,7 @@ def _deployment(scale: Decimal, **overrides) -> dict:
 def test_the_waterfall_runs_floor_kernel_batching_residual_overprovisioning_idle_to_actual():
     fig = deployment_waterfall(_deployment(D(1000)))
     (trace,) = fig.data
-    assert trace.type == "waterfall"
+    assert trace.type == "bar"  # floating bars: the cartesian bundle has no waterfall trace
     assert list(trace.x) == [
         "floor",
         "kernel efficiency",
@@ -62,8 +62,9 @@ def test_the_waterfall_runs_floor_kernel_batching_residual_overprovisioning_idle
         "actual",
     ]
     assert list(trace.x) == [label for label, _, _ in WATERFALL]
-    assert list(trace.measure) == ["absolute"] + ["relative"] * 7 + ["absolute"]
     assert list(trace.y) == [10_000, 2_000, 5_000, 1_000, 3_000, 4_000, 500, 500, 26_000]
+    # each step starts where the last level ended: 10, 12, 17, 18, 21, 25, 25.5 (thousand)
+    assert list(trace.base) == [0, 10_000, 12_000, 17_000, 18_000, 21_000, 25_000, 25_500, 0]
     # every step labelled with the report's money text, so even a thin step reads
     assert list(trace.text) == [
         "$10,000", "$2,000", "$5,000", "$1,000", "$3,000", "$4,000", "$500", "$500", "$26,000",
@@ -75,6 +76,8 @@ def test_a_negative_residual_steps_down_and_is_labelled_with_its_sign():
     row = _deployment(D(1), gap_residual_usd=D("-0.6"), gap_idle_usd=D("5.6"))
     (trace,) = deployment_waterfall(row).data
     assert trace.y[3] == pytest.approx(-0.6)
+    assert trace.base[3] == pytest.approx(17)  # hangs down from 17 to 16.4
+    assert trace.base[4] == pytest.approx(16.4)
     assert trace.text[3] == "-$0.60"
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from plotly.offline import get_plotlyjs
 
+from pipelines.report.bundle import BUNDLE, BUNDLE_TRACES, plotly_js, version_of
 from pipelines.report.charts import build_charts, deployment_charts
 from pipelines.report.files import REPORTS_DIR_ENV, ReportFiles, reports_dir
 from pipelines.report.formats import money, pct
@@ -92,14 +93,20 @@ def test_html_names_the_range_the_bases_and_every_deployment(html):
         assert f'<td class="id">{name}</td>' in html
 
 
-def test_html_is_self_contained_with_plotly_inline(html):
+def test_html_is_self_contained_with_the_cartesian_bundle_inline_once(html, written):
     assert '<script src="http' not in html
-    assert get_plotlyjs() in html  # the installed package's plotly.js, inline
-    page = html.replace(get_plotlyjs(), "")
+    assert html.count(plotly_js()) == 1  # the vendored cartesian bundle, inline, once
+    assert "plotly.js (cartesian - minified) v" in html
+    assert get_plotlyjs()[:2000] not in html  # not the full bundle
+    page = html.replace(plotly_js(), "")
     assert not re.search(r"<[a-z]+\s[^>]*\b(src|href)=", page)  # no asset fetched from anywhere
-    # daily cost, savings; a waterfall for big-70b, chat-8b, spare-8b; modelled vs actual for
-    # the two with traffic
-    assert html.count('class="plotly-graph-div"') == 7
+    # what is left is the page and its 9 charts' data: small
+    assert len(page.encode()) < 150_000
+    # 4.9 MB with the full bundle (measured before issue 15): now about a third
+    assert written.html.stat().st_size < 1_700_000
+    # daily cost, savings, forecast, busy heatmap; a waterfall for big-70b, chat-8b,
+    # spare-8b; modelled vs actual for the two with traffic
+    assert html.count('class="plotly-graph-div"') == 9
     for div in ("waterfall-chat-8b", "modelled-vs-actual-chat-8b", "waterfall-spare-8b"):
         assert f'id="chart-{div}"' in html
     assert 'id="chart-modelled-vs-actual-spare-8b"' not in html
@@ -328,15 +335,27 @@ def test_an_empty_week_renders_without_charts(tmp_path):
     path = tmp_path / "empty.duckdb"
     with connect(path) as con:
         con.execute(FIXTURE.read_text())
-        for table in ("fct_cost_allocation_daily", "fct_efficiency_daily", "fct_recommendations"):
+        for table in (
+            "fct_cost_allocation_daily",
+            "fct_efficiency_daily",
+            "fct_recommendations",
+            "fct_gpu_busy_hourly",
+        ):
             con.execute(f"delete from marts.{table}")
         empty = load_tables(con, dt.date(2026, 11, 7))
-    assert build_charts(empty) == {"daily_cost": None, "savings": None}
+    assert build_charts(empty) == {
+        "daily_cost": None,
+        "savings": None,
+        "forecast": None,
+        "busy_heatmap": None,
+    }
     assert deployment_charts(empty) == {}
     html = render_html(empty)
     assert "No cost data in this window." in html
     assert "No deployment has efficiency rows in this window." in html
     assert "No recommendations dated on or before 2026-11-07." in html
+    assert "No deployment has 3 days with tokens in the" in html
+    assert "No GPU-hours held by a deployment in this window." in html
     assert _card(html, "kpi-cash")[0] == "$0.00/mo"
     assert 'class="plotly-graph-div"' not in html
 
@@ -371,3 +390,52 @@ def test_savings_older_than_the_week_are_not_headlined_as_its_own(warehouse):
     page = render_html(later)
     notice = page[page.index('id="data-missing"') : page.index('id="kpi-cash"')]
     assert "Savings are not this week's" in notice and "2026-11-08" in notice
+
+
+def test_the_vendored_bundle_is_the_plotly_js_the_figures_are_written_for():
+    # plotly (Python) writes figure JSON for the plotly.js it ships; the partial bundle must
+    # be the same release, else a renamed attribute breaks a chart silently
+    assert version_of(plotly_js()) == version_of(get_plotlyjs()) == "4.1.1"
+    assert BUNDLE.name == "plotly-cartesian-4.1.1.min.js"
+
+
+def test_every_chart_uses_only_trace_types_the_bundle_has(tables):
+    figures = list(build_charts(tables).values()) + [
+        fig for figs in deployment_charts(tables).values() for fig in figs.values()
+    ]
+    types = {trace.type for fig in figures if fig is not None for trace in fig.data}
+    assert types == {"bar", "heatmap"}
+    assert types <= BUNDLE_TRACES
+
+
+def test_the_forecast_table_prices_the_token_trend(html):
+    """chat-8b is the one deployment with 3 days in the 28 to 11-07 (10-31, 11-01, 11-02:
+    11.0 M, 1.1 M, 2.2 M tokens; $1,000 + $28.80 + $27.00). By hand: x̄ = 1, Sxx = 2,
+    Sxy = -6.2333 M - 2.5667 M = -8.8 M, slope = -4.4 M tokens/day: every day ahead is below
+    zero, so 0 tokens and $0.00; cost per token $1,055.80 / 14.3 M = $73.83 per 1M."""
+    rows = _table_rows(html, "forecast-table")
+    assert list(rows) == ["Deployment", "chat-8b"]  # big-70b: 1 day; spare-8b: no tokens
+    chat = dict(zip(rows["Deployment"], rows["chat-8b"], strict=True))
+    assert chat["Days observed"] == "3"
+    assert chat["Token trend / day"] == "-4,400,000"
+    assert chat["Tokens, next 30 days"] == "0"
+    assert chat["Actual $ / 1M tokens"] == "$73.83 per 1M"
+    assert chat["Spend forecast"] == "$0.00"
+    assert chat["95 % interval"].startswith("$0.00 to $1,7")
+    assert "fitted by least squares with a straight line" in " ".join(html.split())
+
+
+def test_the_heatmap_has_each_deployment_by_hour_of_the_week(tables):
+    """From the fixture's fct_gpu_busy_hourly by hand: chat-8b Mon 10:00 75 %, Mon 11:00
+    25 % (1 of 2 GPU-hours observed), Sun 23:00 held but unobserved (blank); big-70b
+    Sat 14:00 100 %; Sat 10-31 is before the week (blank)."""
+    (heat,) = build_charts(tables)["busy_heatmap"].data
+    assert list(heat.y) == ["chat-8b", "big-70b"]
+    chat, big = heat.z
+    assert len(chat) == len(big) == 168
+    assert (chat[10], chat[11]) == (75.0, 25.0)  # Monday = hours 0..23
+    assert chat[6 * 24 + 23] is None  # Sunday 23:00: not observed
+    assert "not observed" in heat.customdata[0][6 * 24 + 23]
+    assert chat[5 * 24 + 10] is None  # Saturday 10:00 is 10-31, outside the week
+    assert big[5 * 24 + 14] == 100.0
+    assert sum(v is not None for v in chat + big) == 3
