@@ -20,8 +20,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from pipelines.ingest.requests import tenants
 from pipelines.recommend.api_prices import ApiPrice, load_api_prices
 from pipelines.recommend.config import RecommendConfig, resolve_api_prices
 from pipelines.recommend.policy import Policy
@@ -56,6 +57,28 @@ class FreshnessConfig(StrictModel):
         return start + dt.timedelta(hours=hours, minutes=minutes)
 
 
+class TenantConfig(StrictModel):
+    """Which field of a request log names the tenant (``pipelines/ingest/requests/tenants.py``
+    lists each format's choices); ``names`` maps a logged value to a tenant name (values not
+    listed are kept as logged; ``user`` ids not listed are kept only as their hash)."""
+
+    field: Annotated[str, Field(min_length=1)]
+    key: str | None = None  # the header name (field: header) or spend_logs_metadata key
+    names: dict[str, str] = {}
+
+    @field_validator("names")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for raw, name in value.items():
+            if not tenants.NAME.match(name):
+                raise blame(
+                    raw,
+                    f"tenant name {name!r}: 1-64 letters, digits, space or ._:/@- "
+                    "(starting with a letter or digit)",
+                )
+        return value
+
+
 class SourceConfig(StrictModel):
     location: Annotated[str, Field(min_length=1)]
     format: (
@@ -69,6 +92,32 @@ class SourceConfig(StrictModel):
     # Expected arrival, checked per partition by ``data_arrived`` (pipelines/assets/freshness.py);
     # unset: due when the day ends, and a day without data warns.
     freshness: FreshnessConfig = FreshnessConfig()
+    # Request logs only: who asked (unset: every request is `unattributed` in the marts).
+    tenant: TenantConfig | None = None
+
+    @model_validator(mode="after")
+    def _tenant_field(self) -> SourceConfig:
+        if self.tenant is None:
+            return self
+        fmt = self.format or "vllm_jsonl"
+        choices = tenants.CHOICES.get(fmt)
+        if choices is None:
+            raise blame("tenant", f"format {fmt} logs no tenant")
+        if self.tenant.field not in choices:
+            raise blame(
+                "tenant.field",
+                f"{self.tenant.field!r} is not a {fmt} tenant field; one of: {', '.join(choices)}",
+            )
+        if tenants.needs_key(fmt, self.tenant.field):
+            if self.tenant.key is None or not tenants.KEY.match(self.tenant.key):
+                raise blame(
+                    "tenant.key",
+                    f"field {self.tenant.field} needs a key "
+                    "(letters, digits, _ or -), e.g. x-tenant-id",
+                )
+        elif self.tenant.key is not None:
+            raise blame("tenant.key", f"field {self.tenant.field} takes no key")
+        return self
 
     @field_validator("location")
     @classmethod

@@ -90,6 +90,8 @@ EXPECTED_ASSETS = {
     "intermediate/int_requests__replica_sweep": "intermediate",
     "marts/fct_cost_allocation_daily": "marts",
     "marts/fct_cost_per_token_daily": "marts",
+    "intermediate/int_requests__tenant_hourly": "intermediate",
+    "marts/fct_cost_by_tenant_daily": "marts",
     "raw/predicted_efficiency_daily": "recommend",
     "raw/recommendations": "recommend",
     "marts/fct_efficiency_daily": "marts",

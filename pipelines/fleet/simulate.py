@@ -49,7 +49,13 @@ from pipelines.fleet.outputs import (
 from pipelines.fleet.plan import FleetPlan, PlannedDeployment, build_plan
 from pipelines.fleet.service import serve
 from pipelines.fleet.spec import DEFAULT_SPEC_PATH, load_spec
-from pipelines.fleet.tables import request_table, request_writer, timeline_table, write_table
+from pipelines.fleet.tables import (
+    request_table,
+    request_writer,
+    tenant_column,
+    timeline_table,
+    write_table,
+)
 from pipelines.fleet.traces import load_trace
 from pipelines.fleet.truth import TruthBook, hourly_busy
 
@@ -105,7 +111,11 @@ def _simulate_day(plan: FleetPlan, day: dt.date, out: Path, book: TruthBook) -> 
             reqs = day_requests(load_trace(traffic.trace), dep.requests_per_day, traffic, rng)
             served = serve(reqs, dep.spec.service, len(dep.replicas), rng)
             if len(reqs):
-                writer.write_table(request_table(dep, day, reqs, served))
+                # its own stream, so naming tenants changes no other draw of the fleet
+                tenants = tenant_column(
+                    traffic.tenants, len(reqs), _rng(plan.seed, f"{dep.id}:tenants", day)
+                )
+                writer.write_table(request_table(dep, day, reqs, served, tenants))
             usage.add(plan, dep, hourly_busy(served))
             book.record(dep, day, reqs, served)
     finally:

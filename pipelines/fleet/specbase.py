@@ -42,11 +42,16 @@ class Traffic(StrictModel):
     tokens_per_day: Annotated[float, Field(ge=0)] | None = None  # input + output tokens
     diurnal_amplitude: Fraction = 0.4
     peak_hour_utc: Annotated[float, Field(ge=0, lt=24)] = 15.0
+    # Who sends it: each tenant's share of the requests, drawn independently per request;
+    # the share left over (1 - sum) is logged with no tenant. {} = nobody is named.
+    tenants: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")], Fraction] = {}
 
     @model_validator(mode="after")
     def _one_volume(self) -> Traffic:
         if (self.requests_per_day is None) == (self.tokens_per_day is None):
             raise ValueError("give exactly one of requests_per_day or tokens_per_day")
+        if sum(self.tenants.values()) > 1:
+            raise ValueError("tenant shares add up to more than 1")
         return self
 
 

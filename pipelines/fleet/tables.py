@@ -30,6 +30,7 @@ REQUEST_ENCODINGS = {
         "input_tokens",
         "output_tokens",
         "cached_tokens",
+        "tenant",
     ],
     "column_encoding": {
         "request_id": "DELTA_BYTE_ARRAY",
@@ -55,6 +56,7 @@ REQUEST_SCHEMA = pa.schema(
         ("output_tokens", pa.int32()),
         ("cached_tokens", pa.int32()),
         ("status", pa.string()),  # "ok" or "error"
+        ("tenant", pa.string()),  # who sent it (spec traffic.tenants); null = logged without one
     ]
 )
 
@@ -85,7 +87,7 @@ def _repeat(value: str, n: int) -> pa.Array:
 
 
 def request_table(
-    dep: PlannedDeployment, day: dt.date, reqs: DayRequests, served: Served
+    dep: PlannedDeployment, day: dt.date, reqs: DayRequests, served: Served, tenants: pa.Array
 ) -> pa.Table:
     n = len(reqs)
     base = day_start_us(day)
@@ -105,8 +107,20 @@ def request_table(
         pa.array(served.output_tokens.astype(np.int32)),
         pa.array(reqs.cached_tokens.astype(np.int32)),
         pc.take(pa.array(["ok", "error"]), pa.array(served.error.astype(np.int8))),
+        tenants,
     ]
     return pa.Table.from_arrays(columns, schema=REQUEST_SCHEMA)
+
+
+def tenant_column(shares: dict[str, float], n: int, rng: np.random.Generator) -> pa.Array:
+    """Each request's tenant, drawn independently with the spec's shares (in name order);
+    the rest of the unit interval is no tenant (null)."""
+    names = sorted(shares)
+    if not names:
+        return pa.nulls(n, pa.string())
+    bounds = np.cumsum([shares[name] for name in names])
+    picks = np.searchsorted(bounds, rng.random(n), side="right")
+    return pc.take(pa.array([*names, None], pa.string()), pa.array(picks))
 
 
 def timeline_table(

@@ -57,6 +57,8 @@ def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path):
         "saturation_hour_pools_both_servers_scrapes_and_sums_their_preemptions",
         "preemption_counter_deltas_survive_a_restart",
         "busy_share_is_of_observed_gpu_hours_and_null_when_none_observed",
+        "tenants_share_replica_time_one_over_concurrency_per_hour",
+        "tenants_split_each_hour_by_gpu_time_exactly_else_by_tokens_else_unattributed",
     } <= passed
 
     docs = _dbt(["docs", "generate"], duckdb_path, tmp_path / "target")

@@ -36,7 +36,7 @@ LINE_ITEMS_COLUMNS = {
     "effective_cost": "decimal(38,12)",
 }
 
-# A query whose values another module checks (written by another helper of issue 15).
+# A query whose values its own module checks (tests/unit/test_tenant_showback_sql.py).
 TESTED_ELSEWHERE = {"tenant_showback.sql"}
 
 

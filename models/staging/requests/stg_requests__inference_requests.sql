@@ -28,6 +28,8 @@ final as (
         status,
         status = 'error' as is_error,
         user_hash,
+        -- no tenant in the log (or a row from before the column): one explicit tenant
+        coalesce(tenant, 'unattributed') as tenant,
         source_file_id,
         source_line
     from source

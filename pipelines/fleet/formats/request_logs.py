@@ -8,7 +8,8 @@ does, and logs what unitcost must never store: the prompt (``messages``) and com
      http://host:port/v1, as LiteLLM logs it), "arrival_time",
      "first_token_time" (null on errors), "finish_time" (ISO 8601 UTC, µs),
      "usage": {"prompt_tokens", "completion_tokens", "prompt_tokens_details": {"cached_tokens"}},
-     "status_code" (200 or 500), "user", "messages": [...], "choices": [...]}
+     "status_code" (200 or 500), "user", "headers": {"x-tenant-id"} (null when the request
+     names no tenant), "messages": [...], "choices": [...]}
 
 A line is written when its request finishes, into ``logs/requests/date=<finish day>/
 <host>.jsonl.gz``, so a request arriving before midnight and finishing after lands in the
@@ -34,6 +35,7 @@ from pipelines.fleet.formats import SimulationContext, WriterOutput
 from pipelines.fleet.formats.vllm_metrics import engine_ports
 
 LOG_DIR = "logs/requests"
+TENANT_HEADER = "x-tenant-id"  # the gateway's header naming the tenant (spec traffic.tenants)
 _ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 # One output day: the truth of that day and the day before, filtered by finish day.
@@ -54,6 +56,7 @@ select
     }} as usage,
     case when status = 'ok' then 200 else 500 end as status_code,
     'user-' || lpad(cast(hash(request_id) % 997 as varchar), 4, '0') as "user",
+    case when tenant is not null then {{'{TENANT_HEADER}': tenant}} end as headers,
     [{{'role': 'user', 'content': 'Summarise ticket ' || (hash(request_id) % 9973) || $secret}}]
         as messages,
     case when status = 'ok' then [{{
@@ -160,6 +163,12 @@ def _over_context(ctx: SimulationContext) -> dict:
 def write(ctx: SimulationContext) -> WriterOutput:
     lines = write_logs(ctx)
     return WriterOutput(
-        sources={"requests": {"location": LOG_DIR, "format": "vllm_jsonl"}},
+        sources={
+            "requests": {
+                "location": LOG_DIR,
+                "format": "vllm_jsonl",
+                "tenant": {"field": "header", "key": TENANT_HEADER},
+            }
+        },
         truth={"request_logs": {"lines": lines, "over_context_requests": _over_context(ctx)}},
     )

@@ -23,6 +23,10 @@ Mapping to ``raw.inference_requests`` (``schema.RAW_REQUESTS``), per format:
   ``prompt_tokens``, ``completion_tokens``; cached_tokens ←
   ``metadata.usage_object.prompt_tokens_details.cached_tokens``; status ← ``status``
   (success ok, failure error); user_hash ← ``end_user``, else ``user``.
+* tenant ← the field ``sources.requests.tenant`` picks (``tenants.py``: OpenAI ``user``, a
+  gateway header in ``headers``, LiteLLM ``team_id`` / ``metadata.user_api_key_team_id``,
+  ``metadata.user_api_key_team_alias``, ``metadata.user_api_key_alias``,
+  ``metadata.spend_logs_metadata.<key>``): its paths join the allow-list only when configured.
 * ``azure_trace`` / ``mooncake``: see ``traces.py`` (``TIMESTAMP``/``timestamp``,
   ``ContextTokens``/``input_length``, ``GeneratedTokens``/``output_length``; the rest from
   unitcost.yaml).

@@ -213,6 +213,7 @@ class RequestLoader:
             self.limits,
             self.salt,
             self.s3,
+            self.source.tenant,
         )
         with ThreadPoolExecutor(max_workers=_PARSERS) as pool:
             waiting = deque()

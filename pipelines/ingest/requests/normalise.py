@@ -5,7 +5,8 @@ the careful path over the frame it parsed line by line, registered in the same c
 
 The common relation has: source_line, invalid_utf8, request_id, model_name, host, pod, server,
 namespace, arrival_ts, first_token_ts, finish_ts (UTC), input/output/cached_tokens, status
-('ok', 'error' or 'unknown'), user, plus ``_bad_column`` (the path of a timestamp field that did
+('ok', 'error' or 'unknown'), user, ``_tenant_raw`` (the configured tenant field as logged,
+``tenants.raw_sql``), plus ``_bad_column`` (the path of a timestamp field that did
 not parse), ``_epoch`` (an epoch number that became the arrival time: ``check_epoch``'s input)
 and ``_container`` (the fast read turned an object or array into text: read carefully instead).
 
@@ -52,6 +53,7 @@ _API_HOST = "coalesce(nullif(_api.v6, ''), nullif(_api.name, ''))"
 # several replicas.
 _API_SERVER = "case when _api.port <> '' then _api.hostport || _api.port end"
 _NO_TIMES = "null::timestamptz as first_token_ts, null::timestamptz as finish_ts"
+_NO_TENANT = "null::varchar"  # the tenant as logged (tenants.raw_sql), for formats with none
 
 
 def _status_text(col: str) -> str:
@@ -74,7 +76,7 @@ def _bad_ts(paths: dict[str, str]) -> tuple[str, dict]:
     return f"case {cases} end", {f"bad_{col}": path for col, path in paths.items()}
 
 
-def vllm_jsonl(flat: str, epoch_unit: str | None, trace=None) -> tuple[str, dict]:
+def vllm_jsonl(flat: str, epoch_unit: str | None, trace=None, tenant=_NO_TENANT):
     del trace
     unit = epoch_unit or "s"
     # ``created`` is used where no ``arrival_time`` is logged; only those values must be times.
@@ -90,7 +92,7 @@ def vllm_jsonl(flat: str, epoch_unit: str | None, trace=None) -> tuple[str, dict
             case when status_code between 200 and 299 then 'ok'
                 when status_code is not null then 'error' else {_status_text("status")} end
                 as status,
-            "user", {bad} as _bad_column,
+            "user", {tenant} as _tenant_raw, {bad} as _bad_column,
             case when arrival_time_ts is null and not arrival_time__bad then created end as _epoch
         from (
             select *, coalesce(arrival_time_ts, try(make_timestamp({created_us})::timestamptz))
@@ -102,7 +104,7 @@ def vllm_jsonl(flat: str, epoch_unit: str | None, trace=None) -> tuple[str, dict
     return sql, params
 
 
-def litellm(flat: str, epoch_unit: str | None, trace=None) -> tuple[str, dict]:
+def litellm(flat: str, epoch_unit: str | None, trace=None, tenant=_NO_TENANT):
     del epoch_unit, trace  # LiteLLM logs ISO 8601 text only
     times = {"arrival_time": "startTime", "first_token_time": "completionStartTime"}
     bad, params = _bad_ts({**times, "finish_time": "endTime"})
@@ -113,7 +115,8 @@ def litellm(flat: str, epoch_unit: str | None, trace=None) -> tuple[str, dict]:
             arrival_time_ts as arrival_ts, first_token_time_ts as first_token_ts,
             finish_time_ts as finish_ts, prompt_tokens as input_tokens,
             completion_tokens as output_tokens, cached_tokens, {_status_text("status")} as status,
-            coalesce(nullif(end_user, ''), nullif("user", '')) as "user", {bad} as _bad_column,
+            coalesce(nullif(end_user, ''), nullif("user", '')) as "user",
+            {tenant} as _tenant_raw, {bad} as _bad_column,
             null::bigint as _epoch
         from (select *, {_API} from {flat})"""
     return sql, params
@@ -134,7 +137,8 @@ def _trace_params(trace) -> dict:
     return {"relative_path": relative_path, "model_name": entry.model_name, "host": entry.host}
 
 
-def mooncake(flat: str, epoch_unit: str | None, trace) -> tuple[str, dict]:
+def mooncake(flat: str, epoch_unit: str | None, trace, tenant=_NO_TENANT):
+    del tenant  # a trace names no tenant
     entry = trace[0]
     start = entry.start if entry.start.tzinfo else entry.start.replace(tzinfo=dt.UTC)
     unit = epoch_unit or "ms"  # Mooncake's published traces count milliseconds
@@ -145,20 +149,20 @@ def mooncake(flat: str, epoch_unit: str | None, trace) -> tuple[str, dict]:
                 as arrival_ts,
             {_NO_TIMES}, prompt_tokens as input_tokens, completion_tokens as output_tokens,
             null::bigint as cached_tokens, 'ok' as status, null::varchar as "user",
-            null::varchar as _bad_column, timestamp_ms as _epoch
+            {_NO_TENANT} as _tenant_raw, null::varchar as _bad_column, timestamp_ms as _epoch
         from {flat}"""
     return sql, {**_trace_params(trace), "start": start, "offset_us": float(EPOCH_US[unit])}
 
 
-def azure_trace(flat: str, epoch_unit: str | None, trace) -> tuple[str, dict]:
-    del epoch_unit  # Azure's TIMESTAMP is text, never an epoch number
+def azure_trace(flat: str, epoch_unit: str | None, trace, tenant=_NO_TENANT):
+    del epoch_unit, tenant  # Azure's TIMESTAMP is text, never an epoch number; no tenant
     # Zone-less, so UTC (case 11); its 7 fractional digits are truncated to µs by the cast.
     arrival = "try_cast(arrival_time as timestamptz)"
     sql = f"""
         select source_line, false as invalid_utf8, false as _container, {_trace_columns()},
             {arrival} as arrival_ts, {_NO_TIMES}, prompt_tokens as input_tokens,
             completion_tokens as output_tokens, null::bigint as cached_tokens, 'ok' as status,
-            null::varchar as "user",
+            null::varchar as "user", {_NO_TENANT} as _tenant_raw,
             case when arrival_time is not null and {arrival} is null then 'TIMESTAMP' end
                 as _bad_column,
             null::bigint as _epoch

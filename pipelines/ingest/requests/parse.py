@@ -20,11 +20,11 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from pipelines.config import S3Config
+from pipelines.config import S3Config, TenantConfig
 from pipelines.ingest.errors import SourceError
 from pipelines.ingest.file_ids import file_id
 from pipelines.ingest.quarantine import QUARANTINE_SCHEMA
-from pipelines.ingest.requests import normalise, traces
+from pipelines.ingest.requests import normalise, tenants, traces
 from pipelines.ingest.requests.fields import JSON_FORMATS, PATHS
 from pipelines.ingest.requests.reader import careful, fast_sql
 from pipelines.ingest.requests.stream import line_stream
@@ -59,6 +59,7 @@ class ParseSpec:
     limits: tuple[dict[str, int], int]  # request model name -> max tokens; the default
     salt: str | None
     s3: S3Config | None = None
+    tenant: TenantConfig | None = None  # sources.requests.tenant
 
 
 @dataclass
@@ -106,13 +107,19 @@ def _parse(con, file: SourceFile, spec: ParseSpec, staged: Path) -> ParsedFile:
     trace = None
     if fmt in ("mooncake", "azure_trace"):
         trace = traces.trace_of(fmt, file.relative_path, spec.traces, display)
-    common, params = normalise.NORMALISERS[fmt]("{flat}", spec.epoch_unit, trace)
+    tenant = spec.tenant
+    extra = tenants.tenant_fields(fmt, tenant and tenant.field, tenant and tenant.key)
+    normaliser = normalise.NORMALISERS[fmt]
+    common, params = normaliser("{flat}", spec.epoch_unit, trace, tenants.raw_sql(extra))
     limits, default_limit = spec.limits
     params |= normalise.PARAMS | rule_params(PATHS[fmt], default_limit)
     params |= {"source_file_id": file_id(file.uri), "request_source": spec.source_name}
+    params["tenant_is_user"] = tenant is not None and tenant.field == tenants.PERSONAL
     con.register("_limits", _limit_table(limits))
+    con.register("_tenants", _tenant_table(tenant.names if tenant else {}))
     with local_copy(file, spec.s3) as path:
-        bad, lines = _checked(con, path, fmt, checked_sql(common), params, display, staged)
+        checked = checked_sql(common)
+        bad, lines = _checked(con, path, fmt, extra, checked, params, display, staged)
     if fmt in normalise.EPOCH_FIELDS:
         default_unit, epoch_path = normalise.EPOCH_FIELDS[fmt]
         start = trace[0].start if trace else None
@@ -166,11 +173,13 @@ def _accepted_summary(con, hashed: bool) -> tuple[dict[dt.date, int], list[str],
     return by_day, users, keys
 
 
-def _checked(con, path: Path, fmt: str, checked: str, params: dict, display: str, staged: Path):
+def _checked(con, path: Path, fmt: str, extra, checked: str, params, display: str, staged: Path):
     """Write the ``checked_sql`` rows to ``staged`` and view them as ``checked``: the fast
     path's if DuckDB reads the file cleanly with one row per record, else the careful path's.
-    Returns (malformed lines, records)."""
+    ``extra``: the tenant's fields, read with the format's own. Returns (malformed lines,
+    records)."""
     fields = JSON_FORMATS.get(fmt)
+    fields = fields + extra if fields else None
     flat, fast_params = fast_sql(fields) if fields else traces.azure_fast_sql()
     # COPY takes no parameter for its target; the path is our own temp file's, quoted.
     into = "'" + str(staged).replace("'", "''") + "'"
@@ -205,6 +214,13 @@ def _limit_table(limits: dict[str, int]) -> pa.Table:
     schema = {"model_name": pl.String, "max_tokens": pl.Int64}
     frame = pl.DataFrame({"model_name": list(limits), "max_tokens": list(limits.values())}, schema)
     return frame.to_arrow()
+
+
+def _tenant_table(names: dict[str, str]) -> pa.Table:
+    schema = {"raw_value": pl.String, "tenant": pl.String}
+    return pl.DataFrame(
+        {"raw_value": list(names), "tenant": list(names.values())}, schema
+    ).to_arrow()
 
 
 def _rejects(bad, rejects: pl.DataFrame, display: str, home: dt.date | None) -> pl.DataFrame:

@@ -9,6 +9,10 @@ bad lines are quarantined. DuckDB's error text is never shown: it can quote the 
 
 A line with bytes that are not UTF-8 (DuckDB rejects the whole file for one) is decoded with
 U+FFFD replacements on the careful path and kept, with ``invalid_utf8`` set (case 18).
+
+An object logged as JSON text where a path goes through it (LiteLLM's pub/sub spend-log
+payload writes ``metadata`` as a string) fails the fast path's STRUCT read; the careful path
+decodes it and reads the path inside.
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ def _value(obj: dict, field: Field) -> tuple[object, tuple[str, str] | None]:
     for depth, key in enumerate(field.path):
         if node is None:
             return None, None
+        if depth and isinstance(node, str):
+            node = _json_object(node)  # LiteLLM's spend-log payloads hold metadata as text
         if not isinstance(node, dict):
             where = ".".join(field.path[:depth])
             return None, (where, f"{where} is not a JSON object")
@@ -114,6 +120,15 @@ def _value(obj: dict, field: Field) -> tuple[object, tuple[str, str] | None]:
             return int(node), None
     expected = {STR: "a string", TS: "a string", INT: "an integer", NUM: "a number"}[field.kind]
     return None, (field.dotted, f"expected {expected}, got {type(node).__name__}")
+
+
+def _json_object(text: str) -> object:
+    """An object written as JSON text (LiteLLM's ``metadata`` in its GCS/pub-sub spend-log
+    payload is a string): the object, else the text unchanged (then not a JSON object)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _number(text: str) -> int | float | str:

@@ -35,6 +35,10 @@ RAW_REQUESTS = {
     # The file the row was read from: pipelines/ingest/file_ids.py, its path in raw.source_files.
     "source_file_id": pl.Int64,
     "source_line": pl.Int64,  # 1-based physical line, header included, by our own counter
+    # Who asked, as sources.requests.tenant names it (tenants.py): a team label, or the user's
+    # hash when the tenant is the user; NULL when the log names none (`unattributed`). Last:
+    # a warehouse from before it gets it appended (store.ensure_tables).
+    "tenant": pl.String,
 }
 
 # The same contract as DuckDB column types, for the table's DDL.

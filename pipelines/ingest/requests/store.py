@@ -48,7 +48,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     con.execute(f"create table if not exists {TABLE} ({ddl})")
     # Columns added to the contract after a warehouse was created: NULL on earlier rows.
-    add_missing_columns(con, "raw", "inference_requests", {"invalid_utf8": "BOOLEAN"})
+    add_missing_columns(
+        con, "raw", "inference_requests", {"invalid_utf8": "BOOLEAN", "tenant": "VARCHAR"}
+    )
     con.execute(f"create temp table if not exists {STASH} ({ddl})")
 
 

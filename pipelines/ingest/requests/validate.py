@@ -51,7 +51,12 @@ def checked_sql(common: str) -> str:
     ``$default_limit``), ``_epoch`` and ``_container`` for the file's checks, and
     ``_key_hash``, a hash of the request id to find repeats cheaply (64 bits of MD5: DuckDB's
     own ``hash`` collides on ids that differ in a counter, 912 times in a 4.5 M-request day;
-    the bits of ``md5_number_lower``, shifted out of ``md5_number`` at a third of its cost)."""
+    the bits of ``md5_number_lower``, shifted out of ``md5_number`` at a third of its cost).
+
+    ``tenant``: the name ``_tenants`` (raw_value, tenant; ``sources.requests.tenant.names``)
+    gives the logged value, else the value as logged; when the tenant is the user
+    (``$tenant_is_user``) the logged value is the user id, which is never kept: an unnamed
+    one becomes its hash in ``accepted_sql`` (``_tenant_is_user``)."""
     cases = " ".join(f"when {cond} then {i}" for i, (cond, _, _) in enumerate(RULES, 1))
     derived = {
         "request_source": "$request_source",
@@ -59,6 +64,7 @@ def checked_sql(common: str) -> str:
         "e2e_ms": f"(epoch_us(finish_ts) - epoch_us(arrival_ts)) * {_PER_MS}",
         "usage_missing": "input_tokens is null or output_tokens is null",
         "source_file_id": "$source_file_id",
+        "tenant": "coalesce(_tenant_named, if($tenant_is_user, null, _tenant_raw))",
     }
     columns = ", ".join(
         f'cast({derived.get(name, name)} as {kind}) as "{name}"'
@@ -66,13 +72,16 @@ def checked_sql(common: str) -> str:
         if name != "user_hash"
     )
     return f"""
-        select {columns}, "user", _rule, _bad_column, _limit, _epoch, _container,
-            {KEY_HASH} as _key_hash
+        select {columns}, "user", $tenant_is_user as _tenant_is_user, _rule, _bad_column,
+            _limit, _epoch, _container, {KEY_HASH} as _key_hash
         from (
             select *, case {cases} end as _rule
             from (
-                select c.*, coalesce(l.max_tokens, $default_limit) as _limit
+                select c.*, coalesce(l.max_tokens, $default_limit) as _limit,
+                    t.tenant as _tenant_named
                 from ({common}) as c left join _limits as l on l.model_name = c.model_name
+                left join _tenants as t
+                    on t.raw_value = if($tenant_is_user, c."user", c._tenant_raw)
             )
         )"""
 
@@ -100,8 +109,14 @@ def rejects_sql(table: str) -> str:
 def accepted_sql(table: str, users: str | None) -> str:
     """The accepted rows of a ``checked_sql`` table as ``raw.inference_requests`` rows;
     ``users`` (user, user_hash) maps each user to its salted hash (None: no salt, no hash)."""
-    hashed = "u.user_hash" if users else 'null::varchar as "user_hash"'
-    columns = ", ".join(f'c."{n}"' if n != "user_hash" else hashed for n in RAW_REQUESTS_SQL)
+    special = {
+        "user_hash": "u.user_hash" if users else 'null::varchar as "user_hash"',
+        # a user who is the tenant and has no name in the config: only the hash is kept
+        "tenant": 'coalesce(c."tenant", if(c._tenant_is_user, u.user_hash, null)) as "tenant"'
+        if users
+        else 'c."tenant"',
+    }
+    columns = ", ".join(special.get(n, f'c."{n}"') for n in RAW_REQUESTS_SQL)
     join = f'left join {users} as u on u."user" = c."user"' if users else ""
     return f"select {columns} from {table} as c {join} where c._rule is null"
 

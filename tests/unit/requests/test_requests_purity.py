@@ -25,7 +25,7 @@ def test_raw_contract_names_and_no_text_columns():
         "request_source", "request_id", "model_name", "host", "pod", "server", "namespace",
         "arrival_ts", "first_token_ts", "finish_ts", "ttft_ms", "e2e_ms", "input_tokens",
         "output_tokens", "cached_tokens", "usage_missing", "invalid_utf8", "status", "user_hash",
-        "source_file_id", "source_line",
+        "source_file_id", "source_line", "tenant",
     ]  # fmt: skip
     forbidden = ("prompt", "completion", "message", "content", "choice", "response", "user")
     assert [c for c in RAW_REQUESTS if any(w in c for w in forbidden) and c != "user_hash"] == []

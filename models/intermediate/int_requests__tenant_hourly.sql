@@ -1,0 +1,160 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_window',
+        tags=['daily'],
+        meta={'window_column': 'hour_start'}
+    )
+}}
+
+{#- Each tenant's requests, tokens and GPU time per deployment per UTC hour: the weights that
+    fct_cost_by_tenant_daily splits a deployment-hour's cost by.
+
+    GPU time is the concurrency sweep's own (int_requests__replica_sweep), shared as
+    int_requests__gpu_time_hourly shares it: each busy stretch of a replica's time goes
+    1/concurrency to every request in flight on it, in the hour the stretch starts. Per
+    replica-day the stretches, in time order, give a running sum C(t) = Σ span / n over the
+    stretches starting before t; a request in flight over [a, b) holds exactly the stretches
+    starting in [a, b) (stretches start at events, and its own start and finish are events),
+    so its share is C(b) - C(a), taken per hour it spans (a, b cut at the hour's bounds). Over
+    all requests these add up to the hour's busy_replica_seconds (tested). Each request's
+    share is rounded to whole µs before summing, so a re-run is bit-identical.
+
+    requests and tokens are by arrival hour (as int_requests__deployment_hourly), gpu_seconds
+    by the hour the GPU time was spent; unmapped requests are left out (no deployment). -#}
+
+{%- set hour_us = 3600000000 %}
+
+with requests as (
+    select request_source, request_id, deployment_id, tenant, arrival_ts,
+        input_tokens, output_tokens, cached_tokens
+    from {{ ref('int_requests__mapped') }}
+    where {{ in_window('arrival_ts') }} and deployment_id is not null
+),
+
+sweep as (
+    select * from {{ ref('int_requests__replica_sweep') }}
+    where {{ in_window('arrival_ts') }}
+),
+
+stretches as (
+    {%- for event in ['prefill_start', 'first_token', 'finish'] %}
+    select
+        deployment_id,
+        replica_key,
+        arrival_day,
+        {{ 'coalesce(first_token_us, finish_us)' if event == 'first_token' else event ~ '_us' }}
+            as start_us,
+        {{ event }}_stretch_us as span_us,
+        {{ event }}_n_prefill + {{ event }}_n_decode as n_in_flight
+    from sweep
+    where {{ event }}_stretch_us > 0
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+-- one stretch per start instant of a replica-day (only the last event at an instant is
+-- followed by time), so the running sum has one order
+running as (
+    select
+        deployment_id,
+        replica_key,
+        arrival_day,
+        start_us,
+        sum(cast(span_us as double) / n_in_flight) over (
+            partition by deployment_id, replica_key, arrival_day
+            order by start_us
+            rows between unbounded preceding and current row
+        ) as share_us
+    from stretches
+),
+
+-- each request's life cut at hour bounds: [from_us, to_us) inside one hour
+segments as (
+    select
+        request_source,
+        request_id,
+        deployment_id,
+        replica_key,
+        arrival_day,
+        hour_index,
+        greatest(prefill_start_us, hour_index * {{ hour_us }}) as from_us,
+        least(finish_us, (hour_index + 1) * {{ hour_us }}) as to_us
+    from (
+        select
+            *,
+            unnest(range(
+                prefill_start_us // {{ hour_us }}, (finish_us - 1) // {{ hour_us }} + 1
+            )) as hour_index
+        from sweep
+        where finish_us > prefill_start_us
+    )
+),
+
+shares as (
+    select
+        s.request_source,
+        s.request_id,
+        s.deployment_id,
+        s.hour_index,
+        cast(round(coalesce(b.share_us, 0) - coalesce(a.share_us, 0)) as bigint) as gpu_us
+    from segments as s
+    -- C(t): the running sum of the last stretch starting before t (none: 0)
+    asof left join running as a
+        on s.deployment_id = a.deployment_id
+        and s.replica_key = a.replica_key
+        and s.arrival_day = a.arrival_day
+        and s.from_us > a.start_us
+    asof left join running as b
+        on s.deployment_id = b.deployment_id
+        and s.replica_key = b.replica_key
+        and s.arrival_day = b.arrival_day
+        and s.to_us > b.start_us
+),
+
+gpu as (
+    select
+        make_timestamptz(s.hour_index * {{ hour_us }}) as hour_start,
+        s.deployment_id,
+        r.tenant,
+        sum(s.gpu_us) as gpu_us
+    from shares as s
+    inner join requests as r
+        on s.request_source = r.request_source and s.request_id = r.request_id
+    group by all
+    having sum(s.gpu_us) > 0
+),
+
+tokens as (
+    select
+        date_trunc('hour', arrival_ts) as hour_start,
+        deployment_id,
+        tenant,
+        count(*) as requests,
+        sum(input_tokens) as input_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(cached_tokens) as cached_tokens
+    from requests
+    group by all
+),
+
+final as (
+    select
+        coalesce(t.hour_start, g.hour_start) as hour_start,
+        coalesce(t.deployment_id, g.deployment_id) as deployment_id,
+        coalesce(t.tenant, g.tenant) as tenant,
+        cast(coalesce(t.requests, 0) as bigint) as requests,
+        cast(t.input_tokens as bigint) as input_tokens,
+        cast(t.output_tokens as bigint) as output_tokens,
+        cast(t.cached_tokens as bigint) as cached_tokens,
+        cast(coalesce(g.gpu_us, 0) as bigint) as gpu_us,
+        cast(coalesce(g.gpu_us, 0) as double) / 1e6 as gpu_seconds
+    from tokens as t
+    full outer join gpu as g
+        on t.hour_start = g.hour_start
+        and t.deployment_id = g.deployment_id
+        and t.tenant = g.tenant
+)
+
+-- a request in flight at midnight adds a zero row for the next day's hour: not this window's
+select * from final where {{ in_window('hour_start') }}
