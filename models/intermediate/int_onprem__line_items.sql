@@ -15,9 +15,10 @@
       OnPremAmortisation     the entry's amortisation_usd_per_day (carries the GPU time)
       OnPremEnergy           Σ DCGM energy counter deltas of GPUs 0..gpu_count-1 (reset-aware,
                              none across gaps: int_telemetry__gpu_minute) × usd_per_kwh × pue
-      OnPremEnergyUnmetered  the GPU-seconds of the day without a counter reading (no samples,
-                             or samples without the energy field) × fallback power × usd_per_kwh
-                             × pue: missing telemetry is priced, never zero
+      OnPremEnergyUnmetered  the GPU-seconds of the day no counter delta covers (no samples,
+                             samples without the energy field, the first sample of a series or
+                             after a gap: energy_observed_seconds) × fallback power ×
+                             usd_per_kwh × pue: missing telemetry is priced, never zero
       OnPremOverhead         the entry's overhead_usd_per_day (when configured)
 
     A glob entry prices the hosts the registry or the window's DCGM telemetry name; a host
@@ -42,7 +43,7 @@ telemetry as (
         gpu_index,
         hour_start,
         max(energy_kwh) as energy_kwh,
-        least(max(observed_seconds), 3600) as observed_seconds
+        least(max(energy_observed_seconds), 3600) as energy_observed_seconds
     from {{ ref('int_telemetry__gpu_hourly') }}
     where {{ in_window('hour_start') }}
     group by all
@@ -86,7 +87,8 @@ metered as (
         host_days.usage_date,
         round(sum(telemetry.energy_kwh), 9) as metered_kwh,
         coalesce(
-            sum(telemetry.observed_seconds) filter (where telemetry.energy_kwh is not null), 0
+            sum(telemetry.energy_observed_seconds) filter (where telemetry.energy_kwh is not null),
+            0
         ) as metered_gpu_seconds
     from host_days
     left join telemetry
