@@ -6,12 +6,12 @@ Expected money is worked out here by hand from the spec's numbers (amortisation,
 and from the simulator's own reading of its DCGM export (truth/telemetry_hourly: the counter
 deltas a reader may count and the samples that carry one), never from the warehouse:
 
-* allocated + idle + unallocated of the on-prem account equals that total to the cent, and
+* allocated + idle + unallocated of the on-prem account equals that total to 1e-6 USD, and
   each host's share equals its own;
 * a host-day whose DCGM file is removed gets an explicit unmetered-energy line priced at the
   fallback power (the L40S TDP, 350 W in pipelines/costmodel/data/gpus.csv), not zero;
 * the metered kWh of a whole day equals the kWh the spec's power draw implies (ground truth)
-  within 1e-5 kWh (the simulator rounds power to mW and increments to mJ);
+  within 1e-5 kWh (measured 5e-7: the simulator rounds power to mW and increments to mJ);
 * only the amortisation line carries GPU time (16 GPUs × 48 h), and every deployment has
   cost per token rows.
 """
@@ -55,7 +55,9 @@ OVERHEAD = {
 USD_PER_KWH, PUE = Decimal("0.138"), Decimal("1.35")
 FALLBACK_W = {"dc1-gpu-01": 700.0, "dc1-gpu-02": 350.0, "dc1-gpu-03": 350.0}
 INTERVAL_S = 30  # the simulator's DCGM interval
-CENT = Decimal("0.005")  # "to the cent": within half a cent
+# The issue asks for the cent; measured: 5e-13 USD on the total, 1.9e-10 per host (kWh
+# rounded to 9 decimals on both sides, summed in a different order)
+TOLERANCE_USD = Decimal("0.000001")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +116,7 @@ def test_allocated_cost_conserves_the_hand_and_truth_total_to_the_cent(fleet):
         "select sum(billed_cost) from marts.fct_cost_allocation_daily "
         "where billing_account_id = 'onprem'",
     )[0]
-    assert abs(allocated - sum(expected.values())) < CENT, (allocated, expected)
+    assert abs(allocated - sum(expected.values())) < TOLERANCE_USD, (allocated, expected)
     per_host = dict(
         _query(
             out,
@@ -124,7 +126,7 @@ def test_allocated_cost_conserves_the_hand_and_truth_total_to_the_cent(fleet):
     )
     assert set(per_host) == set(GPUS)
     for host, want in expected.items():
-        assert abs(per_host[host] - want) < CENT, (host, per_host[host], want)
+        assert abs(per_host[host] - want) < TOLERANCE_USD, (host, per_host[host], want)
 
 
 def test_a_host_day_without_telemetry_is_priced_at_fallback_power_on_its_own_line(fleet):
