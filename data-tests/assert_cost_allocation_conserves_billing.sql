@@ -8,7 +8,7 @@ with billed as (
     select
         billing_account_id, billing_period, billing_currency,
         sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost
-    from {{ ref('stg_billing__line_items') }}
+    from {{ ref('int_billing__line_items') }}
     group by all
 ),
 

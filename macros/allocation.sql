@@ -68,7 +68,7 @@
                     interval 1 day
                 )::date[]
             end as days
-        from {{ ref('stg_billing__line_items') }}
+        from {{ ref('int_billing__line_items') }}
         where {{ in_billing_window('billing_period') }}
     ),
     unnest(days) as d(usage_date)
@@ -76,10 +76,10 @@
 {%- endmacro %}
 
 {#- The fingerprint of each day a billing-derived model reads: the lines' own
-    (`billing_days_from`: stg_billing__line_items), or those an upstream billing-derived model
+    (`billing_days_from`: int_billing__line_items), or those an upstream billing-derived model
     stored beside its rows of the day (all of a day's rows come from one build). -#}
 {% macro billing_fingerprints_of(model_name) -%}
-    {%- if model_name == 'stg_billing__line_items' -%}
+    {%- if model_name == 'int_billing__line_items' -%}
         {{ billing_day_fingerprints() }}
     {%- else -%}
         select billing_period, usage_date, any_value(billing_fingerprint) as billing_fingerprint

@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from pipelines.ingest.requests import tenants
+from pipelines.onprem.config import OnPremConfig
 from pipelines.recommend.api_prices import ApiPrice, load_api_prices
 from pipelines.recommend.config import RecommendConfig, resolve_api_prices
 from pipelines.recommend.policy import Policy
@@ -195,6 +196,7 @@ class RunConfig(StrictModel):
     s3: S3Config = S3Config()
     billing: BillingConfig = BillingConfig()
     recommend: RecommendConfig = RecommendConfig()
+    onprem: OnPremConfig | None = None  # GPUs without a cloud bill (pipelines/onprem)
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,7 @@ class Settings:
     recommend: RecommendConfig = RecommendConfig()
     billing: BillingConfig = BillingConfig()
     dagster_home: Path | None = None  # None: dagster/ beside the warehouse
+    onprem: OnPremConfig | None = None
 
     @property
     def dagster_instance_dir(self) -> Path:
@@ -267,6 +270,7 @@ def load_settings(config_path: str | Path) -> Settings:
         recommend=raw.recommend,
         billing=raw.billing,
         dagster_home=_resolve(base, raw.dagster_home) if raw.dagster_home else None,
+        onprem=raw.onprem,
     )
 
 

@@ -6,6 +6,7 @@ from pipelines.assets.billing import billing_line_items, instance_types
 from pipelines.assets.checks import cross_source_checks
 from pipelines.assets.dbt import dbt_models, dbt_recommend_models
 from pipelines.assets.freshness import freshness_checks
+from pipelines.assets.onprem import onprem_hosts
 from pipelines.assets.quality import quality_checks
 from pipelines.assets.recommend import recommend_tables
 from pipelines.assets.registry import gpu_catalog, llm_architectures, registry_tables
@@ -19,6 +20,7 @@ assets = [registry_tables, llm_architectures, gpu_catalog, dbt_models]
 assets += [request_log_tables]
 assets += [billing_line_items, instance_types]
 assets += [telemetry_tables]
+assets += [onprem_hosts]
 assets += [recommend_tables, dbt_recommend_models]
 assets += [weekly_report]
 jobs, schedules = build_jobs(assets, daily_hour_utc())

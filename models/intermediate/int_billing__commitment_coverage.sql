@@ -19,7 +19,7 @@ commitment_lines as (
         commitment_discount_type,
         commitment_discount_category,
         commitment_discount_end
-    from {{ ref('stg_billing__line_items') }}
+    from {{ ref('int_billing__line_items') }}
     where commitment_discount_id is not null
 ),
 

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='replace_window',
         tags=['daily'],
-        meta={'billing_days_from': 'stg_billing__line_items'}
+        meta={'billing_days_from': 'int_billing__line_items'}
     )
 }}
 
@@ -20,14 +20,14 @@
     build. -#}
 
 with rebuild as (
-    {{ billing_days_to_rebuild(this, 'stg_billing__line_items') }}
+    {{ billing_days_to_rebuild(this, 'int_billing__line_items') }}
 ),
 
 lines as (
     select
         *,
         row_number() over (order by delivery_id, source_file, source_line) as line_key
-    from {{ ref('stg_billing__line_items') }}
+    from {{ ref('int_billing__line_items') }}
     where {{ in_billing_window('billing_period') }}
 ),
 
@@ -118,9 +118,11 @@ pieces as (
         units as gpus_per_instance,
         if(piece_kind = 'gpu', unit_index, null) as gpu_index,
         slice_start,
-        -- a Savings Plan negation line re-states the same instance-hour: cost, not GPU time
+        -- a Savings Plan negation line re-states the same instance-hour: cost, not GPU time;
+        -- so do an on-prem host's energy and overhead lines (macros/onprem.sql)
         if(
-            piece_kind = 'gpu' and coalesce(line_item_type, '') not ilike '%negation%',
+            piece_kind = 'gpu' and coalesce(line_item_type, '') not ilike '%negation%'
+            and coalesce(line_item_type, '') not in {{ onprem_cost_only_line_types() }},
             overlap_ms / 3600000.0,
             0
         )

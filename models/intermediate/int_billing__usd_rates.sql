@@ -9,7 +9,7 @@
 
 with billed as (
     select distinct billing_currency, billing_period
-    from {{ ref('stg_billing__line_items') }}
+    from {{ ref('int_billing__line_items') }}
 ),
 
 rates as (

@@ -45,6 +45,7 @@ final as (
             as avg_dram_active,
         max(max_fb_used_mib) as max_fb_used_mib,
         round(sum(energy_kwh), 12) as energy_kwh,
+        sum(energy_observed_seconds) as energy_observed_seconds,
         round(sum(busy_seconds), 6) as busy_seconds,
         sum(busy_observed_seconds) as busy_observed_seconds
     from minutes

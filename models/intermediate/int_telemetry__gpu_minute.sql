@@ -72,6 +72,9 @@ final as (
         max(fb_used_mib) as max_fb_used_mib,
         round(avg(power_w), 6) as avg_power_w,
         round(sum(energy_delta_mj) / 3.6e9, 12) as energy_kwh,
+        -- the seconds those deltas cover: a sample without one (the first of a series, the
+        -- first after a gap) measured no energy (on-prem pricing charges them at fallback power)
+        least(count(energy_delta_mj) * max(interval_s), 60.0) as energy_observed_seconds,
         count(busy_ratio) as busy_samples,
         -- Only samples with a utilisation signal measure busy time: a minute whose samples
         -- are partly without one (a profiling-metrics restart, MIG) measures fewer seconds.

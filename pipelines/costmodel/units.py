@@ -12,6 +12,8 @@ Examples
 Decimal('730')
 >>> round(per_month(1.0), 4)
 30.4167
+>>> per_day(Decimal("730"))
+Decimal('24')
 >>> DAYS_PER_MONTH_TEXT
 '30.42'
 """
@@ -37,3 +39,11 @@ def per_month(daily: Amount) -> Amount:
     if isinstance(daily, Decimal):
         return daily * DAYS_PER_YEAR / MONTHS_PER_YEAR
     return daily * DAYS_PER_MONTH
+
+
+def per_day(monthly: Amount) -> Amount:
+    """``monthly`` × 12 / 365, the inverse of ``per_month`` (multiply first, then divide
+    once for Decimal money; the caller rounds to its scale)."""
+    if isinstance(monthly, Decimal):
+        return monthly * MONTHS_PER_YEAR / DAYS_PER_YEAR
+    return monthly / DAYS_PER_MONTH

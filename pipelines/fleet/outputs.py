@@ -63,7 +63,9 @@ def write_yaml(path: Path, document: dict, header: str) -> None:
     path.write_text(header + body, encoding="utf-8")
 
 
-def run_config_document(out_dir: Path, duckdb_path: Path, sources: dict[str, dict]) -> dict:
+def run_config_document(
+    out_dir: Path, duckdb_path: Path, sources: dict[str, dict], onprem=None
+) -> dict:
     # Relative to the config's folder (load_settings resolves it so), so the folder can move.
     doc: dict = {
         "duckdb_path": os.path.relpath(duckdb_path.resolve(), out_dir.resolve()),
@@ -71,6 +73,8 @@ def run_config_document(out_dir: Path, duckdb_path: Path, sources: dict[str, dic
     }
     if sources:
         doc["sources"] = dict(sorted(sources.items()))
+    if onprem is not None:  # the spec's onprem: section, as written (money as strings)
+        doc["onprem"] = onprem.model_dump(mode="json", exclude_none=True)
     return doc
 
 

@@ -31,6 +31,8 @@ class PlannedInstance:
     hourly_price_usd: Decimal
     gpu_uuids: tuple[str, ...]
     copy: int
+    onprem: bool = False  # no cloud bill: id is the host, priced by unitcost.yaml onprem:
+    power_w: tuple[float, float] | None = None  # (idle, busy) W per GPU, from the spec
 
 
 @dataclass(frozen=True)
@@ -110,16 +112,21 @@ def gpu_uuid(seed: int, host: str, index: int) -> str:
 
 def _instance(inst: Instance, copy: int, seed: int) -> PlannedInstance:
     host = inst.host + _suffix(copy)
-    iid = inst.id if copy == 0 else "i-0" + _digest("instance", inst.id, copy)[:16]
+    if inst.id is None:  # on-prem: billing-like lines name the host
+        iid = host
+    else:
+        iid = inst.id if copy == 0 else "i-0" + _digest("instance", inst.id, copy)[:16]
     return PlannedInstance(
         id=iid,
         type=inst.type,
         host=host,
         gpu_type=inst.gpu.type,
         gpu_count=inst.gpu.count,
-        hourly_price_usd=Decimal(inst.hourly_price_usd),
+        hourly_price_usd=Decimal(inst.hourly_price_usd or 0),
         gpu_uuids=tuple(gpu_uuid(seed, host, i) for i in range(inst.gpu.count)),
         copy=copy,
+        onprem=inst.id is None,
+        power_w=(inst.power.idle_w, inst.power.busy_w) if inst.power else None,
     )
 
 

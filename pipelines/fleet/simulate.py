@@ -171,7 +171,8 @@ def simulate(
     header = HEADER.format(spec=Path(spec_path).name, seed=seed)
     write_yaml(out / "registry.yaml", registry_document(plan), header)
     duckdb = Path(duckdb_path) if duckdb_path is not None else out / "unitcost.duckdb"
-    write_yaml(out / "unitcost.yaml", run_config_document(out, duckdb, sources), header)
+    config = run_config_document(out, duckdb, sources, spec.onprem)
+    write_yaml(out / "unitcost.yaml", config, header)
     truth = _ground_truth(plan, book, spec, spec_path)
     for o in outputs:
         truth.update(o.truth)

@@ -12,6 +12,7 @@ both before ``planted``. That keeps every error at its own key path and line.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pipelines.costmodel.catalog import llm_catalog
 from pipelines.fleet.planted import PlantedScenario
 from pipelines.fleet.specbase import Service, Traffic, context_of, usd
+from pipelines.onprem.config import OnPremConfig
 from pipelines.registry import (
     ApiAccess,
     Engine,
@@ -29,7 +31,7 @@ from pipelines.registry import (
     Precisions,
     Slug,
 )
-from pipelines.yamlconf import StrictModel, load_yaml_model
+from pipelines.yamlconf import StrictModel, blame, load_yaml_model
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "default_spec.yaml"
 
@@ -40,25 +42,51 @@ class Account(StrictModel):
     region: NonEmpty
 
 
+class PowerDraw(StrictModel):
+    """Watts per GPU the simulated DCGM reports: ``idle_w + (busy_w - idle_w) × activity``
+    (without it, fractions of the GPU's TDP: ``dcgm_signals``)."""
+
+    idle_w: Annotated[float, Field(gt=0)]
+    busy_w: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PowerDraw:
+        if self.busy_w < self.idle_w:
+            raise ValueError("busy_w must be at least idle_w")
+        return self
+
+
 class Instance(StrictModel):
-    id: Annotated[str, Field(pattern=r"^i-[0-9a-f]{8,17}$")]
+    """A cloud instance (``id``, ``hourly_price_usd``: billed by the simulated CUR), or an
+    on-prem host (neither: priced by the spec's ``onprem:`` section, no cloud bill)."""
+
+    id: Annotated[str, Field(pattern=r"^i-[0-9a-f]{8,17}$")] | None = None
     type: NonEmpty
     gpu: GpuAllocation
-    hourly_price_usd: str
+    hourly_price_usd: str | None = None
     host: Slug
+    power: PowerDraw | None = None
 
     @field_validator("hourly_price_usd", mode="before")
     @classmethod
-    def _price(cls, value: Any) -> str:
-        return usd(value)
+    def _price(cls, value: Any) -> str | None:
+        return None if value is None else usd(value)
+
+    @model_validator(mode="after")
+    def _cloud_or_onprem(self) -> Instance:
+        if (self.id is None) != (self.hourly_price_usd is None):
+            raise ValueError(
+                "a cloud instance has both id and hourly_price_usd; an on-prem host neither"
+            )
+        return self
 
     @field_validator("id")
     @classmethod
-    def _unique_id(cls, value: str, info: ValidationInfo) -> str:
+    def _unique_id(cls, value: str | None, info: ValidationInfo) -> str | None:
         # Registered before the rest validates, so a later error in this instance does not
         # also make every reference to it fail.
         ctx = context_of(info)
-        if ctx is not None:
+        if ctx is not None and value is not None:
             ids = ctx.setdefault("instance_ids", set())
             if value in ids:
                 raise ValueError(f"instance id {value!r} appears twice")
@@ -185,6 +213,28 @@ class FleetSpec(StrictModel):
     instances: list[Instance] = Field(min_length=1)
     deployments: list[DeploymentSpec] = Field(min_length=1)
     planted: dict[Slug, PlantedScenario] = {}
+    # Copied into unitcost.yaml as is (what the owner of the hosts would configure); its
+    # entries must price exactly the instances without an id (specs/onprem_fleet.yaml)
+    onprem: OnPremConfig | None = None
+
+    @model_validator(mode="after")
+    def _onprem_hosts_priced(self) -> FleetSpec:
+        entries = self.onprem.hosts if self.onprem else []
+        for i, inst in enumerate(self.instances):
+            exact = [e for e in entries if e.host == inst.host]
+            globs = [
+                e for e in entries if e.host_pattern and fnmatchcase(inst.host, e.host_pattern)
+            ]
+            priced = (exact + globs)[:1]  # as unitcost resolves it: by name, else first glob
+            if priced and priced[0].gpu != inst.gpu:
+                raise blame(f"instances[{i}].gpu", "differs from its onprem entry's gpu")
+            if priced and inst.id is not None:
+                raise blame(f"instances[{i}].id", f"{inst.host} is billed and priced on-prem")
+            if not priced and inst.id is None:
+                raise blame(f"instances[{i}]", f"on-prem host {inst.host} matches no onprem entry")
+            if inst.id is None and inst.power is None:
+                raise blame(f"instances[{i}].power", "an on-prem host needs its power draw")
+        return self
 
 
 def load_spec(path: str | Path = DEFAULT_SPEC_PATH) -> FleetSpec:

@@ -1,6 +1,7 @@
 -- Purpose: prove the allocation conserves the bill — per account, period and currency, the
 --   allocated + idle + unallocated totals next to the delivered bill (differences must be 0).
--- Marts used: marts.fct_cost_allocation_daily; staging.stg_billing__line_items for the bill.
+-- Marts used: marts.fct_cost_allocation_daily; intermediate.int_billing__line_items for the
+--   bill (cloud exports and on-prem hosts' lines).
 -- Parameters: none.
 -- Database: var/unitcost.analytics.duckdb, the read-only copy each run publishes; open it
 --   read-only (`duckdb -readonly ...`). Never the writer file var/unitcost.duckdb.
@@ -21,7 +22,7 @@ bill as (
         billing_account_id, billing_period, billing_currency,
         sum(billed_cost) as bill_billed_cost,
         sum(effective_cost) as bill_effective_cost
-    from staging.stg_billing__line_items
+    from intermediate.int_billing__line_items
     group by all
 )
 

@@ -20,6 +20,7 @@ from pipelines.assets.billing import (
     periods_overlapping,
     periods_to_ingest,
 )
+from pipelines.assets.onprem import onprem_hosts
 from pipelines.assets.registry import gpu_catalog
 from pipelines.costmodel.prices import INSTANCE_PRICES_PATH
 from pipelines.fleet.simulate import simulate
@@ -57,7 +58,7 @@ def test_billing_asset_loads_the_simulated_bill_to_the_cent_and_dbt_builds(fleet
         "unitcost": UnitcostConfigResource(config_path=str(fleet / "unitcost.yaml")),
         "duckdb": WarehouseResource(database=str(duckdb_path)),
     }
-    assert dg.materialize([instance_types, gpu_catalog], resources=resources).success
+    assert dg.materialize([instance_types, gpu_catalog, onprem_hosts], resources=resources).success
     for _ in range(2):  # the second run finds the same delivery: a no-op
         result = dg.materialize(
             [billing_line_items], resources=resources, partition_key="2026-11-01"

@@ -6,3 +6,13 @@ select
     cast(usd_per_hour as decimal(38, 12)) as on_demand_usd_per_hour,
     region
 from {{ source('billing', 'instance_types') }}
+union all
+-- on-prem hosts (unitcost.yaml onprem:): their lines' instance type names GPU and count
+select distinct
+    'onprem' as provider,
+    {{ onprem_instance_type('gpu_type', 'gpu_count') }} as instance_type,
+    gpu_type as gpu_id,
+    cast(gpu_count as integer) as gpus_per_instance,
+    cast(null as decimal(38, 12)) as on_demand_usd_per_hour,
+    cast(null as varchar) as region
+from {{ source('onprem', 'onprem_hosts') }}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -124,7 +125,9 @@ def _deployment_truth(out: dict, plan: FleetPlan, lines: list[Line]) -> None:
     shares: dict[str, list[tuple]] = {}
     for dep in plan.deployments:
         for host, indexes in dep.host_gpus:
-            inst = by_host[host]
+            inst = by_host.get(host)
+            if inst is None:  # an on-prem host: not on this bill
+                continue
             shares.setdefault(inst.id, []).append((dep, Decimal(len(indexes)) / inst.gpu_count))
     for ln in lines:
         if ln.instance_type is None:
@@ -162,7 +165,11 @@ def _instance_truth(out: dict, period: str, lines: list[Line]) -> None:
 
 
 def write(ctx: SimulationContext) -> WriterOutput:
-    truth = write_exports(ctx.plan, ctx.out / "billing")
+    # On-prem hosts have no cloud bill (unitcost prices them from unitcost.yaml onprem:)
+    cloud = tuple(i for i in ctx.plan.instances if not i.onprem)
+    if not cloud:
+        return WriterOutput()
+    truth = write_exports(replace(ctx.plan, instances=cloud), ctx.out / "billing")
     truth.update(
         account_id="210987654321",
         source="billing/cur2",

@@ -57,12 +57,20 @@ def activity(busy: np.ndarray, per_hour: int) -> np.ndarray:
     return np.round(np.clip(values, 0.0, 1.0), 6).reshape(busy.shape[0], -1)
 
 
-def fields(gr: np.ndarray, loaded: np.ndarray, model: GpuModel, interval_s: int) -> dict:
+def power_w(gr: np.ndarray, loaded: np.ndarray, model: GpuModel, draw=None) -> np.ndarray:
+    """Watts per GPU and sample: the spec's ``draw`` (idle_w, busy_w) linear in activity,
+    else fractions of the GPU's TDP."""
+    if draw is not None:
+        idle, busy = draw
+        return np.round(idle + (busy - idle) * gr, 3)
+    load = loaded[:, None].astype(np.float64)
+    return np.round(model.tdp_w * (IDLE_POWER + LOADED_POWER * load + BUSY_POWER * gr), 3)
+
+
+def fields(gr: np.ndarray, loaded: np.ndarray, model: GpuModel, interval_s: int, draw=None) -> dict:
     """DCGM field values (exporter names) for activity ``gr`` (gpus, n); energy increments in
     mJ under ``_ENERGY_INCREMENT`` (the counter itself is accumulated by the caller)."""
-    load = loaded[:, None].astype(np.float64)
-    power = model.tdp_w * (IDLE_POWER + LOADED_POWER * load + BUSY_POWER * gr)
-    power = np.round(power, 3)
+    power = power_w(gr, loaded, model, draw)
     used = np.where(loaded, int(model.memory_mib * 0.9), 0)[:, None] * np.ones_like(gr)
     reserved = np.full_like(gr, int(model.memory_mib * 0.01))
     temp = np.round(32 + 45 * gr)

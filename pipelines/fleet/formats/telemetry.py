@@ -47,6 +47,7 @@ TRUTH_SCHEMA = pa.schema(
         ("samples", pa.int32()),
         ("busy_seconds_observed", pa.float64()),  # Σ GR_ENGINE_ACTIVE × interval, present
         ("energy_kwh_observed", pa.float64()),  # Σ counter deltas a reader may count
+        ("energy_samples", pa.int32()),  # samples with such a delta (present, and so was the last)
     ]
 )
 
@@ -106,7 +107,7 @@ def host_day(ctx, inst, day, busy, owners, energy, planted, interval_s, layout):
     model = sig.gpu_model(inst.gpu_type)
     loaded = np.array([o is not None for o in owners])
     gr = sig.activity(busy, per_hour)
-    fields = sig.fields(gr, loaded, model, interval_s)
+    fields = sig.fields(gr, loaded, model, interval_s, inst.power_w)
     inc = fields.pop("_ENERGY_INCREMENT")
     first = energy.get(inst.host)
     start = first if first is not None else np.array([_digest(u) % 10**10 for u in inst.gpu_uuids])
@@ -139,6 +140,7 @@ def _truth_rows(inst, day, busy, gr, inc, present, counted, per_hour, interval_s
         "samples": np.tile(present.reshape(24, per_hour).sum(axis=1), g),
         "busy_seconds_observed": (hourly(gr * present) * interval_s).ravel(),
         "energy_kwh_observed": (hourly(inc * counted) / 3.6e9).ravel(),
+        "energy_samples": np.tile(counted.reshape(24, per_hour).sum(axis=1), g),
     }
 
 
@@ -147,7 +149,7 @@ def write_dcgm(
 ) -> dict:
     """Render the DCGM export for every simulated day; returns the ground-truth summary."""
     root = ctx.out / "telemetry"
-    planted, energy = _Planted(ctx), {}
+    planted, energy, onprem = _Planted(ctx), {}, {}
     totals = {"gpu_samples": 0, "busy_seconds_observed": 0.0, "energy_kwh_observed": 0.0}
     for day in ctx.plan.dates:
         timeline = pq.read_table(ctx.truth_day("timeline", day)).to_pylist()
@@ -159,6 +161,8 @@ def write_dcgm(
             rows = sorted(by_host[inst.host], key=lambda r: r["hour_start"])
             busy = np.array([r["gpu_busy_fraction"] for r in rows]).T  # (gpus, 24)
             owners = rows[0]["gpu_deployment_ids"]
+            if inst.onprem:
+                onprem.setdefault(inst.host, {})[day.isoformat()] = spec_kwh(inst, busy)
             table, truth, arrays = host_day(
                 ctx, inst, day, busy, owners, energy, planted, interval_s, layout
             )
@@ -181,14 +185,30 @@ def write_dcgm(
         **{k: round(v, 6) if isinstance(v, float) else v for k, v in totals.items()},
         "hourly_truth": "truth/telemetry_hourly",
         "planted": planted.truth(),
+        "onprem_expected_kwh": onprem,
     }
+
+
+def spec_kwh(inst, busy: np.ndarray) -> float:
+    """kWh a host's GPUs draw in a day by its spec: each GPU-hour at
+    idle_w + (busy_w - idle_w) × the timeline's busy fraction (the samples' activity ripple
+    averages out over the hour), before PUE."""
+    idle, peak = inst.power_w
+    return round(float(np.sum(idle + (peak - idle) * busy)) / 1000.0, 9)
 
 
 def write(ctx: SimulationContext) -> WriterOutput:
     """The registered writer: DCGM telemetry and vLLM engine metrics, one source."""
     dcgm = write_dcgm(ctx, interval_s=ctx.dcgm_interval_s)
     engine = write_engine_metrics(ctx, ctx.out / "telemetry" / "vllm")
+    truth: dict = {"telemetry": {"dcgm": dcgm, "engine_metrics": engine}}
+    expected = dcgm.pop("onprem_expected_kwh")
+    if expected:
+        truth["onprem"] = {
+            "expected_kwh": expected,
+            "note": "per on-prem host and UTC day, kWh its GPUs draw by the spec's power "
+            "(before PUE); the DCGM energy counter carries the same draw",
+        }
     return WriterOutput(
-        sources={"telemetry": {"location": "telemetry", "format": "dcgm"}},
-        truth={"telemetry": {"dcgm": dcgm, "engine_metrics": engine}},
+        sources={"telemetry": {"location": "telemetry", "format": "dcgm"}}, truth=truth
     )

@@ -36,7 +36,7 @@ def warehouse():
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     money = "decimal(38,12)"
-    for table in ("stg_billing__line_items", "fct_cost_allocation_daily"):
+    for table in ("int_billing__line_items", "fct_cost_allocation_daily"):
         con.execute(
             f'create table "{table}" (billing_account_id varchar, billing_period date, '
             f"billing_currency varchar, billed_cost {money}, effective_cost {money})"
@@ -45,7 +45,7 @@ def warehouse():
         ("acct", "2024-09-01", "USD", "20.5", "14.9"),
         ("acct", "2024-10-01", "USD", "0.01", "0.008"),  # outside the window, not allocated
     ]
-    con.executemany('insert into "stg_billing__line_items" values (?, ?, ?, ?, ?)', bill)
+    con.executemany('insert into "int_billing__line_items" values (?, ?, ?, ?, ?)', bill)
     con.execute(
         'insert into "fct_cost_allocation_daily" values (?, ?, ?, ?, ?)', bill[0]
     )  # September allocated exactly
