@@ -58,3 +58,6 @@ class Service(StrictModel):
     tpot_per_seq_ms: Annotated[float, Field(ge=0)]
     max_batch: Annotated[int, Field(ge=1)]
     error_rate: Fraction = 0.0
+    # Prefix-cache capacity per replica in tokens (``prefix_cache.py``); None: large enough
+    # for every repeated prefix of the trace, 0: prefix caching disabled.
+    prefix_cache_tokens: Annotated[int, Field(ge=0)] | None = None
