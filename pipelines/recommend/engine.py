@@ -1,7 +1,8 @@
 """The recommendation engine: calibrate, predict each deployment-day, then recommend.
 
 Kinds are tried from least to most risky: right_size (no quality change), quantize
-(quality assumed), distill (must beat both by a margin), api (eligible deployments only).
+(quality assumed), distill (must beat both by a margin), api (eligible deployments only);
+prefix_cache (a cache setting, beside the others: it changes no GPUs) last.
 
 A deployment the cost model cannot describe (a precision, LLM or GPU it has no data for) is
 left out before anything else runs and recorded in ``EngineResult.skipped`` with the reason,
@@ -24,6 +25,7 @@ from pipelines.recommend.inputs import DeploymentConfig, FleetInputs
 from pipelines.recommend.outputs import EfficiencyRow, Recommendation
 from pipelines.recommend.policy import Policy
 from pipelines.recommend.predict import efficiency_row
+from pipelines.recommend.prefix_cache import prefix_cache
 from pipelines.recommend.quantize import quantize
 from pipelines.recommend.rightsize import right_size, terminate_idle
 from pipelines.recommend.workload import summarise
@@ -84,7 +86,8 @@ def _since(inputs: FleetInputs, day: dt.date | None) -> FleetInputs:
     if requests is not None and requests.height and requests["usage_date"].min() < day:
         requests = requests.filter(requests["usage_date"] >= day)
     observations = tuple(o for o in inputs.observations if o.usage_date >= day)
-    return replace(inputs, observations=observations, requests=requests)
+    hours = tuple(h for h in inputs.prefix_cache_hours if h.usage_date >= day)
+    return replace(inputs, observations=observations, requests=requests, prefix_cache_hours=hours)
 
 
 def efficiency_rows(
@@ -144,6 +147,9 @@ def recommend_deployment(
     hosted = api(config, w, policy, best_self_hosted, api_prices)
     if hosted is not None:
         recs.append(hosted)
+    cache = prefix_cache(config, w, inputs.prefix_cache_hours, policy)
+    if cache is not None:
+        recs.append(cache)
     return recs
 
 

@@ -18,6 +18,7 @@ from pipelines.costmodel.engines import ENGINE_PROFILES, Efficiency
 
 if TYPE_CHECKING:
     from pipelines.recommend.commitments import CommitmentCoverage
+    from pipelines.recommend.prefix_cache import PrefixCacheHour
 
 # Engines the cost model has no profile for yet, and the profile that behaves most alike:
 # TGI (v3) allocates paged KV on demand like vLLM. Tell costmodel/engines.py's owner.
@@ -156,6 +157,8 @@ class FleetInputs:
     None means no logs, so every prediction uses priors. ``commitments``: which commitment
     paid for each deployment's (and idle instance's) GPU cost over the window; empty means
     none known, so every saving counts as cash (``commitments.apply_commitments``).
+    ``prefix_cache_hours``: vLLM prefix-cache counters per deployment-hour with the day's
+    prefill price (``prefix_cache.py``); empty means none, so no ``prefix_cache`` kind.
     """
 
     configs: dict[str, DeploymentConfig]
@@ -163,6 +166,7 @@ class FleetInputs:
     idle_instances: tuple[IdleInstance, ...] = ()
     requests: pl.DataFrame | None = field(default=None, compare=False)
     commitments: tuple[CommitmentCoverage, ...] = ()
+    prefix_cache_hours: tuple[PrefixCacheHour, ...] = ()
 
     def days_of(self, deployment_id: str) -> list[DailyObservation]:
         days = [o for o in self.observations if o.deployment_id == deployment_id]
