@@ -89,6 +89,8 @@ EXPECTED_ASSETS = {
     "intermediate/int_requests__replica_sweep": "intermediate",
     "marts/fct_cost_allocation_daily": "marts",
     "marts/fct_cost_per_token_daily": "marts",
+    "intermediate/int_prefix_cache__hourly": "intermediate",
+    "marts/fct_prefix_cache_daily": "marts",
     "raw/predicted_efficiency_daily": "recommend",
     "raw/recommendations": "recommend",
     "marts/fct_efficiency_daily": "marts",
