@@ -96,6 +96,8 @@ EXPECTED_ASSETS = {
     "marts/fct_cost_per_token_daily": "marts",
     "intermediate/int_requests__tenant_hourly": "intermediate",
     "marts/fct_cost_by_tenant_daily": "marts",
+    "intermediate/int_prefix_cache__hourly": "intermediate",
+    "marts/fct_prefix_cache_daily": "marts",
     "raw/predicted_efficiency_daily": "recommend",
     "raw/recommendations": "recommend",
     "marts/fct_efficiency_daily": "marts",

@@ -29,6 +29,8 @@ UPSTREAM = [
     dg.AssetKey(["intermediate", "int_telemetry__gpu_hourly"]),
     dg.AssetKey(["marts", "dim_deployments"]),
     dg.AssetKey(["marts", "fct_saturation_hourly"]),
+    dg.AssetKey(["intermediate", "int_prefix_cache__hourly"]),
+    dg.AssetKey(["marts", "fct_prefix_cache_daily"]),
 ]
 # Recommendations as of a window's last day summarise this many days up to its end, however
 # the run was cut: a one-day partition alone would rate every recommendation low on days

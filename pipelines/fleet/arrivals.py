@@ -30,9 +30,19 @@ class DayRequests:
     input_tokens: np.ndarray
     output_tokens: np.ndarray
     cached_tokens: np.ndarray
+    # the trace's repeated-prefix tokens: what an unbounded prefix cache would hit
+    # (``cached_tokens`` is what the deployment's cache really hit; ``prefix_cache.py``)
+    repeated_prefix_tokens: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.arrival_us)
+
+    @property
+    def repeats(self) -> np.ndarray:
+        """Repeated-prefix tokens per request (``cached_tokens`` when not told apart)."""
+        if self.repeated_prefix_tokens is None:
+            return self.cached_tokens
+        return self.repeated_prefix_tokens
 
 
 def diurnal_cdf(amplitude: float, peak_hour: float) -> np.ndarray:
@@ -66,4 +76,5 @@ def day_requests(
         input_tokens=trace.input_tokens[rows],
         output_tokens=trace.output_tokens[rows],
         cached_tokens=trace.cached_tokens[rows],
+        repeated_prefix_tokens=trace.cached_tokens[rows],
     )

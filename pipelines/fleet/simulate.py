@@ -47,6 +47,7 @@ from pipelines.fleet.outputs import (
     write_yaml,
 )
 from pipelines.fleet.plan import FleetPlan, PlannedDeployment, build_plan
+from pipelines.fleet.prefix_cache import limit_prefix_cache
 from pipelines.fleet.service import serve
 from pipelines.fleet.spec import DEFAULT_SPEC_PATH, load_spec
 from pipelines.fleet.tables import (
@@ -109,6 +110,7 @@ def _simulate_day(plan: FleetPlan, day: dt.date, out: Path, book: TruthBook) -> 
             rng = _rng(plan.seed, dep.id, day)
             traffic = dep.spec.traffic
             reqs = day_requests(load_trace(traffic.trace), dep.requests_per_day, traffic, rng)
+            reqs = limit_prefix_cache(reqs, dep.spec.service.prefix_cache_tokens, len(dep.replicas))
             served = serve(reqs, dep.spec.service, len(dep.replicas), rng)
             if len(reqs):
                 # its own stream, so naming tenants changes no other draw of the fleet

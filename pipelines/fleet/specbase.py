@@ -66,3 +66,6 @@ class Service(StrictModel):
     # KV-cache slots (tokens) of one replica; None: never full. Past it the engine preempts
     # (kv_pressure.py): its metrics show preemptions and the preempted requests waiting.
     kv_capacity_tokens: Annotated[int, Field(ge=1)] | None = None
+    # Prefix-cache capacity per replica in tokens (``prefix_cache.py``); None: large enough
+    # for every repeated prefix of the trace, 0: prefix caching disabled.
+    prefix_cache_tokens: Annotated[int, Field(ge=0)] | None = None

@@ -35,6 +35,7 @@ class DeploymentDay:
     cached_tokens: int
     busy_gpu_seconds: float
     mean_batch: float
+    repeated_prefix_tokens: int = 0  # what an unbounded prefix cache would have hit
 
     def as_json(self) -> dict:
         return {
@@ -45,6 +46,7 @@ class DeploymentDay:
             "cached_tokens": self.cached_tokens,
             "busy_gpu_seconds": round(self.busy_gpu_seconds, 3),
             "mean_decode_batch": round(self.mean_batch, 4),
+            "repeated_prefix_tokens": self.repeated_prefix_tokens,
         }
 
 
@@ -67,6 +69,7 @@ class TruthBook:
             cached_tokens=int(reqs.cached_tokens.sum()),
             busy_gpu_seconds=float(hourly_busy(served).sum()) * 3600 * tp,
             mean_batch=float(served.batch.mean()),
+            repeated_prefix_tokens=int(reqs.repeats.sum()),
         )
 
     def mean_busy_fraction(self, dep: PlannedDeployment) -> float | None:

@@ -65,6 +65,8 @@ class PolicyConfig(StrictModel):
     distill_training_mfu: Limit | None = None
     api_margin: Share | None = None
     api_min_monthly_savings_usd: Usd | None = None
+    prefix_cache_quiet_hour_share: Limit | None = None
+    prefix_cache_min_hit_rate_gap: Limit | None = None
     days_for_full_confidence: Annotated[int, Field(ge=1)] | None = None
     gpu_price_overrides: dict[str, Positive] | None = None
 

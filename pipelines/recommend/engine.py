@@ -1,7 +1,8 @@
 """The recommendation engine: calibrate, predict each deployment-day, then recommend.
 
 Kinds are tried from least to most risky: right_size (no quality change), quantize
-(quality assumed), distill (must beat both by a margin), api (eligible deployments only).
+(quality assumed), distill (must beat both by a margin), api (eligible deployments only);
+prefix_cache (a cache setting, beside the others: it changes no GPUs) last.
 
 A deployment that queued or preempted at its peak (vLLM's metrics, ``saturation.py``) is
 offered nothing with fewer GPUs or replicas; a change withheld for that is recorded in
@@ -29,6 +30,7 @@ from pipelines.recommend.options import describe
 from pipelines.recommend.outputs import EfficiencyRow, Recommendation
 from pipelines.recommend.policy import Policy
 from pipelines.recommend.predict import efficiency_row
+from pipelines.recommend.prefix_cache import prefix_cache
 from pipelines.recommend.quantize import best_quantize, quantize
 from pipelines.recommend.rightsize import best_right_size, right_size, terminate_idle
 from pipelines.recommend.saturation import (
@@ -97,7 +99,14 @@ def _since(inputs: FleetInputs, day: dt.date | None) -> FleetInputs:
         requests = requests.filter(requests["usage_date"] >= day)
     observations = tuple(o for o in inputs.observations if o.usage_date >= day)
     saturation = tuple(h for h in inputs.saturation if h.hour_start.date() >= day)
-    return replace(inputs, observations=observations, requests=requests, saturation=saturation)
+    hours = tuple(h for h in inputs.prefix_cache_hours if h.usage_date >= day)
+    return replace(
+        inputs,
+        observations=observations,
+        requests=requests,
+        saturation=saturation,
+        prefix_cache_hours=hours,
+    )
 
 
 def efficiency_rows(
@@ -161,6 +170,9 @@ def recommend_deployment(
     hosted = api(config, w, policy, best_self_hosted, api_prices)
     if hosted is not None:
         recs.append(hosted)
+    cache = prefix_cache(config, w, inputs.prefix_cache_hours, policy)
+    if cache is not None:
+        recs.append(cache)
     return recs
 
 

@@ -18,6 +18,7 @@ from pipelines.costmodel.engines import ENGINE_PROFILES, Efficiency
 
 if TYPE_CHECKING:
     from pipelines.recommend.commitments import CommitmentCoverage
+    from pipelines.recommend.prefix_cache import PrefixCacheHour
     from pipelines.recommend.saturation import SaturationHour
 
 # Engines the cost model has no profile for yet, and the profile that behaves most alike:
@@ -159,6 +160,8 @@ class FleetInputs:
     none known, so every saving counts as cash (``commitments.apply_commitments``).
     ``saturation``: vLLM's hourly saturation signals (``marts.fct_saturation_hourly``);
     empty means none, so no deployment is held at its size by the saturation guard.
+    ``prefix_cache_hours``: vLLM prefix-cache counters per deployment-hour with the day's
+    prefill price (``prefix_cache.py``); empty means none, so no ``prefix_cache`` kind.
     """
 
     configs: dict[str, DeploymentConfig]
@@ -167,6 +170,7 @@ class FleetInputs:
     requests: pl.DataFrame | None = field(default=None, compare=False)
     commitments: tuple[CommitmentCoverage, ...] = ()
     saturation: tuple[SaturationHour, ...] = ()
+    prefix_cache_hours: tuple[PrefixCacheHour, ...] = ()
 
     def days_of(self, deployment_id: str) -> list[DailyObservation]:
         days = [o for o in self.observations if o.deployment_id == deployment_id]

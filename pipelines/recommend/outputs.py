@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import polars as pl
 
-KINDS = ("right_size", "quantize", "distill", "api")
+KINDS = ("right_size", "quantize", "distill", "api", "prefix_cache")
 MONEY_FIELDS = ("monthly_savings_usd", "current_daily_cost_usd", "proposed_daily_cost_usd")
 
 

@@ -67,6 +67,11 @@ class Policy:
     api_margin, api_min_monthly_savings_usd
         ``api`` fires for an eligible deployment only if the API costs at most
         (1 − margin) × the cheapest self-hosted option and saves at least this much.
+    prefix_cache_quiet_hour_share, prefix_cache_min_hit_rate_gap
+        ``prefix_cache`` reads the repeated-prefix share from the hit rate of this share of
+        the window's hours with the fewest queried tokens, and fires only if it beats the
+        window's hit rate by at least the gap (below it, hour-to-hour noise) and the saving
+        clears ``min_monthly_savings_usd``.
     days_for_full_confidence
         Days of observation at which the days factor of confidence reaches 1.
     gpu_price_overrides
@@ -97,6 +102,8 @@ class Policy:
     distill_training_mfu: float = 0.40
     api_margin: float = 0.30
     api_min_monthly_savings_usd: Decimal = Decimal("1000")
+    prefix_cache_quiet_hour_share: float = 0.25
+    prefix_cache_min_hit_rate_gap: float = 0.05
     days_for_full_confidence: int = 7
     gpu_price_overrides: Mapping[str, float] = field(default_factory=dict)
 

@@ -7,8 +7,10 @@ their replica's GPUs, from the split's own sweep), ``intermediate.int_requests__
 (the observed batch), ``intermediate.int_telemetry__gpu_hourly`` with
 ``staging.stg_registry__selectors`` (busy time of each deployment's GPUs),
 ``intermediate.int_allocation__gpu_hours`` (instances no deployment holds),
-``intermediate.int_billing__commitment_coverage`` (which commitment paid for what) and
-``marts.fct_saturation_hourly`` (vLLM's queue and preemptions, the saturation guard). Money is
+``intermediate.int_billing__commitment_coverage`` (which commitment paid for what),
+``marts.fct_saturation_hourly`` (vLLM's queue and preemptions, the saturation guard) and
+``intermediate.int_prefix_cache__hourly`` with ``marts.fct_prefix_cache_daily`` (vLLM's
+prefix-cache counters per hour and the day's prefill price). Money is
 USD: every bill counts, each line converted at its billing period's rate
 (``intermediate.int_billing__usd_rates``, 1 for USD) in DECIMAL. The queries are in
 ``sql/``; days are summarised by ``observations``. No dagster here: the asset passes the
@@ -28,6 +30,7 @@ import polars as pl
 from pipelines.recommend.commitments import coverage_from_frame
 from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance
 from pipelines.recommend.observations import daily_observations
+from pipelines.recommend.prefix_cache import PrefixCacheHour
 from pipelines.recommend.saturation import SaturationHour
 from pipelines.warehouse import memory_limit_bytes
 
@@ -106,11 +109,18 @@ def load_warehouse_inputs(
     saturation = tuple(
         SaturationHour(**r) for r in _query(con, "saturation", start, end).iter_rows(named=True)
     )
+    cache_hours = _prefix_cache_hours(_query(con, "prefix_cache", start, end))
     # last: no other query runs while the requests frame is held (it is outside DuckDB's limit)
     requests = _requests(con, start, end)
     observations = daily_observations(requests, days, configs)
     return FleetInputs(
-        configs, observations, idle, requests if requests.height else None, commitments, saturation
+        configs,
+        observations,
+        idle,
+        requests if requests.height else None,
+        commitments,
+        saturation=saturation,
+        prefix_cache_hours=cache_hours,
     )
 
 
@@ -143,6 +153,20 @@ def _idle_instances(frame: pl.DataFrame) -> tuple[IdleInstance, ...]:
             gpu_count=r["gpu_count"],
             usd_per_day=r["usd_per_day"],
             days_observed=r["days_observed"],
+        )
+        for r in frame.iter_rows(named=True)
+    )
+
+
+def _prefix_cache_hours(frame: pl.DataFrame) -> tuple[PrefixCacheHour, ...]:
+    return tuple(
+        PrefixCacheHour(
+            deployment_id=r["deployment_id"],
+            usage_date=r["usage_date"],
+            hour_start=r["hour_start"],
+            queried_tokens=int(r["queried_tokens"]),
+            hit_tokens=int(r["hit_tokens"] or 0),
+            usd_per_1m_computed_input_tokens=r["usd_per_1m_computed_input_tokens"],
         )
         for r in frame.iter_rows(named=True)
     )

@@ -22,6 +22,7 @@ Worked by hand for chat-8b on 2026-11-02 (2 × L4, TP 1, both GPUs on host gpu-l
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,19 @@ def test_an_instance_billed_for_gpu_time_with_no_deployment_is_idle_in_any_curre
     assert idle.usd_per_day == 4.0  # 2.5 + 2.5 - 1.0 (the Savings Plan negation piece)
     # billed in EUR: 2.5 EUR x 1.0834 (November's rate), exact in DECIMAL before the float
     assert (eur.instance_id, eur.usd_per_day, eur.days_observed) == ("i-eur", 2.7085, 1)
+
+
+def test_prefix_cache_hours_with_counters_carry_the_days_decimal_price(inputs):
+    # fixture: two hours with vLLM counters (one without is left out), $2,000 per 1M
+    hours = inputs.prefix_cache_hours
+    assert [
+        (h.deployment_id, h.hour_start.hour, h.queried_tokens, h.hit_tokens) for h in hours
+    ] == [
+        ("chat-8b", 10, 200, 60),
+        ("chat-8b", 11, 150, 40),
+    ]
+    assert {h.usd_per_1m_computed_input_tokens for h in hours} == {Decimal("2000")}
+    assert {h.usage_date for h in hours} == {dt.date(2026, 11, 2)}
 
 
 def test_a_window_without_data_gives_empty_inputs_the_engine_accepts(warehouse):
