@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from pipelines.recommend import warehouse_inputs
@@ -82,19 +83,29 @@ def test_daily_observation_matches_the_hand_calculation(inputs):
     assert obs.p95_tpot_ms == 100.0
 
 
-def test_concurrency_is_read_from_the_sweep_and_an_empty_decode_stays_null(inputs):
-    frame = inputs.requests.sort("arrival_us")
+def _request_rows(warehouse):
+    """``sql/requests.sql`` itself: what the reader streams, before it keeps a sample's
+    implied efficiencies only."""
+    with connect(warehouse, read_only=True) as con:
+        return pl.concat(warehouse_inputs._query(con, "requests", *WINDOW, stream=True))
+
+
+def test_concurrency_is_read_from_the_sweep_and_an_empty_decode_stays_null(warehouse):
+    frame = _request_rows(warehouse).sort("arrival_us")
     assert frame["life_concurrency"].to_list() == [1.25, 1.25, 1.0]
     *decode, failed = frame["decode_concurrency"].to_list()
     assert decode == pytest.approx([1 + (1400 / 900 - 1) / 2, 1 + (1100 / 800 - 1) / 2])
     assert failed is None
 
 
-def test_requests_without_usage_outside_the_window_or_unmapped_are_left_out(inputs):
+def test_requests_without_usage_outside_the_window_or_unmapped_are_left_out(warehouse, inputs):
     start_us = int(dt.datetime(2026, 11, 2, tzinfo=dt.UTC).timestamp() * 1e6)
-    offsets = sorted(us - start_us for us in inputs.requests["arrival_us"])
-    assert offsets == [0, 500_000, 3_600_000_000]
-    assert inputs.requests["ok"].to_list() == [True, True, False]
+    rows = _request_rows(warehouse).sort("arrival_us")
+    assert [us - start_us for us in rows["arrival_us"]] == [0, 500_000, 3_600_000_000]
+    assert rows["ok"].to_list() == [True, True, False]
+    # calibration reads r1 only: r3 failed, and r2 logged no cache detail (NULL cached
+    # tokens), so its MFU is unknown and the pair is left out
+    assert inputs.requests["deployment_id"].cast(str).to_list() == ["chat-8b"]
 
 
 def test_an_instance_billed_for_gpu_time_with_no_deployment_is_idle_in_any_currency(inputs):
@@ -141,3 +152,28 @@ def test_the_requests_read_runs_under_half_the_memory_limit_and_gives_it_back(
         after = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert dict(seen)["requests"] == "953.6 MiB"  # 10^9 bytes
     assert dict(seen)["configs"] == before == after == "1.8 GiB"  # 2 × 10^9 bytes
+
+
+def test_a_read_batch_by_batch_gives_the_same_hand_worked_day(warehouse, inputs, monkeypatch):
+    # One row per batch: every deployment is cut across batches and must be put back whole.
+    monkeypatch.setattr(warehouse_inputs, "_BATCH_ROWS", 1)
+    with connect(warehouse, read_only=True) as con:
+        one_by_one = load_warehouse_inputs(con, *WINDOW)
+    (obs,) = one_by_one.observations
+    assert (obs.requests, obs.input_tokens, obs.output_tokens, obs.cached_tokens) == (
+        3,
+        350,
+        30,
+        20,
+    )
+    assert (obs.p95_concurrency, obs.mean_ttft_ms, obs.p95_tpot_ms) == (1.25, 150.0, 100.0)
+    assert one_by_one.requests.equals(inputs.requests)
+    assert one_by_one.requests.height == 1  # r1 (see the test above)
+
+
+def test_a_sample_of_one_request_a_day_still_counts_every_request(warehouse):
+    with connect(warehouse, read_only=True) as con:
+        sampled = load_warehouse_inputs(con, *WINDOW, calibration_sample_per_day=1)
+    (obs,) = sampled.observations
+    assert (obs.requests, obs.input_tokens, obs.output_tokens) == (3, 350, 30)  # all three
+    assert sampled.requests.height <= 1  # one request of chat-8b's day sampled for the fits
