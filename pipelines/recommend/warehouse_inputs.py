@@ -32,7 +32,7 @@ from pipelines.recommend.calibrate import (
 )
 from pipelines.recommend.commitments import coverage_from_frame
 from pipelines.recommend.engine import unsupported
-from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance
+from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance, by_deployment
 from pipelines.recommend.observations import observations_of_days, request_days
 from pipelines.warehouse import memory_limit_bytes
 
@@ -96,12 +96,12 @@ def _requests(
         stats, implied = [], []
         for part in _deployments(_query(con, "requests", start, end, stream=True)):
             stats.append(request_days(part))
-            dep_id = part["deployment_id"][0] if part.height else None
-            # a deployment the cost model cannot describe is skipped, with its reason, by
-            # the engine (engine.unsupported); its requests still count in the observations
-            if dep_id in configs and unsupported(configs[dep_id]) is None:
-                sample = calibration_sample(part, sample_per_day)
-                implied.append(implied_requests(sample, {dep_id: configs[dep_id]}))
+            for dep_id, requests in by_deployment(part):
+                # a deployment the cost model cannot describe is skipped, with its reason, by
+                # the engine (engine.unsupported); its requests still count in the observations
+                if dep_id in configs and unsupported(configs[dep_id]) is None:
+                    sample = calibration_sample(requests, sample_per_day)
+                    implied.append(implied_requests(sample, {dep_id: configs[dep_id]}))
     finally:
         if limit is not None:
             con.execute(f"set memory_limit = '{limit}B'")
@@ -109,8 +109,9 @@ def _requests(
 
 
 def _deployments(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """Whole deployments from batches of rows ordered by deployment (the last one's rows wait
-    for the next batch, which may continue it); one frame with no rows if there are none."""
+    """Frames of whole deployments (one or more each) from batches of rows ordered by
+    deployment: the last deployment's rows wait for the next batch, which may continue it.
+    One frame with no rows if there are none."""
     held: pl.DataFrame | None = None
     for batch in batches:
         held = batch if held is None else pl.concat([held, batch])

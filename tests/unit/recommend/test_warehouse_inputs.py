@@ -177,3 +177,41 @@ def test_a_sample_of_one_request_a_day_still_counts_every_request(warehouse):
     (obs,) = sampled.observations
     assert (obs.requests, obs.input_tokens, obs.output_tokens) == (3, 350, 30)  # all three
     assert sampled.requests.height <= 1  # one request of chat-8b's day sampled for the fits
+
+
+def test_batches_are_regrouped_into_whole_deployments():
+    ids = ["a", "a", "b", "c", "c", "c", "d"]
+    frame = pl.DataFrame({"deployment_id": ids, "n": range(7)})
+    batches = [frame.slice(0, 3), frame.slice(3, 1), frame.slice(4, 1), frame.slice(5, 2)]
+    parts = list(warehouse_inputs._deployments(iter(batches)))
+    assert pl.concat(parts).equals(frame)  # every row once, in order
+    seen = [set(p["deployment_id"]) for p in parts]
+    assert all(not (x & y) for i, x in enumerate(seen) for y in seen[i + 1 :])  # none cut
+
+
+def test_two_deployments_in_one_batch_are_both_calibrated(warehouse, monkeypatch):
+    # chat-8b's rows again as batch-70b's and as an unconfigured deployment's, all in one
+    # batch: the first two come out as one frame of whole deployments, each its own sample
+    rows = _request_rows(warehouse)
+    both = pl.concat(
+        [
+            rows.with_columns(deployment_id=pl.lit("batch-70b")),
+            rows,
+            rows.with_columns(deployment_id=pl.lit("zz-not-configured")),
+        ]
+    )
+    monkeypatch.setattr(warehouse_inputs, "_query", _streaming(both))
+    with connect(warehouse, read_only=True) as con:
+        inputs = load_warehouse_inputs(con, *WINDOW)
+    assert sorted(inputs.requests["deployment_id"].cast(str)) == ["batch-70b", "chat-8b"]
+
+
+def _streaming(requests: pl.DataFrame):
+    original = warehouse_inputs._query
+
+    def query(con, name, start, end, **kwargs):
+        if name == "requests":
+            return iter([requests])
+        return original(con, name, start, end, **kwargs)
+
+    return query
