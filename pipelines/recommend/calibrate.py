@@ -14,6 +14,15 @@ Groups are (GPU, engine, weight precision, tensor-parallel degree): TP communica
 folded into the fitted MBU (as in §6), so it differs by TP.
 ``DCGM_FI_PROF_DRAM_ACTIVE`` would be a cross-check; the simulator emits none.
 
+From the warehouse, the fits read each request's implied MBU and MFU (``implied_requests``,
+computed deployment by deployment as the requests stream in) of a sample: at most
+``SAMPLE_REQUESTS_PER_DAY`` requests of each deployment-day, those with the smallest
+``sample_key`` (a hash of the request's identity, so the pick does not depend on the window
+or on how a backfill was cut). A week of a 1,024-GPU fleet is ~130 M requests: held whole
+(~90 B each) they would not fit in memory; the sample's implied values are ~28 B each and at
+most 10,000 per deployment-day. The daily observations (volumes, latencies, concurrency)
+count every request.
+
 Two uses. ``calibrate`` fits on a whole window: what recommendations about the future read.
 ``calibrate_days`` scores each day out of sample: a day's efficiency is fitted on the
 ``window_days`` before it only, so the daily job and a backfill give a day the same fit
@@ -37,6 +46,20 @@ from pipelines.costmodel.roofline import decode_step_time
 from pipelines.recommend.inputs import DeploymentConfig, by_deployment
 
 CalibrationKey = tuple[str, str, str, int]
+SAMPLE_REQUESTS_PER_DAY = 10_000
+# what the fits read of each request (sql/requests.sql); the rest is for the observations
+SAMPLE_COLUMNS = (
+    "deployment_id",
+    "usage_date",
+    "arrival_us",
+    "first_token_us",
+    "finish_us",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "ok",
+    "decode_concurrency",
+)
 _UNIT = Efficiency(mbu=1.0, mfu=1.0)
 _BATCH_GRID = np.array([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256, 512], float)
 
@@ -61,6 +84,15 @@ class FittedEfficiency:
     requests_used: int
     days_used: int
     scope: str = "prior"
+
+
+def calibration_sample(
+    requests: pl.DataFrame, per_day: int = SAMPLE_REQUESTS_PER_DAY
+) -> pl.DataFrame:
+    """The requests the fits read: of each deployment-day, the ``per_day`` with the smallest
+    ``sample_key`` (all of a day with fewer), in their order, with ``SAMPLE_COLUMNS`` only."""
+    rank = pl.col("sample_key").rank("ordinal").over("deployment_id", "usage_date")
+    return requests.filter(rank <= per_day).select(SAMPLE_COLUMNS)
 
 
 def implied_efficiency(requests: pl.DataFrame, config: DeploymentConfig) -> pl.DataFrame:
@@ -142,7 +174,8 @@ def calibrate(
     Parameters
     ----------
     requests
-        Per-request timings with concurrency (``warehouse_inputs``); None: priors everywhere.
+        Per-request timings with concurrency, or their ``implied_requests`` (what
+        ``warehouse_inputs`` gives); None: priors everywhere.
     configs
         Deployment configs by id; requests of unknown deployments are ignored.
     min_requests, min_days
@@ -151,7 +184,7 @@ def calibrate(
     """
     if requests is None or requests.is_empty() or not configs:
         return Calibration({})
-    per_request = _per_request(requests, configs)
+    per_request = _implied(requests, configs)
     keys = {_key_text(c): c for c in configs.values()}
     fits = {
         "key": _fits(per_request, "key", lambda k: keys[k], min_requests, min_days),
@@ -183,6 +216,17 @@ def _fits(per_request: pl.DataFrame, by: str, config_of, min_requests: int, min_
 
 def _key_text(config: DeploymentConfig) -> str:
     return "|".join(map(str, calibration_key(config)))
+
+
+def implied_requests(requests: pl.DataFrame, configs: dict[str, DeploymentConfig]) -> pl.DataFrame:
+    """Per-request implied ``mbu`` and ``mfu`` of the configured deployments' usable requests:
+    ``deployment_id`` and ``key`` (its calibration group) as categoricals, ``usage_date``.
+    ``calibrate`` and ``calibrate_days`` take these in place of the requests themselves."""
+    return _per_request(requests, configs)
+
+
+def _implied(requests: pl.DataFrame, configs: dict[str, DeploymentConfig]) -> pl.DataFrame:
+    return requests if "mbu" in requests.columns else _per_request(requests, configs)
 
 
 def _per_request(requests: pl.DataFrame, configs: dict[str, DeploymentConfig]) -> pl.DataFrame:
@@ -240,7 +284,7 @@ def calibrate_days(
     out: dict[tuple[str, dt.date], FittedEfficiency] = {}
     per_request = None
     if requests is not None and not requests.is_empty() and configs:
-        per_request = _per_request(requests, configs)
+        per_request = _implied(requests, configs)
     keys = {_key_text(c): c for c in configs.values()}
     for day in sorted({d for _, d in days}):
         history = Calibration({})

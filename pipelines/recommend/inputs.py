@@ -154,7 +154,9 @@ class IdleInstance:
 class FleetInputs:
     """Everything ``engine.recommend`` needs.
 
-    ``requests`` holds per-request timings for calibration (``sql/requests.sql``'s columns);
+    ``requests`` holds per-request timings for calibration (``sql/requests.sql``'s columns),
+    or, as the warehouse reader gives them, the implied efficiencies of a bounded sample of
+    each deployment-day (``calibrate.implied_requests`` of ``calibrate.calibration_sample``);
     None means no logs, so every prediction uses priors. ``commitments``: which commitment
     paid for each deployment's (and idle instance's) GPU cost over the window; empty means
     none known, so every saving counts as cash (``commitments.apply_commitments``).

@@ -60,9 +60,19 @@ def daily_observations(
     A day missing from ``busy`` is left out rather than guessed: without its cost or GPU
     time there is nothing to compare the prediction with.
     """
-    if requests.is_empty() or busy.is_empty():
+    if requests.is_empty():
         return ()
-    days = request_days(requests).join(
+    return observations_of_days(request_days(requests), busy, configs)
+
+
+def observations_of_days(
+    request_stats: pl.DataFrame, busy: pl.DataFrame, configs: dict[str, DeploymentConfig]
+) -> tuple[DailyObservation, ...]:
+    """``daily_observations`` from ``request_days``' output, which a streamed read computes
+    deployment by deployment (``warehouse_inputs``) without holding every request."""
+    if request_stats.is_empty() or busy.is_empty():
+        return ()
+    days = request_stats.join(
         busy.select("deployment_id", "usage_date", *BUSY_COLUMNS),
         on=["deployment_id", "usage_date"],
         how="inner",

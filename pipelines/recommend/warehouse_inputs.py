@@ -21,15 +21,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipelines.recommend.calibrate import (
+    SAMPLE_REQUESTS_PER_DAY,
+    calibration_sample,
+    implied_requests,
+)
 from pipelines.recommend.commitments import coverage_from_frame
-from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance
-from pipelines.recommend.observations import daily_observations
+from pipelines.recommend.engine import unsupported
+from pipelines.recommend.inputs import DeploymentConfig, FleetInputs, IdleInstance, by_deployment
+from pipelines.recommend.observations import observations_of_days, request_days
 from pipelines.recommend.prefix_cache import PrefixCacheHour
 from pipelines.recommend.saturation import SaturationHour
 from pipelines.warehouse import memory_limit_bytes
@@ -57,30 +64,80 @@ def _query(
     # DuckDB rejects named parameters a statement does not use (comments do not count).
     used = set(re.findall(r"\$(\w+)", re.sub(r"--[^\n]*", "", sql)))
     result = con.execute(sql, {k: v for k, v in window.items() if k in used})
-    if stream:  # batch by batch into Arrow: DuckDB never holds the whole result as well
-        return pl.from_arrow(result.to_arrow_reader(_BATCH_ROWS).read_all())
+    if stream:  # batch by batch: DuckDB never holds the whole result as well
+        return _batches(result.to_arrow_reader(_BATCH_ROWS))
     return result.pl()
 
 
-def _requests(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """``sql/requests.sql`` with half of DuckDB's memory limit while it runs.
+def _batches(reader) -> Iterator[pl.DataFrame]:
+    schema_only = True
+    for batch in reader:
+        schema_only = False
+        yield pl.from_arrow(batch)
+    if schema_only:
+        yield pl.from_arrow(reader.schema.empty_table())
 
-    The frame it fills lives outside that limit (1.6 GiB for a 1,024-GPU day) while DuckDB
-    sorts the same rows inside it: with the whole limit for the sort, the step's peak was
-    the limit plus the frame and its copy. DuckDB spills what does not fit.
+
+def _requests(
+    con: duckdb.DuckDBPyConnection,
+    start: dt.date,
+    end: dt.date,
+    configs: dict[str, DeploymentConfig],
+    sample_per_day: int,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """``sql/requests.sql`` read deployment by deployment: (every deployment-day's request
+    statistics, ``observations.request_days``; the implied efficiencies of each
+    deployment-day's calibration sample, ``calibrate.implied_requests``, or None).
+
+    Only one deployment's requests are held at a time (the query orders by deployment), so
+    the window's size does not bound what fits: a week of a 1,024-GPU fleet is ~130 M
+    requests, ~12 GiB as one frame. DuckDB gets half its memory limit for the query's sort
+    (it spills the rest), the frames held outside it the other half.
     """
     limit = memory_limit_bytes()
-    if limit is None:
-        return _query(con, "requests", start, end, stream=True)
-    con.execute(f"set memory_limit = '{limit // 2}B'")
+    if limit is not None:
+        con.execute(f"set memory_limit = '{limit // 2}B'")
     try:
-        return _query(con, "requests", start, end, stream=True)
+        stats, implied = [], []
+        for part in _deployments(_query(con, "requests", start, end, stream=True)):
+            stats.append(request_days(part))
+            for dep_id, requests in by_deployment(part):
+                # a deployment the cost model cannot describe is skipped, with its reason, by
+                # the engine (engine.unsupported); its requests still count in the observations
+                if dep_id in configs and unsupported(configs[dep_id]) is None:
+                    sample = calibration_sample(requests, sample_per_day)
+                    implied.append(implied_requests(sample, {dep_id: configs[dep_id]}))
     finally:
-        con.execute(f"set memory_limit = '{limit}B'")
+        if limit is not None:
+            con.execute(f"set memory_limit = '{limit}B'")
+    return pl.concat(stats), pl.concat(implied, rechunk=False) if implied else None
+
+
+def _deployments(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Frames of whole deployments (one or more each) from batches of rows ordered by
+    deployment: the last deployment's rows wait for the next batch, which may continue it.
+    One frame with no rows if there are none."""
+    held: pl.DataFrame | None = None
+    for batch in batches:
+        held = batch if held is None else pl.concat([held, batch])
+        if held.is_empty():
+            continue
+        ids = held["deployment_id"]
+        last = ids.ne_missing(ids[-1]).arg_true()  # rows not of the last deployment
+        if last.len():
+            cut = last[-1] + 1
+            yield held.slice(0, cut)
+            held = held.slice(cut)
+    if held is not None:
+        yield held
 
 
 def load_warehouse_inputs(
-    con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, provider: str = "aws"
+    con: duckdb.DuckDBPyConnection,
+    start: dt.date,
+    end: dt.date,
+    provider: str = "aws",
+    calibration_sample_per_day: int = SAMPLE_REQUESTS_PER_DAY,
 ) -> FleetInputs:
     """Configs, daily observations, idle instances and request timings for ``[start, end)``.
 
@@ -93,6 +150,10 @@ def load_warehouse_inputs(
         The half-open window of UTC days.
     provider
         Cloud whose price list prices other GPU types (``DeploymentConfig.provider``).
+    calibration_sample_per_day
+        Requests of each deployment-day whose implied efficiencies calibration reads
+        (``FleetInputs.requests``; ``calibrate.calibration_sample``); the observations
+        count every request.
 
     Examples
     --------
@@ -110,14 +171,14 @@ def load_warehouse_inputs(
         SaturationHour(**r) for r in _query(con, "saturation", start, end).iter_rows(named=True)
     )
     cache_hours = _prefix_cache_hours(_query(con, "prefix_cache", start, end))
-    # last: no other query runs while the requests frame is held (it is outside DuckDB's limit)
-    requests = _requests(con, start, end)
-    observations = daily_observations(requests, days, configs)
+    # last: no other query runs while the requests frames are held (outside DuckDB's limit)
+    request_stats, implied = _requests(con, start, end, configs, calibration_sample_per_day)
+    observations = observations_of_days(request_stats, days, configs)
     return FleetInputs(
         configs,
         observations,
         idle,
-        requests if requests.height else None,
+        implied,
         commitments,
         saturation=saturation,
         prefix_cache_hours=cache_hours,

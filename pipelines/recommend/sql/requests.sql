@@ -4,7 +4,9 @@
 -- queue wait excluded; NULL over an empty interval), and the share of the deployment's
 -- GPU-hours telemetry observed in the hour of arrival. Requests without usage are left out:
 -- their tokens are unknown, so they can be neither priced nor calibrated on (they still
--- count in the others' concurrency).
+-- count in the others' concurrency). ``sample_key`` picks the calibration sample: a hash of the
+-- request's identity, so the same requests are picked whatever the window
+-- (pipelines/recommend/calibrate.py::calibration_sample).
 with observed as (
     select
         deployment_id,
@@ -31,7 +33,8 @@ select
     not r.is_error and r.first_token_us is not null as ok,
     round(coalesce(o.observed_share, 0), 9) as observed_share,
     r.decode_concurrency,
-    r.life_concurrency
+    r.life_concurrency,
+    hash(r.request_source, r.request_id) as sample_key
 from intermediate.int_requests__replica_sweep as r
 left join observed as o
     on r.deployment_id = o.deployment_id and date_trunc('hour', r.arrival_ts) = o.hour_start

@@ -25,6 +25,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from pipelines.recommend import warehouse_inputs
@@ -83,19 +84,29 @@ def test_daily_observation_matches_the_hand_calculation(inputs):
     assert obs.p95_tpot_ms == 100.0
 
 
-def test_concurrency_is_read_from_the_sweep_and_an_empty_decode_stays_null(inputs):
-    frame = inputs.requests.sort("arrival_us")
+def _request_rows(warehouse):
+    """``sql/requests.sql`` itself: what the reader streams, before it keeps a sample's
+    implied efficiencies only."""
+    with connect(warehouse, read_only=True) as con:
+        return pl.concat(warehouse_inputs._query(con, "requests", *WINDOW, stream=True))
+
+
+def test_concurrency_is_read_from_the_sweep_and_an_empty_decode_stays_null(warehouse):
+    frame = _request_rows(warehouse).sort("arrival_us")
     assert frame["life_concurrency"].to_list() == [1.25, 1.25, 1.0]
     *decode, failed = frame["decode_concurrency"].to_list()
     assert decode == pytest.approx([1 + (1400 / 900 - 1) / 2, 1 + (1100 / 800 - 1) / 2])
     assert failed is None
 
 
-def test_requests_without_usage_outside_the_window_or_unmapped_are_left_out(inputs):
+def test_requests_without_usage_outside_the_window_or_unmapped_are_left_out(warehouse, inputs):
     start_us = int(dt.datetime(2026, 11, 2, tzinfo=dt.UTC).timestamp() * 1e6)
-    offsets = sorted(us - start_us for us in inputs.requests["arrival_us"])
-    assert offsets == [0, 500_000, 3_600_000_000]
-    assert inputs.requests["ok"].to_list() == [True, True, False]
+    rows = _request_rows(warehouse).sort("arrival_us")
+    assert [us - start_us for us in rows["arrival_us"]] == [0, 500_000, 3_600_000_000]
+    assert rows["ok"].to_list() == [True, True, False]
+    # calibration reads r1 only: r3 failed, and r2 logged no cache detail (NULL cached
+    # tokens), so its MFU is unknown and the pair is left out
+    assert inputs.requests["deployment_id"].cast(str).to_list() == ["chat-8b"]
 
 
 def test_an_instance_billed_for_gpu_time_with_no_deployment_is_idle_in_any_currency(inputs):
@@ -165,3 +176,66 @@ def test_saturation_hours_of_the_window_are_read(inputs):
     assert hours == [("chat-8b", 15, 0), ("chat-8b", 16, 4)]
     peak = peak_saturation(inputs.saturation, "chat-8b")
     assert (peak.waiting_p95_requests, peak.preemptions) == (1.5, 4)
+
+
+def test_a_read_batch_by_batch_gives_the_same_hand_worked_day(warehouse, inputs, monkeypatch):
+    # One row per batch: every deployment is cut across batches and must be put back whole.
+    monkeypatch.setattr(warehouse_inputs, "_BATCH_ROWS", 1)
+    with connect(warehouse, read_only=True) as con:
+        one_by_one = load_warehouse_inputs(con, *WINDOW)
+    (obs,) = one_by_one.observations
+    assert (obs.requests, obs.input_tokens, obs.output_tokens, obs.cached_tokens) == (
+        3,
+        350,
+        30,
+        20,
+    )
+    assert (obs.p95_concurrency, obs.mean_ttft_ms, obs.p95_tpot_ms) == (1.25, 150.0, 100.0)
+    assert one_by_one.requests.equals(inputs.requests)
+    assert one_by_one.requests.height == 1  # r1 (see the test above)
+
+
+def test_a_sample_of_one_request_a_day_still_counts_every_request(warehouse):
+    with connect(warehouse, read_only=True) as con:
+        sampled = load_warehouse_inputs(con, *WINDOW, calibration_sample_per_day=1)
+    (obs,) = sampled.observations
+    assert (obs.requests, obs.input_tokens, obs.output_tokens) == (3, 350, 30)  # all three
+    assert sampled.requests.height <= 1  # one request of chat-8b's day sampled for the fits
+
+
+def test_batches_are_regrouped_into_whole_deployments():
+    ids = ["a", "a", "b", "c", "c", "c", "d"]
+    frame = pl.DataFrame({"deployment_id": ids, "n": range(7)})
+    batches = [frame.slice(0, 3), frame.slice(3, 1), frame.slice(4, 1), frame.slice(5, 2)]
+    parts = list(warehouse_inputs._deployments(iter(batches)))
+    assert pl.concat(parts).equals(frame)  # every row once, in order
+    seen = [set(p["deployment_id"]) for p in parts]
+    assert all(not (x & y) for i, x in enumerate(seen) for y in seen[i + 1 :])  # none cut
+
+
+def test_two_deployments_in_one_batch_are_both_calibrated(warehouse, monkeypatch):
+    # chat-8b's rows again as batch-70b's and as an unconfigured deployment's, all in one
+    # batch: the first two come out as one frame of whole deployments, each its own sample
+    rows = _request_rows(warehouse)
+    both = pl.concat(
+        [
+            rows.with_columns(deployment_id=pl.lit("batch-70b")),
+            rows,
+            rows.with_columns(deployment_id=pl.lit("zz-not-configured")),
+        ]
+    )
+    monkeypatch.setattr(warehouse_inputs, "_query", _streaming(both))
+    with connect(warehouse, read_only=True) as con:
+        inputs = load_warehouse_inputs(con, *WINDOW)
+    assert sorted(inputs.requests["deployment_id"].cast(str)) == ["batch-70b", "chat-8b"]
+
+
+def _streaming(requests: pl.DataFrame):
+    original = warehouse_inputs._query
+
+    def query(con, name, start, end, **kwargs):
+        if name == "requests":
+            return iter([requests])
+        return original(con, name, start, end, **kwargs)
+
+    return query
