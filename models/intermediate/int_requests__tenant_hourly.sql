@@ -20,6 +20,10 @@
     all requests these add up to the hour's busy_replica_seconds (tested). Each request's
     share is rounded to whole µs before summing, so a re-run is bit-identical.
 
+    A deployment-day whose requests name one tenant (all of a deployment without tenants in
+    its logs) is not swept again: that tenant's GPU time is the split's busy time of each
+    hour (int_requests__gpu_time_hourly), the same figure the shares add up to.
+
     requests and tokens are by arrival hour (as int_requests__deployment_hourly), gpu_seconds
     by the hour the GPU time was spent; unmapped requests are left out (no deployment). -#}
 
@@ -32,9 +36,41 @@ with requests as (
     where {{ in_window('arrival_ts') }} and deployment_id is not null
 ),
 
+-- Deployment-days whose requests name one tenant (every deployment without tenants in its
+-- logs: all 'unattributed') need no sweep of their own: that tenant's GPU time is the
+-- split's busy time itself. Only days shared by tenants are swept again below.
+tenancy as (
+    select
+        deployment_id,
+        cast(arrival_ts as date) as arrival_day,
+        count(distinct tenant) as tenants,
+        min(tenant) as tenant
+    from requests
+    group by all
+),
+
 sweep as (
-    select * from {{ ref('int_requests__replica_sweep') }}
-    where {{ in_window('arrival_ts') }}
+    select s.*
+    from {{ ref('int_requests__replica_sweep') }} as s
+    semi join tenancy as t
+        on s.deployment_id = t.deployment_id and s.arrival_day = t.arrival_day and t.tenants > 1
+    where {{ in_window('s.arrival_ts') }}
+),
+
+-- the split's busy time per hour of a one-tenant deployment-day (its stretches start on the
+-- day they were swept for: int_requests__replica_sweep), in whole µs as the shares below
+one_tenant_gpu as (
+    select
+        g.hour_start,
+        g.deployment_id,
+        t.tenant,
+        cast(round(g.busy_replica_seconds * 1e6) as bigint) as gpu_us
+    from {{ ref('int_requests__gpu_time_hourly') }} as g
+    inner join tenancy as t
+        on g.deployment_id = t.deployment_id
+        and cast(g.hour_start as date) = t.arrival_day
+        and t.tenants = 1
+    where {{ in_window('g.hour_start') }} and g.busy_replica_seconds > 0
 ),
 
 stretches as (
@@ -123,6 +159,8 @@ gpu as (
         on s.request_source = r.request_source and s.request_id = r.request_id
     group by all
     having sum(s.gpu_us) > 0
+    union all
+    select * from one_tenant_gpu
 ),
 
 tokens as (
