@@ -15,7 +15,8 @@ import dagster as dg
 
 SNAPSHOT_JOB = "refresh_snapshots"
 DAILY_JOB = "daily"
-WEEKLY_REPORT_JOB = "weekly_report"
+# not "weekly_report": that is the report asset's op, and a job may not share an op's name
+WEEKLY_REPORT_JOB = "weekly_rightsizing_report"
 REPORT_GROUP = "report"
 
 

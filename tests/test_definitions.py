@@ -28,6 +28,12 @@ def test_definitions_resolve_a_job_over_every_asset(defs):
     assert defs.resolve_implicit_global_asset_job_def() is not None
 
 
+def test_definitions_load_as_dagster_dev_loads_them(defs):
+    # What the code server does: a job named like an asset's op (the report's
+    # `weekly_report`) passes everything above and fails here ("Conflicting definitions").
+    dg.Definitions.validate_loadable(defs)
+
+
 def test_every_asset_has_group_kinds_owner_and_one_line_description(defs):
     specs = defs.resolve_all_asset_specs()
     problems = []
@@ -216,7 +222,7 @@ def test_schedules_ship_stopped_the_daily_one_at_the_configured_hour(defs, monke
     assert schedules(defs) == {
         "refresh_snapshots_schedule": ("0 5 * * *", stopped),
         "daily_schedule": ("0 6 * * *", stopped),
-        "weekly_report_schedule": ("0 7 * * 1", stopped),  # Mondays, after the daily job
+        "weekly_rightsizing_report_schedule": ("0 7 * * 1", stopped),  # Mondays, after the daily job
     }
     monkeypatch.setenv(jobs.DAILY_HOUR_ENV, "0")
     later_jobs, later = jobs.build_jobs(list(defs.assets), jobs.daily_hour_utc())
@@ -227,7 +233,7 @@ def test_schedules_ship_stopped_the_daily_one_at_the_configured_hour(defs, monke
     assert schedules(at_midnight) == {
         "refresh_snapshots_schedule": ("0 23 * * *", stopped),
         "daily_schedule": ("0 0 * * *", stopped),
-        "weekly_report_schedule": ("0 1 * * 1", stopped),
+        "weekly_rightsizing_report_schedule": ("0 1 * * 1", stopped),
     }
     monkeypatch.setenv(jobs.DAILY_HOUR_ENV, "24")
     with pytest.raises(ValueError, match="UNITCOST_DAILY_HOUR_UTC must be an hour from 0 to 23"):
@@ -245,7 +251,7 @@ def test_the_weekly_report_is_its_own_job_for_the_sunday_before_each_monday_tick
     assert "reports/weekly_rightsizing" not in selected(DAILY_JOB)
     assert "marts/fct_recommendations" in selected(DAILY_JOB)
 
-    schedule = defs.resolve_schedule_def("weekly_report_schedule")
+    schedule = defs.resolve_schedule_def("weekly_rightsizing_report_schedule")
     # Monday 2026-11-09 07:00 UTC reports the week Monday 2026-11-02 .. Sunday 2026-11-08.
     tick = dt.datetime(2026, 11, 9, 7, tzinfo=dt.UTC)
     repository = defs.get_repository_def()
