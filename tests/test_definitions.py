@@ -222,7 +222,8 @@ def test_schedules_ship_stopped_the_daily_one_at_the_configured_hour(defs, monke
     assert schedules(defs) == {
         "refresh_snapshots_schedule": ("0 5 * * *", stopped),
         "daily_schedule": ("0 6 * * *", stopped),
-        "weekly_rightsizing_report_schedule": ("0 7 * * 1", stopped),  # Mondays, after the daily job
+        # Mondays, an hour after the daily job
+        "weekly_rightsizing_report_schedule": ("0 7 * * 1", stopped),
     }
     monkeypatch.setenv(jobs.DAILY_HOUR_ENV, "0")
     later_jobs, later = jobs.build_jobs(list(defs.assets), jobs.daily_hour_utc())
