@@ -29,13 +29,16 @@ pytestmark = pytest.mark.slow
 FIRST = str(SMALL_FLEET_START)
 SECOND = str(SMALL_FLEET_START + dt.timedelta(days=1))  # the small fleet's other day
 MODELS = ["int_billing__cost_pieces", "int_allocation__gpu_hours", "fct_cost_allocation_daily"]
+# Tests that compare the allocation with marts this build does not rebuild: after the bill
+# is changed below, the tenant mart still holds the old cost (a full run rebuilds both).
+NOT_REBUILT = ["assert_cost_by_tenant_conserves_deployment_days"]
 
 
 def _build_first_day(duckdb_path, target) -> None:
     window = {"min_date": FIRST, "max_date": SECOND}
     common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     result = subprocess.run(
-        [DBT_EXECUTABLE, "build", "--select", *MODELS, "--exclude", "test_type:unit",
+        [DBT_EXECUTABLE, "build", "--select", *MODELS, "--exclude", "test_type:unit", *NOT_REBUILT,
          "--vars", json.dumps(window), *common, "--target-path", str(target)],
         env={**os.environ, "UNITCOST_DUCKDB": str(duckdb_path),
              "UNITCOST_DBT_MIN_DATE": FIRST, "UNITCOST_DBT_MAX_DATE": SECOND},
