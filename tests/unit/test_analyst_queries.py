@@ -26,8 +26,10 @@ BILLING_YML = ROOT / "models" / "staging" / "billing" / "_billing__models.yml"
 D = Decimal
 day = dt.date.fromisoformat
 
-# The only staging view an analysts' query reads (billing_reconciliation.sql): its yml has
-# no data types, so they are written here; the names are checked against the yml below.
+# The only non-mart view an analysts' query reads (billing_reconciliation.sql):
+# intermediate.int_billing__line_items, the cloud bill's staging lines and the on-prem lines
+# in the staging model's columns (union by name). Its yml has no data types, so they are
+# written here; the names are checked against the staging model's yml below.
 LINE_ITEMS_COLUMNS = {
     "billing_account_id": "varchar",
     "billing_period": "date",
@@ -55,9 +57,9 @@ def _create_marts(con) -> None:
         if columns and all("data_type" in c for c in columns):
             cols = ", ".join(f'"{c["name"]}" {c["data_type"]}' for c in columns)
             con.execute(f"create table marts.{name} ({cols})")
-    con.execute("create schema staging")
+    con.execute("create schema intermediate")
     cols = ", ".join(f'"{n}" {t}' for n, t in LINE_ITEMS_COLUMNS.items())
-    con.execute(f"create table staging.stg_billing__line_items ({cols})")
+    con.execute(f"create table intermediate.int_billing__line_items ({cols})")
 
 
 def _insert(con, table: str, rows: list[dict]) -> None:
@@ -199,7 +201,7 @@ def warehouse(tmp_path_factory) -> Path:
         ])  # fmt: skip
         _insert(con, "marts.fct_cost_per_token_daily", COST_PER_TOKEN)
         _insert(con, "marts.fct_cost_allocation_daily", ALLOCATION)
-        _insert(con, "staging.stg_billing__line_items", LINE_ITEMS)
+        _insert(con, "intermediate.int_billing__line_items", LINE_ITEMS)
         _insert(con, "marts.fct_efficiency_daily", EFFICIENCY)
         _insert(con, "marts.fct_recommendations", RECOMMENDATIONS)
     return path
