@@ -70,6 +70,8 @@ def _query(
 
 
 def _batches(reader) -> Iterator[pl.DataFrame]:
+    """The reader's record batches as frames; one frame with its columns and no rows if the
+    result is empty (so the readers still see the schema)."""
     schema_only = True
     for batch in reader:
         schema_only = False
