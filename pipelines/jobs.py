@@ -5,7 +5,8 @@ The split is by partitioning, so a new asset lands in the right job by how it is
 the report (group ``report``) is daily-partitioned but has a job of its own.
 A multi-asset counts as partitioned if any of its assets is: ``dbt_models`` builds the
 unpartitioned dimensions in the daily job, in the same dbt invocation as the daily models
-(pipelines/assets/dbt.py). ``unitcost run`` executes the same two jobs, over a partition range.
+(pipelines/assets/dbt.py). ``unitcost run`` executes the same three jobs: the first two over a
+partition range, the report for the range's last day.
 """
 
 import datetime as dt
@@ -61,17 +62,21 @@ def build_jobs(
         description="The weekly right-sizing report of the 7 UTC days ending on the partition.",
     )
 
-    # Monday, an hour after the daily job has built Sunday: the report of Monday–Sunday. The
-    # partition is the day before the tick, so a late tick still reports the week it was for.
+    # An hour after the daily job has built Sunday (Monday at hour_utc; with hour_utc 23 the
+    # report's hour is Tuesday 00:00): the report of Monday–Sunday. The partition is read off
+    # the tick's own date, so a late tick still reports the week it was for.
+    days_after_monday, report_hour = divmod(hour_utc + 1, 24)
+
     @dg.schedule(
         job=report_job,
-        cron_schedule=f"0 {(hour_utc + 1) % 24} * * 1",
+        cron_schedule=f"0 {report_hour} * * {1 + days_after_monday}",
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.STOPPED,
         name=f"{WEEKLY_REPORT_JOB}_schedule",
     )
     def weekly_report_schedule(context: dg.ScheduleEvaluationContext):
-        sunday = context.scheduled_execution_time.date() - dt.timedelta(days=1)
+        tick = context.scheduled_execution_time.date()
+        sunday = tick - dt.timedelta(days=1 + days_after_monday)
         return dg.RunRequest(partition_key=sunday.isoformat())
 
     schedules = [

@@ -236,6 +236,21 @@ def test_schedules_ship_stopped_the_daily_one_at_the_configured_hour(defs, monke
         "daily_schedule": ("0 0 * * *", stopped),
         "weekly_rightsizing_report_schedule": ("0 1 * * 1", stopped),
     }
+    # the daily job at 23:00 builds Sunday late on Monday: the report follows on Tuesday 00:00
+    # and still reports that Sunday's week
+    monkeypatch.setenv(jobs.DAILY_HOUR_ENV, "23")
+    late_jobs, late = jobs.build_jobs(list(defs.assets), jobs.daily_hour_utc())
+    at_23 = dg.Definitions(
+        assets=list(defs.assets), jobs=late_jobs, schedules=late, resources=defs.resources
+    )
+    report = at_23.resolve_schedule_def("weekly_rightsizing_report_schedule")
+    assert report.cron_schedule == "0 0 * * 2"
+    tick = dt.datetime(2026, 11, 10, 0, tzinfo=dt.UTC)  # Tuesday
+    with dg.build_schedule_context(
+        scheduled_execution_time=tick, repository_def=at_23.get_repository_def()
+    ) as context:
+        (request,) = report.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-11-08"
     monkeypatch.setenv(jobs.DAILY_HOUR_ENV, "24")
     with pytest.raises(ValueError, match="UNITCOST_DAILY_HOUR_UTC must be an hour from 0 to 23"):
         jobs.daily_hour_utc()
