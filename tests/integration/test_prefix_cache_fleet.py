@@ -99,9 +99,10 @@ def test_prefix_cache_is_recommended_only_where_the_spec_bounds_a_repeating_cach
     # the truth: repeated-prefix tokens the small cache did not hit, per day
     days = truth["deployments"]["agents-small-cache"]["days"].values()
     missed = sum(d["repeated_prefix_tokens"] - d["cached_tokens"] for d in days) / len(days)
-    assert int(target["extra_cached_tokens_per_day"]) == pytest.approx(missed, rel=0.10)
+    # tolerances: what the code achieves here (measured: -4.75 %, and -0.0105 below)
+    assert int(target["extra_cached_tokens_per_day"]) == pytest.approx(missed, rel=0.05)
     # the quiet hours' hit rate is the trace's repeated share (the cache holds them all)
     repeated = sum(d["repeated_prefix_tokens"] for d in days) / sum(d["input_tokens"] for d in days)
-    assert float(target["prefix_cache_hit_rate"]) == pytest.approx(repeated, abs=0.03)
+    assert float(target["prefix_cache_hit_rate"]) == pytest.approx(repeated, abs=0.011)
     assert rec["monthly_savings_usd"] >= Decimal("500") and 0 < rec["confidence"] <= 1
     assert "prefix_cache_quiet_hour_share" in rec["assumptions"]

@@ -26,12 +26,13 @@ from pipelines.warehouse import connect
 pytestmark = pytest.mark.slow
 
 CENT = Decimal("0.01")
-# Measured on this fleet: the warehouse's GPU-time shares agree with the truth's sweep to
-# 1e-5 (the log's timings are the truth's, its prefill starts recovered from the engine's
-# histograms); usage-basis cost shares to 6e-4 (each hour's cost is its own busy GPU cost,
-# so a day's cost share weights the tenants' hours by what each hour cost).
-GPU_SHARE_TOLERANCE = 1e-4
-COST_SHARE_TOLERANCE = 2e-3
+# What the code achieves on this fleet (measured maxima in brackets): the warehouse's GPU-time
+# shares agree with the truth's sweep [1.03e-5] (the log's timings are the truth's, its
+# prefill starts recovered from the engine's histograms); usage-basis cost shares [5.9e-4]
+# (each hour's cost is its own busy GPU cost, so a day's cost share weights the tenants'
+# hours by what each hour cost).
+GPU_SHARE_TOLERANCE = 1.1e-5
+COST_SHARE_TOLERANCE = 6e-4
 
 
 @pytest.fixture(scope="module")
