@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from scipy.stats import t as student_t  # scipy comes with great-expectations (uv.lock)
+from scipy.stats import t as student_t
 
 FIT_DAYS = 28
 HORIZON_DAYS = 30
