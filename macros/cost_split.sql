@@ -35,7 +35,7 @@ other as (
         a.deployment_id,
         any_value(a.llm_id) as llm_id,
         a.usage_date,
-        cast(null as timestamptz) as hour_start,
+        cast(null as {{ t_timestamptz() }}) as hour_start,
         cast(0 as decimal(38, 12)) as usage_cost,
         cast(sum((a.effective_cost - a.gpu_effective_cost) * r.usd_per_unit) as decimal(38, 12))
             as allocation_cost

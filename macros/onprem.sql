@@ -8,5 +8,5 @@
 {#- The instance type of an on-prem host's lines: its GPU and count, which
     stg_billing__instance_types maps to GPUs like a cloud instance type. -#}
 {% macro onprem_instance_type(gpu_type, gpu_count) -%}
-    lower('onprem-' || {{ gpu_type }} || '-x' || cast({{ gpu_count }} as varchar))
+    lower('onprem-' || {{ gpu_type }} || '-x' || cast({{ gpu_count }} as {{ t_string() }}))
 {%- endmacro %}

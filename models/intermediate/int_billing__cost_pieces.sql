@@ -141,7 +141,7 @@ pieces as (
         commitment_discount_id,
         units as gpus_per_instance,
         null as gpu_index,
-        cast(billing_period as timestamptz) as slice_start,
+        cast(billing_period as {{ t_timestamptz() }}) as slice_start,
         0 as gpu_hours,
         billed_cost,
         effective_cost,

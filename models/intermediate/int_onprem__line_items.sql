@@ -122,7 +122,7 @@ components as (
         'OnPremAmortisation' as line_item_type,
         amortisation_usd_per_day as cost,
         cast(null as decimal(38, 15)) as consumed_quantity,
-        cast(null as varchar) as pricing_unit
+        cast(null as {{ t_string() }}) as pricing_unit
     from priced
     union all
     select
@@ -151,7 +151,7 @@ components as (
         'OnPremOverhead',
         overhead_usd_per_day,
         cast(null as decimal(38, 15)),
-        cast(null as varchar)
+        cast(null as {{ t_string() }})
     from priced
     where overhead_usd_per_day > 0
 ),
@@ -162,14 +162,14 @@ final as (
         'onprem:' || billing_account_id || ':' || strftime(usage_date, '%Y-%m-%d') as delivery_id,
         'onprem' as billing_source,
         'onprem' as source_format,
-        cast(null as varchar) as focus_version,
+        cast(null as {{ t_string() }}) as focus_version,
         billing_account_id,
-        cast(null as varchar) as sub_account_id,
+        cast(null as {{ t_string() }}) as sub_account_id,
         'On-premises' as provider_name,
         cast(date_trunc('month', usage_date) as date) as billing_period,
         billing_currency,
-        cast(usage_date as timestamptz) as charge_period_start,
-        cast(usage_date + 1 as timestamptz) as charge_period_end,
+        cast(usage_date as {{ t_timestamptz() }}) as charge_period_start,
+        cast(usage_date + 1 as {{ t_timestamptz() }}) as charge_period_end,
         'Usage' as charge_category,
         'Regular' as charge_class,
         'Usage-Based' as charge_frequency,
@@ -178,11 +178,11 @@ final as (
         line_item_type as sku_or_usage_type,
         instance_type,
         priced_host as resource_id,
-        cast(null as varchar) as region_id,
-        cast(null as varchar) as commitment_discount_id,
-        cast(null as varchar) as commitment_discount_type,
-        cast(null as varchar) as commitment_discount_category,
-        cast(null as timestamptz) as commitment_discount_end,
+        cast(null as {{ t_string() }}) as region_id,
+        cast(null as {{ t_string() }}) as commitment_discount_id,
+        cast(null as {{ t_string() }}) as commitment_discount_type,
+        cast(null as {{ t_string() }}) as commitment_discount_category,
+        cast(null as {{ t_timestamptz() }}) as commitment_discount_end,
         cost as billed_cost,
         cost as effective_cost,
         cost as list_cost,
@@ -190,12 +190,12 @@ final as (
         pricing_unit,
         cast(json_object(
             'onprem_entry', coalesce(host, host_pattern),
-            'usd_per_kwh', cast(usd_per_kwh as varchar),
-            'pue', cast(pue as varchar),
+            'usd_per_kwh', cast(usd_per_kwh as {{ t_string() }}),
+            'pue', cast(pue as {{ t_string() }}),
             'metered_gpu_seconds', metered_gpu_seconds,
             'unmetered_gpu_seconds', unmetered_gpu_seconds
-        ) as json) as tags_json,
-        cast(null as json) as extra_columns_json,
+        ) as {{ t_json() }}) as tags_json,
+        cast(null as {{ t_json() }}) as extra_columns_json,
         false as tz_assumed,
         'onprem:' || priced_host || ':' || strftime(usage_date, '%Y-%m-%d') as source_file,
         cast(component_line as bigint) as source_line,

@@ -36,8 +36,8 @@ reported_minutes as (
     from {{ ref('int_telemetry__gpu_minute') }} as t
     inner join deployment_hosts as h
         on t.host = h.host
-        and t.minute_start >= cast(h.valid_from as timestamptz)
-        and (h.valid_to is null or t.minute_start < cast(h.valid_to as timestamptz))
+        and t.minute_start >= cast(h.valid_from as {{ t_timestamptz() }})
+        and (h.valid_to is null or t.minute_start < cast(h.valid_to as {{ t_timestamptz() }}))
     where t.minute_start >= {{ window_start() }} - interval 1 hour
         and t.minute_start < {{ window_end() }} + interval 1 hour
         and t.samples > 0
@@ -47,10 +47,10 @@ reported_minutes as (
 telemetry_minutes as (
     select distinct
         r.deployment_id,
-        r.minute_start + to_minutes(cast(k.offset_min as bigint)) as minute_start
+        r.minute_start + {{ minutes_interval('k.offset_min') }} as minute_start
     from reported_minutes as r
     cross join (
-        select unnest(range(-minutes, minutes + 1)) as offset_min from tolerance
+        select {{ unnest_range('-minutes', 'minutes + 1') }} as offset_min from tolerance
     ) as k
 ),
 

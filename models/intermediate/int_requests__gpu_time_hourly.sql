@@ -40,8 +40,8 @@ stretches as (
     select
         deployment_id,
         replicas_sharing,
-        {{ 'coalesce(first_token_us, finish_us)' if event == 'first_token' else event ~ '_us' }}
-            // {{ hour_us }} as hour_index,
+        {{ int_div('coalesce(first_token_us, finish_us)' if event == 'first_token'
+            else event ~ '_us', hour_us) }} as hour_index,
         {{ event }}_stretch_us as span_us,
         {{ event }}_n_prefill as n_prefill,
         {{ event }}_n_decode as n_decode
@@ -56,7 +56,7 @@ shares as (
         hour_index,
         deployment_id,
         span_us,
-        span_us * n_prefill // (n_prefill + n_decode) as prefill_us,
+        {{ int_div('span_us * n_prefill', 'n_prefill + n_decode') }} as prefill_us,
         n_prefill + n_decode as n_in_flight,
         replicas_sharing
     from stretches
@@ -64,7 +64,7 @@ shares as (
 
 final as (
     select
-        make_timestamptz(hour_index * {{ hour_us }}) as hour_start,
+        {{ timestamp_from_us('hour_index * ' ~ hour_us) }} as hour_start,
         deployment_id,
         sum(cast(prefill_us as double)) / 1e6 as prefill_replica_seconds,
         sum(cast(span_us - prefill_us as double)) / 1e6 as decode_replica_seconds,

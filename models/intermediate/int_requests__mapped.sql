@@ -31,8 +31,8 @@ claims as (
         selector_value,
         host,
         deployment_id,
-        cast(valid_from as timestamptz) as valid_from,
-        cast(valid_to as timestamptz) as valid_to
+        cast(valid_from as {{ t_timestamptz() }}) as valid_from,
+        cast(valid_to as {{ t_timestamptz() }}) as valid_to
     from {{ ref('int_registry__resource_claims') }}
 ),
 
@@ -43,7 +43,7 @@ model_claims as (
         selector_value as model_name,
         deployment_id,
         valid_from,
-        coalesce(valid_to, cast('infinity' as timestamptz)) as valid_to
+        coalesce(valid_to, {{ ts_infinity() }}) as valid_to
     from claims
     where selector_kind = 'request_model_name'
 ),
@@ -70,7 +70,7 @@ spans as (
         selector_kind,
         place,
         span_start,
-        lead(span_start, 1, cast('infinity' as timestamptz))
+        lead(span_start, 1, {{ ts_infinity() }})
             over (partition by selector_kind, place order by span_start) as span_end
     from boundaries
 ),

@@ -31,7 +31,7 @@ host_replicas as (
     select
         s.deployment_id,
         s.host,
-        greatest(1, count(*) // any_value(d.tensor_parallel)) as replicas_on_host
+        greatest(1, {{ int_div('count(*)', 'any_value(d.tensor_parallel)') }}) as replicas_on_host
     from {{ ref('stg_registry__selectors') }} as s
     inner join deployments as d on s.deployment_id = d.deployment_id
     where s.selector_kind = 'host_gpu'
@@ -66,9 +66,9 @@ timed as (
         end as replicas_sharing,
         r.arrival_ts,
         cast(r.arrival_ts as date) as arrival_day,
-        epoch_us(r.arrival_ts) as arrival_us,
-        epoch_us(r.arrival_ts) + cast(round(r.ttft_ms * 1000) as bigint) as first_token_us,
-        epoch_us(r.arrival_ts) + cast(round(r.e2e_ms * 1000) as bigint) as finish_us,
+        {{ epoch_us('r.arrival_ts') }} as arrival_us,
+        {{ epoch_us('r.arrival_ts') }} + cast(round(r.ttft_ms * 1000) as bigint) as first_token_us,
+        {{ epoch_us('r.arrival_ts') }} + cast(round(r.e2e_ms * 1000) as bigint) as finish_us,
         r.input_tokens,
         r.output_tokens,
         coalesce(r.cached_tokens, 0) as cached_tokens,

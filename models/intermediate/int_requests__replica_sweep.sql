@@ -35,11 +35,11 @@
 {%- set day_us = 86400000000 %}
 
 -- materialized: request_row must be the same row number wherever it is read
-with requests as materialized (
+with requests as {{ cte_materialized() }} (
     select
         *,
         -- a join key inside this query only
-        cast(row_number() over () as integer) as request_row
+        cast({{ row_key('deployment_id, request_source, request_id') }} as integer) as request_row
     from {{ ref('int_requests__phases') }}
     where {{ in_window('arrival_ts') }}
 ),
@@ -51,7 +51,7 @@ streams as (
         arrival_day,
         cast(row_number() over (order by deployment_id, replica_key, arrival_day) as integer)
             as stream_id,
-        epoch_us(cast(arrival_day as timestamptz)) as midnight_us
+        {{ epoch_us('cast(arrival_day as ' ~ t_timestamptz() ~ ')') }} as midnight_us
     from requests
     group by deployment_id, replica_key, arrival_day
 ),
@@ -60,7 +60,7 @@ keyed as (
     select
         r.request_row,
         s.stream_id,
-        hash(r.request_source, r.request_id) as tiebreak,
+        {{ row_hash(['r.request_source', 'r.request_id']) }} as tiebreak,
         r.prefill_start_us - s.midnight_us as start_us,
         coalesce(r.first_token_us, r.finish_us) - s.midnight_us as first_us,
         r.finish_us - s.midnight_us as end_us
@@ -80,37 +80,41 @@ swept as (
     select
         request_row,
         event_key % 4 as kind,
-        event_key // 4 as event_us,
+        {{ int_div('event_key', 4) }} as event_us,
         cast(sum(cast(case event_key % 4
             when 0 then {{ prefill_unit }}
             when 1 then 1 - {{ prefill_unit }}
             else -1
         end as double)) over w as bigint) as counts,
         cast(sum(cast(case event_key % 4
-            when 0 then event_key // 4
-            when 2 then -(event_key // 4)
+            when 0 then {{ int_div('event_key', 4) }}
+            when 2 then -{{ int_div('event_key', 4) }}
             else 0
         end as double)) over w as bigint) as event_sum,
-        coalesce(lead(event_key) over w // 4 - event_key // 4, 0) as stretch_us
+        coalesce({{ int_div('lead(event_key) over w_order', 4) }} - {{ int_div('event_key', 4) }}, 0)
+            as stretch_us
     from events
-    window w as (
-        partition by stream_id order by event_key, tiebreak
-        rows between unbounded preceding and current row
-    )
+    -- lead() takes no frame on Spark (DuckDB ignores it): its own window
+    window
+        w as (
+            partition by stream_id order by event_key, tiebreak
+            rows between unbounded preceding and current row
+        ),
+        w_order as (partition by stream_id order by event_key, tiebreak)
 ),
 
 states as (
     select
         request_row,
         kind,
-        event_us * (counts // {{ prefill_unit }} + counts % {{ prefill_unit }}) - event_sum
+        event_us * ({{ int_div('counts', prefill_unit) }} + counts % {{ prefill_unit }}) - event_sum
             as request_us_before,
         -- busy stretches of the day only: after midnight the next day's sweep has the replica
         case
             when counts > 0 and event_us >= 0 and event_us < {{ day_us }} then stretch_us
             else 0
         end as stretch_us,
-        cast(counts // {{ prefill_unit }} as integer) as n_prefill,
+        cast({{ int_div('counts', prefill_unit) }} as integer) as n_prefill,
         cast(counts % {{ prefill_unit }} as integer) as n_decode
     from swept
 ),

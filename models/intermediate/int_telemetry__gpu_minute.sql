@@ -22,7 +22,7 @@ with samples as (
 with_previous as (
     select
         *,
-        epoch(ts) - epoch(lag(ts) over gpu) as gap_s,
+        {{ epoch_seconds('ts') }} - {{ epoch_seconds('lag(ts) over gpu') }} as gap_s,
         lag(energy_mj) over gpu as previous_energy_mj
     from samples
     window gpu as (partition by host, gpu_index, gpu_uuid, gpu_instance_id order by ts)

@@ -15,11 +15,12 @@ with deployments as (
 ),
 
 days as (
-    select cast(unnest(generate_series(
-        cast({{ window_start() }} as timestamp),
-        cast({{ window_end() }} as timestamp) - interval 1 day,
-        interval 1 day
-    )) as date) as day
+    select {{ unnest_series(
+        'cast(' ~ window_start() ~ ' as timestamp)',
+        'cast(' ~ window_end() ~ ' as timestamp) - interval 1 day',
+        'interval 1 day',
+        cast_to='date'
+    ) }} as day
 ),
 
 final as (

@@ -15,8 +15,7 @@ selectors as (
         deployment_id,
         count(*) filter (where selector_kind = 'cloud_resource_id') as n_cloud_resources,
         count(*) filter (where selector_kind in ('gpu_uuid', 'host_gpu')) as n_gpu_selectors,
-        list(selector_value order by selector_value)
-            filter (where selector_kind = 'request_model_name') as request_model_names
+        {{ sorted_list_agg('selector_value', "selector_kind = 'request_model_name'") }} as request_model_names
     from {{ ref('stg_registry__selectors') }}
     group by all
 ),

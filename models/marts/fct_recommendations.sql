@@ -23,8 +23,8 @@ final as (
         cast(payback_months as double) as payback_months,
         cast(cash_monthly_savings_usd as decimal(38, 12)) as cash_monthly_savings_usd,
         cast(deferred_monthly_savings_usd as decimal(38, 12)) as deferred_monthly_savings_usd,
-        cast(commitment_ids as varchar) as commitment_ids,
-        cast(commitment_kind as varchar) as commitment_kind,
+        cast(commitment_ids as {{ t_string() }}) as commitment_ids,
+        cast(commitment_kind as {{ t_string() }}) as commitment_kind,
         cast(commitment_end_date as date) as commitment_end_date,
         as_of_date = max(as_of_date) over () as is_latest
     from source

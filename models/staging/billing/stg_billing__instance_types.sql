@@ -14,5 +14,5 @@ select distinct
     gpu_type as gpu_id,
     cast(gpu_count as integer) as gpus_per_instance,
     cast(null as decimal(38, 12)) as on_demand_usd_per_hour,
-    cast(null as varchar) as region
+    cast(null as {{ t_string() }}) as region
 from {{ source('onprem', 'onprem_hosts') }}

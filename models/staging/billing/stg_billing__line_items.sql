@@ -43,7 +43,7 @@ final as (
         tz_assumed,
         source_file,
         source_line,
-        epoch(charge_period_end - charge_period_start) / 3600.0 as charge_hours
+        {{ seconds_between('charge_period_start', 'charge_period_end') }} / 3600.0 as charge_hours
     from source
 )
 

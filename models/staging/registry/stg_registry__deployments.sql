@@ -13,5 +13,5 @@ select
     cast(valid_from as date) as valid_from,
     cast(valid_to as date) as valid_to,
     coalesce(cast(api_eligible as boolean), false) as api_eligible,
-    cast(api_substitute_llm_ids as varchar[]) as api_substitute_llm_ids
+    cast(api_substitute_llm_ids as {{ t_string_array() }}) as api_substitute_llm_ids
 from {{ source('registry', 'registry_deployments') }}

@@ -1,0 +1,33 @@
+{#- On Spark the dbt sources are the raw Parquet lake that the ingest writes beside (or instead
+    of) DuckDB's raw schema: {lake_root}/raw/{table}/ holds a table's files, hive-partitioned
+    by UTC day (day=YYYY-MM-DD/) for the tables that carry a day. Run as on-run-start: on the
+    spark adapter only it creates the `raw` schema and one external Parquet table per source
+    (its schema read from the files, the `day` partition discovered from the folders); DuckDB
+    reads its own raw schema and this does nothing there. A table already registered is left
+    as it is: Spark lists a table's folder on every read, so new days are seen without it. -#}
+{% macro register_lake_sources() -%}
+    {{ return(adapter.dispatch('register_lake_sources', 'unitcost')()) }}
+{%- endmacro %}
+
+{% macro default__register_lake_sources() -%}
+{%- endmacro %}
+
+{% macro spark__register_lake_sources() -%}
+    {%- if execute -%}
+        {%- set lake_root = var('lake_root', none) or env_var('UNITCOST_LAKE_ROOT', '') -%}
+        {%- if not lake_root -%}
+            {{ exceptions.raise_compiler_error(
+                "the spark target reads the raw Parquet lake: set var lake_root or "
+                ~ "UNITCOST_LAKE_ROOT to the folder that holds raw/") }}
+        {%- endif -%}
+        {%- set lake_root = lake_root.rstrip('/') -%}
+        {% do run_query('create schema if not exists raw') %}
+        {%- for source in graph.sources.values() | sort(attribute='unique_id') -%}
+            {%- if source.schema == 'raw' -%}
+                {% do run_query(
+                    'create table if not exists raw.`' ~ source.identifier ~ '` using parquet'
+                    ~ " location '" ~ lake_root ~ '/raw/' ~ source.identifier ~ "'") %}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,144 @@
+{#- Types and functions that DuckDB and Spark SQL spell differently. Each is dispatched
+    (adapter.dispatch): default__ is DuckDB's spelling, exactly what the models had before, so
+    the DuckDB build is unchanged; spark__ is Spark SQL 4's. dbt's own cross-database macros
+    (dbt.type_string, dbt.dateadd, ...) are not used where they would change DuckDB's SQL or
+    its result types (dbt-duckdb's type_string is TEXT, its dateadd an interval expression). -#}
+
+{% macro t_string() -%}{{ return(adapter.dispatch('t_string', 'unitcost')()) }}{%- endmacro %}
+{% macro default__t_string() -%}varchar{%- endmacro %}
+{% macro spark__t_string() -%}string{%- endmacro %}
+
+{% macro t_string_array() -%}
+    {{ return(adapter.dispatch('t_string_array', 'unitcost')()) }}
+{%- endmacro %}
+{% macro default__t_string_array() -%}varchar[]{%- endmacro %}
+{% macro spark__t_string_array() -%}array<string>{%- endmacro %}
+
+{#- An instant: DuckDB's TIMESTAMPTZ; Spark's TIMESTAMP is one (shown in the session zone). -#}
+{% macro t_timestamptz() -%}
+    {{ return(adapter.dispatch('t_timestamptz', 'unitcost')()) }}
+{%- endmacro %}
+{% macro default__t_timestamptz() -%}timestamptz{%- endmacro %}
+{% macro spark__t_timestamptz() -%}timestamp{%- endmacro %}
+
+{#- JSON text: DuckDB's JSON type; Spark keeps it as a string. -#}
+{% macro t_json() -%}{{ return(adapter.dispatch('t_json', 'unitcost')()) }}{%- endmacro %}
+{% macro default__t_json() -%}json{%- endmacro %}
+{% macro spark__t_json() -%}string{%- endmacro %}
+
+{#- Seconds (DOUBLE) from instant `start` to instant `end`. -#}
+{% macro seconds_between(start, end) -%}
+    {{ return(adapter.dispatch('seconds_between', 'unitcost')(start, end)) }}
+{%- endmacro %}
+{% macro default__seconds_between(start, end) -%}epoch({{ end }} - {{ start }}){%- endmacro %}
+{% macro spark__seconds_between(start, end) -%}
+    (cast(unix_micros({{ end }}) - unix_micros({{ start }}) as double) / 1000000)
+{%- endmacro %}
+
+{#- Seconds (DOUBLE) since the Unix epoch. -#}
+{% macro epoch_seconds(ts) -%}
+    {{ return(adapter.dispatch('epoch_seconds', 'unitcost')(ts)) }}
+{%- endmacro %}
+{% macro default__epoch_seconds(ts) -%}epoch({{ ts }}){%- endmacro %}
+{% macro spark__epoch_seconds(ts) -%}(cast(unix_micros({{ ts }}) as double) / 1000000){%- endmacro %}
+
+{#- Microseconds (BIGINT) since the Unix epoch, and back to an instant. -#}
+{% macro epoch_us(ts) -%}{{ return(adapter.dispatch('epoch_us', 'unitcost')(ts)) }}{%- endmacro %}
+{% macro default__epoch_us(ts) -%}epoch_us({{ ts }}){%- endmacro %}
+{% macro spark__epoch_us(ts) -%}unix_micros({{ ts }}){%- endmacro %}
+
+{% macro timestamp_from_us(us) -%}
+    {{ return(adapter.dispatch('timestamp_from_us', 'unitcost')(us)) }}
+{%- endmacro %}
+{% macro default__timestamp_from_us(us) -%}make_timestamptz({{ us }}){%- endmacro %}
+{% macro spark__timestamp_from_us(us) -%}timestamp_micros({{ us }}){%- endmacro %}
+
+{#- Integer division truncated toward zero, of integers (DuckDB `//`, Spark `div`). Spark's
+    `div` returns BIGINT: the quotient must fit one (the dividend may be DECIMAL(38,0)). -#}
+{% macro int_div(dividend, divisor) -%}
+    {{ return(adapter.dispatch('int_div', 'unitcost')(dividend, divisor)) }}
+{%- endmacro %}
+{% macro default__int_div(dividend, divisor) -%}(({{ dividend }}) // ({{ divisor }})){%- endmacro %}
+{% macro spark__int_div(dividend, divisor) -%}(({{ dividend }}) div ({{ divisor }})){%- endmacro %}
+
+{#- A date as YYYY-MM-DD text. -#}
+{% macro date_iso(day) -%}{{ return(adapter.dispatch('date_iso', 'unitcost')(day)) }}{%- endmacro %}
+{% macro default__date_iso(day) -%}strftime({{ day }}, '%Y-%m-%d'){%- endmacro %}
+{% macro spark__date_iso(day) -%}date_format({{ day }}, 'yyyy-MM-dd'){%- endmacro %}
+
+{#- One row per value of the series start, start + step, ..., up to stop inclusive (none when
+    start > stop): the select-list expression that unnests it. -#}
+{% macro unnest_series(start, stop, step, cast_to=none) -%}
+    {{ return(adapter.dispatch('unnest_series', 'unitcost')(start, stop, step, cast_to)) }}
+{%- endmacro %}
+{% macro default__unnest_series(start, stop, step, cast_to) -%}
+    {%- if cast_to -%}
+    cast(unnest(generate_series({{ start }}, {{ stop }}, {{ step }})) as {{ cast_to }})
+    {%- else -%}
+    unnest(generate_series({{ start }}, {{ stop }}, {{ step }}))
+    {%- endif -%}
+{%- endmacro %}
+{#- Spark: a generator cannot sit inside an expression, so the cast is on the elements. -#}
+{% macro spark__unnest_series(start, stop, step, cast_to) -%}
+    explode(if(({{ start }}) <= ({{ stop }}),
+        {%- if cast_to %} transform(sequence({{ start }}, {{ stop }}, {{ step }}), x -> cast(x as {{ cast_to }}))
+        {%- else %} sequence({{ start }}, {{ stop }}, {{ step }}){% endif %}, null))
+{%- endmacro %}
+
+{#- The aggregate list of `value` in ascending order over the rows where `condition` holds;
+    NULL when there are none (DuckDB's list() of no rows). -#}
+{% macro sorted_list_agg(value, condition) -%}
+    {{ return(adapter.dispatch('sorted_list_agg', 'unitcost')(value, condition)) }}
+{%- endmacro %}
+{% macro default__sorted_list_agg(value, condition) -%}
+    list({{ value }} order by {{ value }})
+            filter (where {{ condition }})
+{%- endmacro %}
+{% macro spark__sorted_list_agg(value, condition) -%}
+    case when count(*) filter (where {{ condition }}) > 0 then
+        array_sort(collect_list({{ value }}) filter (where {{ condition }})) end
+{%- endmacro %}
+
+{#- The instant after every other (an open end): DuckDB's 'infinity'; Spark has none, so its
+    largest timestamp. -#}
+{% macro ts_infinity() -%}{{ return(adapter.dispatch('ts_infinity', 'unitcost')()) }}{%- endmacro %}
+{% macro default__ts_infinity() -%}cast('infinity' as timestamptz){%- endmacro %}
+{% macro spark__ts_infinity() -%}timestamp'9999-12-31 23:59:59.999999'{%- endmacro %}
+
+{#- An interval of `n` (an integer expression) minutes. -#}
+{% macro minutes_interval(n) -%}
+    {{ return(adapter.dispatch('minutes_interval', 'unitcost')(n)) }}
+{%- endmacro %}
+{% macro default__minutes_interval(n) -%}to_minutes(cast({{ n }} as bigint)){%- endmacro %}
+{% macro spark__minutes_interval(n) -%}make_dt_interval(0, 0, cast({{ n }} as int)){%- endmacro %}
+
+{#- The integers lo .. hi - 1, unnested (DuckDB's range). -#}
+{% macro unnest_range(lo, hi) -%}
+    {{ return(adapter.dispatch('unnest_range', 'unitcost')(lo, hi)) }}
+{%- endmacro %}
+{% macro default__unnest_range(lo, hi) -%}unnest(range({{ lo }}, {{ hi }})){%- endmacro %}
+{% macro spark__unnest_range(lo, hi) -%}
+    explode(if(({{ lo }}) < ({{ hi }}), sequence({{ lo }}, ({{ hi }}) - 1), null))
+{%- endmacro %}
+
+{#- A 64-bit hash of the values, for tie-breaking and fingerprints within one engine (each
+    engine's own function: they differ, and no result may depend on the value itself). -#}
+{% macro row_hash(values) -%}
+    {{ return(adapter.dispatch('row_hash', 'unitcost')(values)) }}
+{%- endmacro %}
+{% macro default__row_hash(values) -%}hash({{ values | join(', ') }}){%- endmacro %}
+{% macro spark__row_hash(values) -%}xxhash64({{ values | join(', ') }}){%- endmacro %}
+
+{#- `materialized` on a CTE read more than once: DuckDB computes it once; Spark SQL has no
+    such hint (its optimiser decides). -#}
+{% macro cte_materialized() -%}{{ return(adapter.dispatch('cte_materialized', 'unitcost')()) }}{%- endmacro %}
+{% macro default__cte_materialized() -%}materialized{%- endmacro %}
+{% macro spark__cte_materialized() -%}{%- endmacro %}
+
+{#- A row number in no particular order, as a key: DuckDB numbers rows as they come; Spark
+    needs an order, so it gets `order_by` (any columns that make it deterministic). -#}
+{% macro row_key(order_by) -%}
+    {{ return(adapter.dispatch('row_key', 'unitcost')(order_by)) }}
+{%- endmacro %}
+{% macro default__row_key(order_by) -%}row_number() over (){%- endmacro %}
+{% macro spark__row_key(order_by) -%}row_number() over (order by {{ order_by }}){%- endmacro %}

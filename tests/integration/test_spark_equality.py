@@ -1,0 +1,164 @@
+"""The same dbt models on Spark: a simulated one-day fleet is loaded into DuckDB by
+`unitcost run`, its raw tables are written out as the Parquet lake (spark_lake.py), the marts
+are built from that lake by `dbt run --target spark` (dbt-spark, `method: session`, PySpark
+in-process), and every Spark mart must equal DuckDB's row for row: DECIMAL money exactly,
+everything else exactly but DOUBLEs (summed in another order on Spark) to a relative 1e-9.
+
+The oracle is the DuckDB build of the same input, which the fleet tests check against the
+simulator's truth. Marked `spark` (deselected by default: `pytest -m spark`); skips when Java
+or PySpark is missing (`uv sync --group spark`, a Java 17 runtime)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from spark_lake import export_raw_lake
+
+from pipelines.cli import main
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+ROOT = Path(__file__).parents[2]
+DAY, NEXT_DAY = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
+
+# The marts built on Spark (docs/scale-out-spark.md lists the others and what blocks them).
+SPARK_MARTS = ["deployment_days", "dim_deployments"]
+
+DOUBLE_RELATIVE_TOLERANCE = 1e-9
+
+
+def _spark_missing() -> str | None:
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (Spark needs one: apt-get install openjdk-17-jre-headless)"
+    try:
+        import dbt.adapters.spark  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark / dbt-spark not installed (uv sync --group spark)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, Path, float]:
+    """(DuckDB warehouse, Spark warehouse folder, seconds the Spark build took)."""
+    reason = _spark_missing()
+    if reason:
+        pytest.skip(reason)
+    out = tmp_path_factory.mktemp("spark_fleet")
+    sim = ["simulate", "--out", str(out / "fleet"), "--days", "1", "--start", str(DAY)]
+    assert main([*sim, "--scale", "0.05", "--seed", "7"]) == 0
+    config = out / "fleet" / "unitcost.yaml"
+    assert main(["run", "--config", str(config), "--start", str(DAY), "--end", str(NEXT_DAY)]) == 0
+    warehouse = out / "fleet" / "unitcost.duckdb"
+    written = export_raw_lake(warehouse, out / "lake")
+    assert written["inference_requests"] > 0 and written["dcgm_samples"] > 0
+
+    spark_home = out / "spark"
+    env = {
+        **os.environ,
+        "UNITCOST_LAKE_ROOT": str(out / "lake"),
+        "UNITCOST_SPARK_HOME": str(spark_home),
+        "DBT_LOG_PATH": str(out / "dbt-logs"),
+    }
+    window = f'{{min_date: "{DAY}", max_date: "{NEXT_DAY}"}}'
+    dbt = Path(sys.executable).parent / "dbt"
+    command = [
+        str(dbt),
+        "run",
+        "--target",
+        "spark",
+        "--profiles-dir",
+        str(ROOT),
+        "--project-dir",
+        str(ROOT),
+        "--target-path",
+        str(out / "dbt-target"),
+        "--vars",
+        window,
+        "--select",
+        *(f"+{m}" for m in SPARK_MARTS),
+    ]
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-6000:]
+    return warehouse, spark_home / "warehouse", seconds
+
+
+def _rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[tuple]:
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    rows = con.execute(f"select {quoted} from {relation}").fetchall()
+    return sorted(rows, key=lambda row: tuple(_sort_key(v) for v in row))
+
+
+def _sort_key(value) -> tuple:
+    if value is None:
+        return (0, "")
+    if isinstance(value, float):
+        return (1, f"{value:.6e}")
+    return (1, str(value))
+
+
+def _mismatch(duck_value, spark_value) -> str | None:
+    if isinstance(duck_value, float) and isinstance(spark_value, float):
+        if math.isclose(duck_value, spark_value, rel_tol=DOUBLE_RELATIVE_TOLERANCE, abs_tol=1e-12):
+            return None
+    elif isinstance(duck_value, dt.datetime) and isinstance(spark_value, dt.datetime):
+        # DuckDB's TIMESTAMPTZ comes back zone-aware; Spark's TIMESTAMP as a UTC instant too
+        if duck_value.astimezone(dt.UTC) == spark_value.astimezone(dt.UTC):
+            return None
+    elif duck_value == spark_value and type(duck_value) is type(spark_value):
+        return None
+    return f"duckdb {duck_value!r} != spark {spark_value!r}"
+
+
+@pytest.mark.parametrize("mart", SPARK_MARTS)
+def test_spark_mart_equals_duckdb_row_for_row(built, mart):
+    warehouse, spark_warehouse, _ = built
+    files = spark_warehouse / "marts.db" / mart
+    assert files.is_dir(), f"Spark did not build marts.{mart}"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    columns = [
+        c
+        for (c,) in con.execute(
+            "select column_name from information_schema.columns"
+            " where table_schema = 'marts' and table_name = ? order by ordinal_position",
+            [mart],
+        ).fetchall()
+    ]
+    spark_relation = f"read_parquet('{files}/*.parquet')"
+    spark_columns = [
+        d[0] for d in con.execute(f"select * from {spark_relation} limit 0").description
+    ]
+    assert spark_columns == columns
+
+    duck = _rows(con, f"marts.{mart}", columns)
+    spark = _rows(con, spark_relation, columns)
+    assert len(spark) == len(duck) > 0
+    problems = [
+        f"row {i} {column}: {problem}"
+        for i, (d_row, s_row) in enumerate(zip(duck, spark, strict=True))
+        for column, d_value, s_value in zip(columns, d_row, s_row, strict=True)
+        if (problem := _mismatch(d_value, s_value))
+    ]
+    assert not problems, "\n".join(problems[:20])
+    decimals = [v for row in duck for v in row if isinstance(v, decimal.Decimal)]
+    assert decimals or mart in {"dim_deployments"}  # money compared exactly where there is any
+
+
+def test_spark_build_time_is_reported(built, record_property):
+    """Not a timed assertion: the Spark build's wall time, for the record (pytest -rA)."""
+    *_, seconds = built
+    record_property("spark_dbt_run_seconds", round(seconds, 1))
+    print(f"dbt run --target spark ({len(SPARK_MARTS)} marts and upstream): {seconds:.1f} s")
