@@ -4,8 +4,18 @@
     share(cum_i) - share(cum_{i-1}) of the line: the pieces telescope to exactly the line's
     amount, so allocated + idle + unallocated = billed holds with zero tolerance. -#}
 
+{#- On Spark (no HUGEINT) pico-units are DECIMAL(38,0) and the quotient of a share a BIGINT
+    (macros/cross_engine/types.sql, pico_div): at most 9.2e18 pico-dollars, $9.2M a piece. -#}
 {% macro to_pico(amount) -%}
+    {{ return(adapter.dispatch('to_pico', 'unitcost')(amount)) }}
+{%- endmacro %}
+
+{% macro default__to_pico(amount) -%}
     cast(({{ amount }}) * 1000000000000 as hugeint)
+{%- endmacro %}
+
+{% macro spark__to_pico(amount) -%}
+    cast(({{ amount }}) * 1000000000000 as decimal(38, 0))
 {%- endmacro %}
 
 {% macro from_pico(pico) -%}
@@ -14,13 +24,13 @@
 
 {#- amount × numerator / denominator, truncated to 10^-12; numerator/denominator integers. -#}
 {% macro exact_share(amount, numerator, denominator) -%}
-    {{ from_pico('(' ~ to_pico(amount) ~ ' * (' ~ numerator ~ ')) // (' ~ denominator ~ ')') }}
+    {{ from_pico(pico_div(to_pico(amount) ~ ' * (' ~ numerator ~ ')', denominator)) }}
 {%- endmacro %}
 
 {#- amount × 10^6 / tokens: a price per 1M tokens, DECIMAL(38,12); NULL without tokens. -#}
 {% macro usd_per_1m(amount, tokens) -%}
     case when {{ tokens }} > 0 then
-        {{ from_pico('(' ~ to_pico(amount) ~ ' * 1000000) // (' ~ tokens ~ ')') }}
+        {{ from_pico(pico_div(to_pico(amount) ~ ' * 1000000', tokens)) }}
     end
 {%- endmacro %}
 
@@ -29,11 +39,27 @@
     the month of its last day. The previous month is included because a closed period still
     changes for about two weeks (credits, refunds, support fees: RELIABILITY.md case 4). -#}
 {% macro billing_window_start() -%}
+    {{ return(adapter.dispatch('billing_window_start', 'unitcost')()) }}
+{%- endmacro %}
+
+{% macro default__billing_window_start() -%}
     (date_trunc('month', {{ window_start() }}) - interval 1 month)::date
 {%- endmacro %}
 
+{% macro spark__billing_window_start() -%}
+    cast(date_trunc('month', {{ window_start() }}) - interval 1 month as date)
+{%- endmacro %}
+
 {% macro billing_window_end() -%}
+    {{ return(adapter.dispatch('billing_window_end', 'unitcost')()) }}
+{%- endmacro %}
+
+{% macro default__billing_window_end() -%}
     (date_trunc('month', {{ window_end() }} - interval 1 day) + interval 1 month)::date
+{%- endmacro %}
+
+{% macro spark__billing_window_end() -%}
+    cast(date_trunc('month', {{ window_end() }} - interval 1 day) + interval 1 month as date)
 {%- endmacro %}
 
 {% macro in_billing_window(column) -%}
@@ -49,6 +75,10 @@
     with every delivery). Period-level lines (fees, credits, tax) touch the period's first
     day, as their pieces do. -#}
 {% macro billing_day_fingerprints() -%}
+    {{ return(adapter.dispatch('billing_day_fingerprints', 'unitcost')()) }}
+{%- endmacro %}
+
+{% macro default__billing_day_fingerprints() -%}
     select billing_period, usage_date, sum(line_hash) as billing_fingerprint
     from (
         select
@@ -72,6 +102,39 @@
         where {{ in_billing_window('billing_period') }}
     ),
     unnest(days) as d(usage_date)
+    group by billing_period, usage_date
+{%- endmacro %}
+
+{#- Spark: the same days, its own 64-bit hash (xxhash64) summed in DECIMAL(38,0); a
+    fingerprint is only ever compared with one from the same engine. -#}
+{% macro spark__billing_day_fingerprints() -%}
+    select billing_period, usage_date, sum(line_hash) as billing_fingerprint
+    from (
+        select
+            billing_period,
+            line_hash,
+            explode(days) as usage_date
+        from (
+            select
+                billing_period,
+                cast({{ row_hash([
+                    'billing_source', 'billing_account_id', 'billing_period', 'billing_currency',
+                    'charge_category', 'line_item_type', 'resource_id', 'instance_type',
+                    'charge_period_start', 'charge_period_end', 'billed_cost', 'effective_cost',
+                    'commitment_discount_id']) }} as decimal(38, 0)) as line_hash,
+                case
+                    when charge_period_end <= charge_period_start or charge_period_start is null
+                        or charge_category <> 'Usage' then array(billing_period)
+                    else sequence(
+                        cast(date_trunc('day', charge_period_start) as date),
+                        cast(charge_period_end - interval 1 microsecond as date),
+                        interval 1 day
+                    )
+                end as days
+            from {{ ref('int_billing__line_items') }}
+            where {{ in_billing_window('billing_period') }}
+        )
+    )
     group by billing_period, usage_date
 {%- endmacro %}
 
@@ -113,12 +176,9 @@
     them). -#}
 {% macro in_billing_days_to_rebuild(relation, model_name) -%}
     ({{ in_billing_window('billing_period') }} and (
-        (billing_period, usage_date) in (
-            select (billing_period, usage_date)
-            from ({{ billing_days_to_rebuild(relation, model_name) }})
-        )
-        or (billing_period, usage_date) not in (
-            select (billing_period, usage_date) from ({{ billing_fingerprints_of(model_name) }})
-        )
+        {{ pair_in(['billing_period', 'usage_date'], ['billing_period', 'usage_date'],
+            '(' ~ billing_days_to_rebuild(relation, model_name) ~ ')') }}
+        or {{ pair_in(['billing_period', 'usage_date'], ['billing_period', 'usage_date'],
+            '(' ~ billing_fingerprints_of(model_name) ~ ')', negate=true) }}
     ))
 {%- endmacro %}

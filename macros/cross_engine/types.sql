@@ -142,3 +142,102 @@
 {%- endmacro %}
 {% macro default__row_key(order_by) -%}row_number() over (){%- endmacro %}
 {% macro spark__row_key(order_by) -%}row_number() over (order by {{ order_by }}){%- endmacro %}
+
+{#- The pico-unit share quotient: integer division of a pico amount × weight (DuckDB HUGEINT,
+    Spark DECIMAL(38,0)) by a weight. Spark's `div` returns BIGINT and wraps around silently
+    past 2^63 (even in ANSI mode), so a quotient that would not fit fails the query instead:
+    on Spark one piece holds at most 9.2e18 pico-dollars ($9.2 million). -#}
+{% macro pico_div(dividend, divisor) -%}
+    {{ return(adapter.dispatch('pico_div', 'unitcost')(dividend, divisor)) }}
+{%- endmacro %}
+{% macro default__pico_div(dividend, divisor) -%}({{ dividend }}) // ({{ divisor }}){%- endmacro %}
+{% macro spark__pico_div(dividend, divisor) -%}
+    if(abs({{ dividend }}) >= cast({{ divisor }} as decimal(38, 0)) * 9223372036854775807,
+        raise_error('unitcost: a pico-dollar share does not fit BIGINT on Spark'),
+        ({{ dividend }}) div ({{ divisor }}))
+{%- endmacro %}
+
+{#- A DOUBLE quotient where the dividend may be an integer and the divisor a decimal literal
+    (`x / 3600.0`): DuckDB divides in DOUBLE; Spark would keep a DECIMAL. -#}
+{% macro as_double(x) -%}{{ return(adapter.dispatch('as_double', 'unitcost')(x)) }}{%- endmacro %}
+{% macro default__as_double(x) -%}{{ x }}{%- endmacro %}
+{% macro spark__as_double(x) -%}cast({{ x }} as double){%- endmacro %}
+
+{#- `relation.*` without some columns. -#}
+{% macro star_except(relation, columns) -%}
+    {{ return(adapter.dispatch('star_except', 'unitcost')(relation, columns)) }}
+{%- endmacro %}
+{% macro default__star_except(relation, columns) -%}
+    {{ relation ~ '.' if relation }}* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+{% macro spark__star_except(relation, columns) -%}
+    {{ relation ~ '.' if relation }}* except ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{#- (a, b) IN (SELECT a, b ...): DuckDB compares a row with a row value. -#}
+{% macro pair_in(left, right, subquery_from, negate=false) -%}
+    {{ return(adapter.dispatch('pair_in', 'unitcost')(left, right, subquery_from, negate)) }}
+{%- endmacro %}
+{% macro default__pair_in(left, right, subquery_from, negate) -%}
+    ({{ left | join(', ') }}) {{ 'not ' if negate }}in (
+            select ({{ right | join(', ') }})
+            from {{ subquery_from }}
+        )
+{%- endmacro %}
+{% macro spark__pair_in(left, right, subquery_from, negate) -%}
+    ({{ left | join(', ') }}) {{ 'not ' if negate }}in (
+            select {{ right | join(', ') }} from {{ subquery_from }})
+{%- endmacro %}
+
+{#- Whole milliseconds from `start` to `end` (boundaries crossed, as DuckDB's date_diff). -#}
+{% macro diff_ms(start, end) -%}
+    {{ return(adapter.dispatch('diff_ms', 'unitcost')(start, end)) }}
+{%- endmacro %}
+{% macro default__diff_ms(start, end) -%}
+    date_diff(
+            'millisecond',
+            {{ start }},
+            {{ end }}
+        )
+{%- endmacro %}
+{% macro spark__diff_ms(start, end) -%}(unix_millis({{ end }}) - unix_millis({{ start }})){%- endmacro %}
+
+{#- `value` matches the shell glob `pattern` (* and ?). Spark has no GLOB: LIKE with * → %,
+    ? → _ after escaping LIKE's own wildcards. -#}
+{% macro glob_match(value, pattern) -%}
+    {{ return(adapter.dispatch('glob_match', 'unitcost')(value, pattern)) }}
+{%- endmacro %}
+{% macro default__glob_match(value, pattern) -%}{{ value }} glob {{ pattern }}{%- endmacro %}
+{% macro spark__glob_match(value, pattern) -%}
+    {{ value }} like replace(replace(replace(replace(replace({{ pattern }},
+        '\\\\', '\\\\\\\\'), '%', '\\\\%'), '_', '\\\\_'), '*', '%'), '?', '_')
+{%- endmacro %}
+
+{#- A JSON object from alternating key / value expressions. -#}
+{% macro json_object_of(pairs) -%}
+    {{ return(adapter.dispatch('json_object_of', 'unitcost')(pairs)) }}
+{%- endmacro %}
+{% macro default__json_object_of(pairs) -%}json_object(
+            {{ pairs | join(', ') }}
+        ){%- endmacro %}
+{% macro spark__json_object_of(pairs) -%}to_json(named_struct({{ pairs | join(', ') }})){%- endmacro %}
+
+{#- Every row of `first` and of `second` but its columns `second_except`, matched by column
+    name. -#}
+{% macro union_all_by_name(first, second, second_except) -%}
+    {{ return(adapter.dispatch('union_all_by_name', 'unitcost')(first, second, second_except)) }}
+{%- endmacro %}
+{% macro default__union_all_by_name(first, second, second_except) -%}
+select * from {{ first }}
+union all by name
+select {{ star_except('', second_except) }} from {{ second }}
+{%- endmacro %}
+{#- Spark: both sides list `first`'s columns (read from the built relation). -#}
+{% macro spark__union_all_by_name(first, second, second_except) -%}
+    {%- set columns = adapter.get_columns_in_relation(first) | map(attribute='name') | list
+        if execute else [] -%}
+    {%- set listed = columns | join(', ') if columns else '*' -%}
+select {{ listed }} from {{ first }}
+union all
+select {{ listed }} from {{ second }}
+{%- endmacro %}

@@ -24,7 +24,7 @@ with rebuild as (
 ),
 
 pieces as (
-    select p.* exclude (billing_fingerprint), r.billing_fingerprint
+    select {{ star_except('p', ['billing_fingerprint']) }}, r.billing_fingerprint
     from {{ ref('int_billing__cost_pieces') }} as p
     inner join rebuild as r
         on p.billing_period = r.billing_period and p.usage_date = r.usage_date
@@ -103,7 +103,7 @@ claimed as (
 
 parts as (
     select
-        p.* exclude (billed_cost, effective_cost, gpu_hours),
+        {{ star_except('p', ['billed_cost', 'effective_cost', 'gpu_hours']) }},
         c.deployment_id, c.llm_id, c.gpu_instance_id,
         p.gpu_hours * c.slices / 7 as gpu_hours,
         {{ exact_share('p.billed_cost', 'c.cum_slices', 7) }}
@@ -116,7 +116,7 @@ parts as (
         and p.gpu_index = c.gpu_index
     union all
     select
-        p.* exclude (billed_cost, effective_cost, gpu_hours),
+        {{ star_except('p', ['billed_cost', 'effective_cost', 'gpu_hours']) }},
         null as deployment_id, null as llm_id, null as gpu_instance_id,
         p.gpu_hours * (7 - coalesce(k.slices, 0)) / 7 as gpu_hours,
         p.billed_cost - {{ exact_share('p.billed_cost', 'coalesce(k.slices, 0)', 7) }},
@@ -177,7 +177,7 @@ final as (
         llm_id,
         coalesce(telemetry_observed, false) as telemetry_observed,
         telemetry_coverage,
-        busy_ppm / 1000000.0 as busy_fraction,
+        {{ as_double('busy_ppm') }} / 1000000.0 as busy_fraction,
         gpu_hours,
         billed_cost,
         effective_cost,

@@ -57,11 +57,11 @@ classified as (
 slices as (
     select
         *,
-        unnest(generate_series(
-            date_trunc(if(piece_kind = 'gpu', 'hour', 'day'), charge_period_start),
-            charge_period_end - interval 1 microsecond,
-            if(piece_kind = 'gpu', interval 1 hour, interval 1 day)
-        )) as slice_start
+        {{ unnest_series(
+            "date_trunc(if(piece_kind = 'gpu', 'hour', 'day'), charge_period_start)",
+            'charge_period_end - interval 1 microsecond',
+            "if(piece_kind = 'gpu', interval 1 hour, interval 1 day)"
+        ) }} as slice_start
     from classified
     where piece_kind <> 'period'
 ),
@@ -69,14 +69,10 @@ slices as (
 slice_weights as (
     select
         *,
-        date_diff(
-            'millisecond',
-            greatest(charge_period_start, slice_start),
-            least(
-                charge_period_end,
-                slice_start + if(piece_kind = 'gpu', interval 1 hour, interval 1 day)
-            )
-        ) as overlap_ms
+        {{ diff_ms(
+            'greatest(charge_period_start, slice_start)',
+            "least(charge_period_end, slice_start + if(piece_kind = 'gpu', interval 1 hour, interval 1 day))"
+        ) }} as overlap_ms
     from slices
 ),
 
@@ -92,12 +88,11 @@ slice_cumulative as (
 unit_pieces as (
     select
         *,
-        unnest(generate_series(0, units - 1)) as unit_index
+        {{ unnest_series('0', 'units - 1', '1') }} as unit_index
     from slice_cumulative
     -- after the line's weights: they are over all its slices, rebuilt or not
-    where (billing_period, cast(slice_start as date)) in (
-        select (billing_period, usage_date) from rebuild
-    )
+    where {{ pair_in(['billing_period', 'cast(slice_start as date)'],
+        ['billing_period', 'usage_date'], 'rebuild') }}
 ),
 
 timed_pieces as (
@@ -123,7 +118,7 @@ pieces as (
         if(
             piece_kind = 'gpu' and coalesce(line_item_type, '') not ilike '%negation%'
             and coalesce(line_item_type, '') not in {{ onprem_cost_only_line_types() }},
-            overlap_ms / 3600000.0,
+            {{ as_double('overlap_ms') }} / 3600000.0,
             0
         )
             as gpu_hours,
@@ -155,7 +150,7 @@ final as (
     select
         cast(p.slice_start as date) as usage_date,
         p.slice_start,
-        p.* exclude (slice_start),
+        {{ star_except('p', ['slice_start']) }},
         r.billing_fingerprint
     from pieces as p
     inner join rebuild as r

@@ -31,9 +31,10 @@ with hosts as (
 ),
 
 days as (
-    select cast(unnest(generate_series(
-        cast({{ window_start() }} as date), cast({{ window_end() }} as date) - 1, interval 1 day
-    )) as date) as usage_date
+    select {{ unnest_series(
+        'cast(' ~ window_start() ~ ' as date)', 'cast(' ~ window_end() ~ ' as date) - 1',
+        'interval 1 day', cast_to='date'
+    ) }} as usage_date
 ),
 
 telemetry as (
@@ -58,7 +59,8 @@ known_hosts as (
 candidates as (
     select known_hosts.host as priced_host, hosts.*
     from known_hosts
-    inner join hosts on hosts.host_pattern is not null and known_hosts.host glob hosts.host_pattern
+    inner join hosts on hosts.host_pattern is not null
+        and {{ glob_match('known_hosts.host', 'hosts.host_pattern') }}
     union all
     select hosts.host as priced_host, hosts.*
     from hosts
@@ -66,11 +68,17 @@ candidates as (
 ),
 
 resolved as (
-    select *
-    from candidates
-    qualify row_number() over (
-        partition by priced_host order by host is null, entry_index
-    ) = 1
+    -- a ranked subquery, not QUALIFY: Spark SQL has none
+    select {{ star_except('', ['entry_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by priced_host order by host is null, entry_index
+            ) as entry_rank
+        from candidates
+    )
+    where entry_rank = 1
 ),
 
 host_days as (
@@ -159,7 +167,7 @@ components as (
 final as (
     select
         usage_date,
-        'onprem:' || billing_account_id || ':' || strftime(usage_date, '%Y-%m-%d') as delivery_id,
+        'onprem:' || billing_account_id || ':' || {{ date_iso('usage_date') }} as delivery_id,
         'onprem' as billing_source,
         'onprem' as source_format,
         cast(null as {{ t_string() }}) as focus_version,
@@ -188,16 +196,16 @@ final as (
         cost as list_cost,
         consumed_quantity,
         pricing_unit,
-        cast(json_object(
-            'onprem_entry', coalesce(host, host_pattern),
-            'usd_per_kwh', cast(usd_per_kwh as {{ t_string() }}),
-            'pue', cast(pue as {{ t_string() }}),
-            'metered_gpu_seconds', metered_gpu_seconds,
-            'unmetered_gpu_seconds', unmetered_gpu_seconds
-        ) as {{ t_json() }}) as tags_json,
+        cast({{ json_object_of([
+            "'onprem_entry', coalesce(host, host_pattern)",
+            "'usd_per_kwh', cast(usd_per_kwh as " ~ t_string() ~ ")",
+            "'pue', cast(pue as " ~ t_string() ~ ")",
+            "'metered_gpu_seconds', metered_gpu_seconds",
+            "'unmetered_gpu_seconds', unmetered_gpu_seconds",
+        ]) }} as {{ t_json() }}) as tags_json,
         cast(null as {{ t_json() }}) as extra_columns_json,
         false as tz_assumed,
-        'onprem:' || priced_host || ':' || strftime(usage_date, '%Y-%m-%d') as source_file,
+        'onprem:' || priced_host || ':' || {{ date_iso('usage_date') }} as source_file,
         cast(component_line as bigint) as source_line,
         cast(24 as double) as charge_hours
     from components
