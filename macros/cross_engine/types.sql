@@ -241,3 +241,16 @@ select {{ listed }} from {{ first }}
 union all
 select {{ listed }} from {{ second }}
 {%- endmacro %}
+
+{#- The q-quantile of `value` interpolated linearly between the two nearest ranks (DuckDB
+    quantile_cont, Spark percentile: the same definition). -#}
+{% macro quantile_cont(value, q) -%}
+    {{ return(adapter.dispatch('quantile_cont', 'unitcost')(value, q)) }}
+{%- endmacro %}
+{% macro default__quantile_cont(value, q) -%}quantile_cont({{ value }}, {{ q }}){%- endmacro %}
+{% macro spark__quantile_cont(value, q) -%}percentile({{ value }}, {{ q }}){%- endmacro %}
+
+{#- A wide integer for weights and pico-units: DuckDB's HUGEINT, Spark's DECIMAL(38,0). -#}
+{% macro t_wide_int() -%}{{ return(adapter.dispatch('t_wide_int', 'unitcost')()) }}{%- endmacro %}
+{% macro default__t_wide_int() -%}hugeint{%- endmacro %}
+{% macro spark__t_wide_int() -%}decimal(38, 0){%- endmacro %}

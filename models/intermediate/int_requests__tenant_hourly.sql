@@ -119,38 +119,22 @@ segments as (
     from (
         select
             *,
-            unnest(range(
-                prefill_start_us // {{ hour_us }}, (finish_us - 1) // {{ hour_us }} + 1
-            )) as hour_index
+            {{ unnest_range(
+                int_div('prefill_start_us', hour_us),
+                int_div('finish_us - 1', hour_us) ~ ' + 1'
+            ) }} as hour_index
         from sweep
         where finish_us > prefill_start_us
     )
 ),
 
 shares as (
-    select
-        s.request_source,
-        s.request_id,
-        s.deployment_id,
-        s.hour_index,
-        cast(round(coalesce(b.share_us, 0) - coalesce(a.share_us, 0)) as bigint) as gpu_us
-    from segments as s
-    -- C(t): the running sum of the last stretch starting before t (none: 0)
-    asof left join running as a
-        on s.deployment_id = a.deployment_id
-        and s.replica_key = a.replica_key
-        and s.arrival_day = a.arrival_day
-        and s.from_us > a.start_us
-    asof left join running as b
-        on s.deployment_id = b.deployment_id
-        and s.replica_key = b.replica_key
-        and s.arrival_day = b.arrival_day
-        and s.to_us > b.start_us
+    {{ segment_shares() }}
 ),
 
 gpu as (
     select
-        make_timestamptz(s.hour_index * {{ hour_us }}) as hour_start,
+        {{ timestamp_from_us('s.hour_index * ' ~ hour_us) }} as hour_start,
         s.deployment_id,
         r.tenant,
         sum(s.gpu_us) as gpu_us

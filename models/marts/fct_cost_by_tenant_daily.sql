@@ -82,13 +82,13 @@ day_weights as (
         d.usage_date,
         d.tenant,
         case
-            when s.split_method = 'gpu_time' then cast(d.gpu_us as hugeint)
+            when s.split_method = 'gpu_time' then cast(d.gpu_us as {{ t_wide_int() }})
             -- tokens × 1000: the weight w is fractional
             else cast(round(1000 * (
                 d.uncached_input_tokens
                 + coalesce(w.decode_token_weight, {{ var('decode_token_weight') }})
                 * d.output_tokens
-            )) as hugeint)
+            )) as {{ t_wide_int() }})
         end as weight
     from tenant_days as d
     inner join day_shares as s
@@ -103,7 +103,7 @@ weighted as (
     select
         r.*,
         coalesce(h.tenant, d.tenant, 'unattributed') as tenant,
-        coalesce(cast(h.gpu_us as hugeint), d.weight, 1) as weight
+        coalesce(cast(h.gpu_us as {{ t_wide_int() }}), d.weight, 1) as weight
     from cost_rows as r
     left join tenant_hours as h
         on r.by_hour
@@ -144,8 +144,9 @@ shares as (
         cost_basis,
         tenant,
         split_method,
-        {{ to_pico('cost_usd') }} * weight_through // weight_total
-        - {{ to_pico('cost_usd') }} * (weight_through - weight) // weight_total as cost_pico
+        {{ pico_div(to_pico('cost_usd') ~ ' * weight_through', 'weight_total') }}
+        - {{ pico_div(to_pico('cost_usd') ~ ' * (weight_through - weight)', 'weight_total') }}
+            as cost_pico
     from cumulative
 ),
 

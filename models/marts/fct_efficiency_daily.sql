@@ -71,7 +71,7 @@ actual as (
 joined as (
     select
         actual.*,
-        engine.* exclude (usage_date, deployment_id),
+        {{ star_except('engine', ['usage_date', 'deployment_id']) }},
         gpu.gpu_cost_usd,
         coalesce(gpu.unobserved_cost_usd, 0) as unobserved_cost_usd,
         gpu.held_gpu_seconds,

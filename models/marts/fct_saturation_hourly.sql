@@ -49,13 +49,13 @@ gauge_hours as (
         count(*) filter (where metric = 'kv_cache_usage_perc') as kv_cache_samples,
         round(avg(value) filter (where metric = 'kv_cache_usage_perc'), 9)
             as kv_cache_usage_avg_frac,
-        round(quantile_cont(value, 0.95) filter (where metric = 'kv_cache_usage_perc'), 9)
+        round({{ quantile_cont('value', 0.95) }} filter (where metric = 'kv_cache_usage_perc'), 9)
             as kv_cache_usage_p95_frac,
         max(value) filter (where metric = 'kv_cache_usage_perc') as kv_cache_usage_max_frac,
         count(*) filter (where metric = 'num_requests_waiting') as waiting_samples,
         round(avg(value) filter (where metric = 'num_requests_waiting'), 9)
             as waiting_avg_requests,
-        round(quantile_cont(value, 0.95) filter (where metric = 'num_requests_waiting'), 9)
+        round({{ quantile_cont('value', 0.95) }} filter (where metric = 'num_requests_waiting'), 9)
             as waiting_p95_requests,
         max(value) filter (where metric = 'num_requests_waiting') as waiting_max_requests
     from gauges
