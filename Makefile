@@ -21,11 +21,12 @@ DEV_PORT ?= 3000
 # uv from PATH if present, else a private copy installed from PyPI into .uv/.
 UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
 
-.PHONY: help setup run test dev lint clean bench
+.PHONY: help setup run test test-spark dev lint clean bench
 
 help:
 	@echo "make run    set up, simulate the default fleet ($(FLEET_DAYS) days), load it into $(DUCKDB)"
 	@echo "make test   set up and run the tests"
+	@echo "make test-spark  the marts built on Spark equal DuckDB's (needs Java; adds the spark group)"
 	@echo "make dev    Dagster UI on workspace.yaml (after make run)"
 	@echo "make lint   ruff"
 	@echo "make bench  per-step time, rows/s and peak RSS of one fleet-day at scales $(BENCH_SCALES), and a week"
@@ -49,6 +50,12 @@ run: setup
 
 test: setup
 	$(BIN)/pytest
+
+# Not part of `make test`: the dbt project on Spark (PySpark in-process, a Java runtime) against
+# the DuckDB build, ~6 minutes (docs/scale-out-spark.md). Adds the optional spark group.
+test-spark: setup
+	$(UV) sync --frozen --compile-bytecode --group spark --python $(PYTHON)
+	$(BIN)/pytest -m spark tests/integration/test_spark_equality.py
 
 # `dagster dev` warns that the `dg` CLI supersedes it; that warning is about the CLI, not the
 # code location, so it is silenced here and nowhere else.
