@@ -2,9 +2,14 @@
     of) DuckDB's raw schema: {lake_root}/raw/{table}/ holds a table's files, hive-partitioned
     by UTC day (day=YYYY-MM-DD/) for the tables that carry a day. Run as on-run-start: on the
     spark adapter only it creates the `raw` schema and one external Parquet table per source
-    (its schema read from the files, the `day` partition discovered from the folders); DuckDB
+    (its schema read from the files); DuckDB
     reads its own raw schema and this does nothing there. A table already registered is left
-    as it is: Spark lists a table's folder on every read, so new days are seen without it. -#}
+    as it is: Spark lists a table's folder on every read, so new days are seen without it.
+    The files are read recursively (recursiveFileLookup): a table declared without partition
+    columns would otherwise read only the files at its root, none for a day-partitioned one.
+    The rows carry their own timestamps, so the `day=` folder value is not needed; the cost
+    is that Spark does not prune days by folder (the lake's day partitions serve other
+    readers). -#}
 {% macro register_lake_sources() -%}
     {{ return(adapter.dispatch('register_lake_sources', 'unitcost')()) }}
 {%- endmacro %}
@@ -26,6 +31,7 @@
             {%- if source.schema == 'raw' -%}
                 {% do run_query(
                     'create table if not exists raw.`' ~ source.identifier ~ '` using parquet'
+                    ~ " options (recursiveFileLookup 'true')"
                     ~ " location '" ~ lake_root ~ '/raw/' ~ source.identifier ~ "'") %}
             {%- endif -%}
         {%- endfor -%}
