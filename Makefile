@@ -52,7 +52,7 @@ test: setup
 	$(BIN)/pytest
 
 # Not part of `make test`: the dbt project on Spark (PySpark in-process, a Java runtime) against
-# the DuckDB build, ~6 minutes (docs/scale-out-spark.md). Adds the optional spark group.
+# the DuckDB build, two fleets, ~7 minutes (docs/scale-out-spark.md). Adds the optional spark group.
 test-spark: setup
 	$(UV) sync --frozen --compile-bytecode --group spark --python $(PYTHON)
 	$(BIN)/pytest -m spark tests/integration/test_spark_equality.py

@@ -70,20 +70,29 @@ def _spark_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, float]:
+# Two fleets: the default spec (cloud bills, tenants, the prefix cache) at scale 0.05, and
+# the on-prem spec (hosts priced from amortisation and metered energy: no cloud bill).
+FLEETS = {
+    "default": ["--scale", "0.05", "--seed", "7"],
+    "onprem": ["--spec", str(ROOT / "pipelines/fleet/specs/onprem_fleet.yaml"), "--seed", "7"],
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FLEETS))
+def built(request, tmp_path_factory) -> tuple[Path, Path, float]:
     """(DuckDB warehouse, Spark warehouse folder, seconds the Spark build took)."""
     reason = _spark_missing()
     if reason:
         pytest.skip(reason)
-    out = tmp_path_factory.mktemp("spark_fleet")
+    out = tmp_path_factory.mktemp(f"spark_fleet_{request.param}")
     sim = ["simulate", "--out", str(out / "fleet"), "--days", "1", "--start", str(DAY)]
-    assert main([*sim, "--scale", "0.05", "--seed", "7"]) == 0
+    assert main([*sim, *FLEETS[request.param]]) == 0
     config = out / "fleet" / "unitcost.yaml"
     assert main(["run", "--config", str(config), "--start", str(DAY), "--end", str(NEXT_DAY)]) == 0
     warehouse = out / "fleet" / "unitcost.duckdb"
     written = export_raw_lake(warehouse, out / "lake")
     assert written["inference_requests"] > 0 and written["dcgm_samples"] > 0
+    assert written["billing_line_items"] > 0 or written["onprem_hosts"] > 0
 
     spark_home = out / "spark"
     env = {
