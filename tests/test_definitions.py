@@ -85,6 +85,7 @@ EXPECTED_ASSETS = {
     "intermediate/int_requests__deployment_hourly": "intermediate",
     "raw/dcgm_samples": "telemetry",
     "raw/engine_metric_samples": "telemetry",
+    "raw/engine_series": "telemetry",
     "raw/quarantine_telemetry": "telemetry",
     "staging/stg_telemetry__dcgm_samples": "staging",
     "staging/stg_telemetry__engine_metric_samples": "staging",

@@ -151,8 +151,10 @@ ENGINE_RENAMES = {
     "gpu_prefix_cache_queries_total": "prefix_cache_queries_total",
     "gpu_prefix_cache_hits_total": "prefix_cache_hits_total",
 }
-ENGINE_SCHEMA = {
-    "ts": pl.Datetime("us", "UTC"),
+# A vLLM series: its labels and metric, stored once in ``raw.engine_series`` (a day of 1,024
+# GPUs holds ~10 k series but ~14 M samples); a sample carries the series' id.
+ENGINE_SERIES_SCHEMA = {
+    "series_id": pl.Int64,  # engine_metrics.SERIES_ID: a hash of the labels below
     "host": pl.String,
     "namespace": pl.String,
     "pod": pl.String,
@@ -161,10 +163,18 @@ ENGINE_SCHEMA = {
     "engine": pl.String,
     "metric": pl.String,  # without the "vllm:" prefix; histograms keep _sum and _count only
     "le": pl.Float64,  # a bucket bound; NULL on every stored series (buckets are not stored)
+}
+ENGINE_SCHEMA = {
+    "ts": pl.Datetime("us", "UTC"),
+    "series_id": pl.Int64,  # raw.engine_series
     "value": pl.Float64,
     "source_file_id": pl.Int64,
     "source_line": pl.Int64,
 }
+# A sample with its series' labels, as raw.engine_metric_samples held it before the series
+# table (and as the staging model and ``load.read_day`` still present it).
+ENGINE_SAMPLE_COLUMNS = ["ts", *[c for c in ENGINE_SERIES_SCHEMA if c != "series_id"]]
+ENGINE_SAMPLE_COLUMNS += ["value", "source_file_id", "source_line"]
 ENGINE_PREFIX = "vllm:"
 # A histogram's per-bucket series: no dbt model reads them (int_engine__hourly takes the
 # _sum/_count deltas) and they are ~70 % of vLLM's samples, so they count as not_used.
