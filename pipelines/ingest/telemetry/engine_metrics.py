@@ -86,13 +86,15 @@ def _rows(long: str) -> str:
 def _series(long: str) -> str:
     """The day's series with their ids: told apart by their labels as read (one hash of
     strings per sample), then labelled as stored. A superset of the stored samples' series
-    (a series whose every sample is quarantined is kept too), but never one without a host."""
+    (a series whose every sample is quarantined is kept too). Those without a host are
+    dropped from the result, not filtered here: DuckDB would push that filter below the
+    DISTINCT, deriving the host of every sample instead of every series."""
     read = "host, instance, namespace, pod, model_name, engine, metric, le"
     labels = ", ".join(LABELS)
     return f"""select {SERIES_ID} as series_id, {labels} from (
         select {_stored_labels()} from (
             select distinct {read} from ({long}) where {is_used()} and {in_day()}))
-        where host is not null group by all"""
+        group by all"""
 
 
 def load_engine(
@@ -116,6 +118,7 @@ def load_engine(
         "where bad is not null"
     )
     run(con, f"create or replace temp table _tel_engine_series as {_series(long)}", params)
+    con.execute("delete from _tel_engine_series where host is null")  # never stored
     good = f"select * exclude (_why) from ({rows}) where _why is null"
     return resolve(con, DUPLICATES, good, params, counts, "select h from _tel_engine_scan")
 
