@@ -106,6 +106,15 @@ LABELS: dict[str, tuple[str, ...]] = {
 }
 LABEL_NAMES = {label for names in LABELS.values() for label in names}
 
+# The exporter's own pod. Scraped through Kubernetes service discovery (with honor_labels), a
+# GPU that dcgm-exporter maps to no pod keeps the scrape target's pod/namespace/container:
+# dcgm-exporter's own (NVIDIA/aicr's 16-H100 query results: idle GPUs in `gpu-operator`,
+# pod `nvidia-dcgm-exporter-wqqqn`). That names no workload, so the GPU is stored without one.
+# The GPU operator's DaemonSet and container are `nvidia-dcgm-exporter`; the Helm chart's
+# pods are `<release>-dcgm-exporter-<suffix>` (or `dcgm-exporter-<suffix>`).
+EXPORTER_POD = r"(^|-)dcgm-exporter-[a-z0-9]+$"
+EXPORTER_CONTAINER = r"^(nvidia-)?dcgm-exporter$"
+
 KEY_SCHEMA = {
     "ts": pl.Datetime("us", "UTC"),
     "host": pl.String,
