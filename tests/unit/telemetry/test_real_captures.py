@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.storage import list_files
+from pipelines.ingest.telemetry.exposition import parse_exposition
 from pipelines.ingest.telemetry.load import read_day
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "dcgm"
@@ -161,3 +162,52 @@ def test_the_fixtures_are_the_shared_files_verbatim():
         pytest.skip("../shared/data is not on this machine")
     for name in (MIG, H100_PROM, H100_CSV):
         assert (FIXTURES / name).read_bytes() == (shared / name).read_bytes(), name
+
+
+CAPTURED = [
+    "ericsson-ccd_dcgm_metrics.prom",
+    "kops_dcgm_metrics.prom",
+    "linode-lke_dcgm_metrics.prom",
+    "rafay_dcgm_metrics.prom",
+    "upcloud_dcgm_metrics.prom",
+    "vks_dcgm_metrics.prom",
+]
+
+
+def test_the_six_scrapes_parse_to_the_derived_long_csv_sample_for_sample():
+    # shared/data/dcgm/dcgm_captured_samples_long.csv is a second reading of the same six
+    # scrapes (one row per sample line, values as written, kops' duplicates kept), made
+    # without this parser: the parser must give the same samples.
+    long_csv = Path(__file__).parents[3].parent / "shared/data/dcgm/dcgm_captured_samples_long.csv"
+    if not long_csv.is_file():
+        pytest.skip("../shared/data is not on this machine")
+    with long_csv.open(newline="") as f:
+        derived = list(csv.DictReader(f))
+    assert len(derived) == 142  # SOURCES.md
+
+    def key(metric, value, gpu, uuid, model, host, pod):
+        return (metric, float(value), gpu, uuid, model, host or None, pod or None)
+
+    for name in CAPTURED:
+        want = sorted(
+            key(
+                r["metric"],
+                r["value"],
+                r["gpu"],
+                r["UUID"],
+                r["modelName"],
+                r["Hostname"],
+                r["pod"],
+            )
+            for r in derived
+            if r["source_file"] == name
+        )
+        frame = parse_exposition((FIXTURES / name).read_text(), name, SCRAPE_TS)
+        # prometheus-client appends _total to a `# TYPE … counter` family's samples; DCGM
+        # names never end in it (fields.METRIC_COLUMNS)
+        got = sorted(
+            key(r["metric"].removesuffix("_total"), r["value"], r["gpu_index"], r["gpu_uuid"],
+                r["gpu_model_name"], r["host"], r["pod"])
+            for r in frame.iter_rows(named=True)
+        )  # fmt: skip
+        assert got == want, name
