@@ -5,9 +5,20 @@ AWS's CUR 2.0 table as the Cloud Intelligence Dashboards deploy it."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
-from pipelines.ingest.billing.columns import FOCUS_VERSIONS, cur2_columns, cur2_extra, focus_spec
+import pytest
+
+from pipelines.ingest.billing.columns import (
+    FOCUS_VERSIONS,
+    cur2_columns,
+    cur2_extra,
+    detect_focus_version,
+    focus_extra,
+    focus_required,
+    focus_spec,
+)
 from pipelines.ingest.billing.cur2 import INPUTS
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "billing"
@@ -67,3 +78,38 @@ def test_every_cur2_column_the_reader_reads_has_aws_type_for_its_kind():
     for column, kind in typed.items():
         assert aws[column] in kinds[kind], (column, kind, aws[column])
     assert len(typed) >= len(INPUTS) - 6
+
+
+SCHEMAS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "billing_schemas"
+EXPORTS = {
+    # file: (its columns, read from the file)
+    "aws_focus_1.2_columns__cid_data_exports.csv": lambda text: [
+        r["column_name_in_export_query"]
+        for r in csv.DictReader(text.splitlines())
+        if r["column_name_in_export_query"]  # the CID table's partition keys have none
+    ],
+    **{
+        f"azure_focuscost_{v}_export_schema__finops-toolkit.json": lambda text: [
+            m["sink"]["name"] for m in json.loads(text)["translator"]["mappings"]
+        ]
+        for v in ("1.0", "1.2-preview", "1.2")
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTS))
+def test_real_focus_export_schemas_read_as_focus_with_providers_columns_kept_as_extra(name):
+    # AWS's and Azure's FOCUS exports (schemas, no rows): the FOCUS reader finds every
+    # Mandatory column of the version it detects, every other column is a FOCUS column or a
+    # provider's x_ column, and only the x_ columns go to extra_columns_json.
+    if not SCHEMAS.is_dir():
+        pytest.skip("../shared/data is not on this machine")
+    columns = EXPORTS[name]((SCHEMAS / name).read_text(encoding="utf-8"))
+    version = detect_focus_version(set(columns))
+    assert not [c for c in focus_required(version) if c not in columns]
+    known = set().union(*focus_spec().values())
+    assert not [c for c in columns if c not in known and not c.startswith("x_")]
+    assert focus_extra(columns) == [c for c in columns if c.startswith("x_")]
+    # Azure's "FocusCost 1.0" export already has 1.2's BillingAccountType/SubAccountType:
+    # every export here reads as 1.2 (the earliest version holding all its columns)
+    assert version == "1.2"
