@@ -29,11 +29,16 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
+from pipelines.assets.lake import LAKE_KEY
 from pipelines.dbt_project import dbt_project, retire_target
 from pipelines.dbt_resource import UnitcostDbtCliResource
+from pipelines.lake.tables import LAKE_TABLES
 from pipelines.partitions import daily_partitions
 
 DAILY_TAG, RECOMMEND_TAG = "daily", "recommend"
+# The Parquet lake's asset (pipelines/assets/lake.py): a model reading a table it exports runs
+# after it, so dbt on Spark reads the window just ingested.
+_LAKE_TABLES = frozenset(t.name for t in LAKE_TABLES)
 RECOMMEND_SELECTOR = f"tag:{RECOMMEND_TAG}"
 
 
@@ -48,7 +53,11 @@ class UnitcostDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        tags = self.get_resource_props(manifest, unique_id).get("tags", [])
+        props = self.get_resource_props(manifest, unique_id)
+        tags = props.get("tags", [])
+        reads = props.get("depends_on", {}).get("nodes", [])
+        if any(n.startswith("source.") and n.split(".")[-1] in _LAKE_TABLES for n in reads):
+            spec = spec.merge_attributes(deps=[LAKE_KEY])
         if DAILY_TAG in tags or RECOMMEND_TAG in tags:
             return spec.replace_attributes(partitions_def=daily_partitions)
         return spec
