@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from pipelines.ingest.requests import tenants
+from pipelines.lake.paths import spark_uri
 from pipelines.onprem.config import OnPremConfig
 from pipelines.recommend.api_prices import ApiPrice, load_api_prices
 from pipelines.recommend.config import RecommendConfig, resolve_api_prices
@@ -154,6 +155,8 @@ class LakeConfig(StrictModel):
 # names another (e.g. a Databricks or EMR output of the Spark profile: docs/scale-out.md).
 DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
 DBT_TARGET_ENV = "UNITCOST_DBT_TARGET"
+# What the spark target reads its sources from (macros/cross_engine/lake.sql on branch spark).
+LAKE_ROOT_ENV = "UNITCOST_LAKE_ROOT"
 
 
 # USD per unit of the currency, as DECIMAL(20,10) in raw.fx_rates_usd: at most 10 digits
@@ -248,6 +251,14 @@ class Settings:
     onprem: OnPremConfig | None = None
     lake_root: str | Path | None = None  # None: no lake; a Path, or an s3:// URI string
     engine: str = "duckdb"
+
+    @property
+    def lake_env(self) -> dict[str, str]:
+        """``UNITCOST_LAKE_ROOT`` for dbt on Spark (the folder holding ``raw/``; ``s3a://``
+        for an S3 root), unless already set in the environment; empty without a lake."""
+        if self.lake_root is None or os.environ.get(LAKE_ROOT_ENV):
+            return {}
+        return {LAKE_ROOT_ENV: spark_uri(self.lake_root)}
 
     @property
     def dbt_target(self) -> str:

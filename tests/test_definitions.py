@@ -112,6 +112,7 @@ EXPECTED_ASSETS = {
     "marts/fct_saturation_hourly": "marts",
     "reports/weekly_rightsizing": "report",
     "lake/raw_tables": "lake",
+    "lake/recommend_tables": "lake",
 }
 
 
@@ -293,9 +294,13 @@ def test_dbt_models_that_read_a_lake_table_run_after_the_lake_export(defs):
 
     for name in ("staging/stg_requests__inference_requests", "staging/stg_registry__deployments"):
         assert lake in upstream(name), name
-    # models that read other models, or the recommendation engine's tables, do not
+    # models that read other models do not; the recommendation marts wait for the engine's
+    # tables in the lake, which wait for the engine
+    recommend_lake = dg.AssetKey(["lake", "recommend_tables"])
     assert lake not in upstream("marts/fct_cost_allocation_daily")
+    assert upstream("marts/fct_recommendations") >= {recommend_lake}
     assert lake not in upstream("marts/fct_recommendations")
     assert dg.AssetKey(["raw", "inference_requests"]) in upstream("lake/raw_tables")
+    assert dg.AssetKey(["raw", "recommendations"]) in upstream("lake/recommend_tables")
     daily = defs.resolve_job_def(DAILY_JOB).asset_layer.selected_asset_keys
-    assert lake in daily
+    assert {lake, recommend_lake} <= daily

@@ -23,7 +23,7 @@ import duckdb
 from pipelines.config import S3Config
 from pipelines.lake.paths import PART_FILE, day_uri, is_s3, table_uri
 from pipelines.lake.s3 import prepare_s3
-from pipelines.lake.tables import DAILY_TABLES, WHOLE_TABLES, LakeTable
+from pipelines.lake.tables import DAILY_TABLES, RECOMMEND_TABLES, WHOLE_TABLES, LakeTable
 from pipelines.warehouse import quote_identifier, table_exists
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -142,3 +142,12 @@ def export_window(
         missing_tables=daily.missing_tables + whole.missing_tables,
         files=daily.files + whole.files,
     )
+
+
+def export_recommend(
+    con: duckdb.DuckDBPyConnection, root: str | Path, s3: S3Config | None = None
+) -> LakeExport:
+    """The recommendation engine's tables, whole (``RECOMMEND_TABLES``)."""
+    if is_s3(root):
+        prepare_s3(con, str(root), s3 or S3Config())
+    return export_whole(con, root, RECOMMEND_TABLES)

@@ -43,6 +43,13 @@ def day_uri(root: str | Path, table: LakeTable, day: dt.date) -> str:
     return f"{table_uri(root, table)}/day={day.isoformat()}"
 
 
+def spark_uri(root: str | Path) -> str:
+    """The root as Spark's Hadoop filesystems name it: ``s3a://`` for an ``s3://`` root (the
+    open-source S3A connector; EMR's EMRFS and Databricks read ``s3a://`` too), else as is."""
+    root = str(root)
+    return "s3a://" + root.removeprefix("s3://") if root.startswith("s3://") else root
+
+
 def glob_uri(root: str | Path, table: LakeTable) -> str:
     """What a reader passes to read_parquet: every file of the table."""
     pattern = "day=*/*.parquet" if table.partitioned else "*.parquet"

@@ -1,8 +1,9 @@
 """Which raw tables the lake holds, and how each one's rows are cut into UTC days.
 
-Only the ``raw`` tables dbt reads as sources are exported (models/**/_*__sources.yml), plus the
-two quarantine tables, which carry a day. The recommendation engine's raw tables are not: it
-writes them after dbt's first pass, from the marts.
+Every table dbt declares as a source in ``raw`` (models/**/_*__sources.yml: the Spark target
+registers each of them over its lake folder), plus the two quarantine tables, which carry a
+day. The recommendation engine's two tables are written after dbt's first pass (from the
+marts), so they are exported apart, after the engine and before the recommendation marts.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ DAILY_TABLES = (
 # a month, and allocation reads whole periods), so written whole after each run.
 WHOLE_TABLES = (
     LakeTable("billing_line_items"),
+    LakeTable("billing_deliveries"),
     LakeTable("fx_rates_usd"),
     LakeTable("instance_types"),
     LakeTable("registry_deployments"),
@@ -48,3 +50,5 @@ WHOLE_TABLES = (
     LakeTable("onprem_hosts"),
 )
 LAKE_TABLES = DAILY_TABLES + WHOLE_TABLES
+# Written by pipelines/assets/recommend.py (a few rows a day): written whole after it runs.
+RECOMMEND_TABLES = (LakeTable("predicted_efficiency_daily"), LakeTable("recommendations"))

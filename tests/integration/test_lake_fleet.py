@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from pipelines.lake.export import export_window
+from pipelines.lake.export import export_recommend, export_window
 from pipelines.lake.paths import glob_uri
-from pipelines.lake.tables import LAKE_TABLES
+from pipelines.lake.tables import LAKE_TABLES, RECOMMEND_TABLES
 from pipelines.warehouse import connect, quote_identifier, table_exists
 
 DAYS = [dt.date(2026, 11, 1), dt.date(2026, 11, 2)]  # the small_fleet run (conftest)
@@ -22,6 +22,9 @@ def exported(small_fleet, tmp_path_factory):
     root = tmp_path_factory.mktemp("lake")
     with connect(folder / "unitcost.duckdb", read_only=True) as con:
         result = export_window(con, root, DAYS)
+        recommend = export_recommend(con, root)
+    result.rows.update(recommend.rows)
+    result.missing_tables += recommend.missing_tables
     return folder, root, result
 
 
@@ -37,7 +40,7 @@ def _difference(con, raw_sql: str, lake_sql: str, params: list) -> tuple[int, in
     return only_raw, only_lake
 
 
-@pytest.mark.parametrize("table", LAKE_TABLES, ids=lambda t: t.name)
+@pytest.mark.parametrize("table", LAKE_TABLES + RECOMMEND_TABLES, ids=lambda t: t.name)
 def test_every_lake_table_equals_its_raw_table_row_for_row(exported, table):
     folder, root, result = exported
     with connect(folder / "unitcost.duckdb", read_only=True) as con:

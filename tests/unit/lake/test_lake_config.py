@@ -43,6 +43,18 @@ def test_engine_spark_runs_dbt_on_the_spark_target_unless_the_environment_names_
     assert _settings(tmp_path, text).dbt_target == "spark_databricks"
 
 
+def test_dbt_on_spark_is_told_the_lake_root_as_hadoop_names_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("UNITCOST_LAKE_ROOT", raising=False)
+    s3 = _settings(tmp_path, "registry: r.yaml\nlake: {root: 's3://b/lake/'}\nengine: spark\n")
+    assert s3.lake_env == {"UNITCOST_LAKE_ROOT": "s3a://b/lake/"}
+    local = _settings(tmp_path, "registry: r.yaml\nlake: {root: lake}\n")
+    assert local.lake_env == {"UNITCOST_LAKE_ROOT": str(tmp_path / "lake")}
+    assert _settings(tmp_path, "registry: r.yaml\n").lake_env == {}
+    # set by the operator (e.g. EMRFS's s3://): left as it is
+    monkeypatch.setenv("UNITCOST_LAKE_ROOT", "s3://b/lake/")
+    assert s3.lake_env == {}
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [

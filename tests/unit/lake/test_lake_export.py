@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lake.export import export_days, export_whole, export_window
+from pipelines.lake.export import export_days, export_recommend, export_whole, export_window
 from pipelines.lake.paths import PART_FILE
 from pipelines.lake.tables import DAILY_TABLES, LakeTable
 
@@ -185,6 +185,18 @@ def test_export_window_writes_the_window_days_and_the_whole_tables(con, tmp_path
         result.missing_tables
     )
     assert not (root / "raw/inference_requests/day=2026-11-01").exists()
+
+
+def test_the_recommendation_tables_are_exported_whole_on_their_own(con, tmp_path):
+    con.execute("create table raw.recommendations (as_of_date date, kind varchar)")
+    con.execute("insert into raw.recommendations values ('2026-11-02', 'right_size')")
+    root = tmp_path / "lake"
+    result = export_recommend(con, root)
+    assert result.rows == {"recommendations": 1}
+    assert result.missing_tables == ["predicted_efficiency_daily"]
+    assert [p.relative_to(root).as_posix() for p in root.rglob("*.parquet")] == [
+        f"raw/recommendations/{PART_FILE}"
+    ]
 
 
 def test_a_read_only_warehouse_can_be_exported(con, tmp_path):

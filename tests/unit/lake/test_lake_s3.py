@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.config import S3Config
 from pipelines.lake.export import _sql
-from pipelines.lake.paths import day_uri, glob_uri, table_uri
+from pipelines.lake.paths import day_uri, glob_uri, spark_uri, table_uri
 from pipelines.lake.s3 import secret_sql
 from pipelines.lake.tables import LakeTable
 
@@ -27,6 +27,11 @@ def test_s3_paths_follow_the_contract(root):
     )
     assert glob_uri(root, DCGM) == "s3://my-lake/unitcost/raw/dcgm_samples/day=*/*.parquet"
     assert glob_uri(root, BILLING) == "s3://my-lake/unitcost/raw/billing_line_items/*.parquet"
+
+
+def test_spark_reads_an_s3_root_through_s3a():
+    assert spark_uri("s3://my-lake/unitcost/") == "s3a://my-lake/unitcost/"
+    assert spark_uri("/data/lake") == "/data/lake"
 
 
 def test_a_bucket_root_and_bad_names_are_handled():
