@@ -167,7 +167,7 @@ def test_definitions_are_built_in_one_place_only():
 @pytest.mark.parametrize(
     "package",
     ["checks", "costmodel", "fleet", "recommend", "registry", "config", "yamlconf", "report"]
-    + ["quality"],
+    + ["quality", "lake"],
 )
 def test_pure_logic_never_imports_dagster(package):
     code = (
