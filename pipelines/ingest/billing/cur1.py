@@ -38,6 +38,7 @@ as ``product/storageClass``) are kept in ``extra_columns_json``.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import duckdb
@@ -81,6 +82,7 @@ NAMES = {
     "line_item_usage_end_date": "lineItem/UsageEndDate",
     "line_item_usage_amount": "lineItem/UsageAmount",
 }
+log = logging.getLogger(__name__)
 NET_UNBLENDED = "lineItem/NetUnblendedCost"
 TAG_PREFIX = "resourceTags/"
 INPUTS = {NAMES[name]: kind for name, kind in cur2.INPUTS.items() if name in NAMES}
@@ -162,6 +164,13 @@ def read_cur1(con: duckdb.DuckDBPyConnection, table: pa.Table, display: str) -> 
     """Line items of one legacy CUR file, with unknown columns in ``extra_columns_json``."""
     names = [n for n in table.column_names if n != "_line"]
     _missing(names, display)
+    if NAMES["line_item_resource_id"] not in names:
+        # Allowed (the real sample lacks it), but no GPU line can be matched to its host.
+        log.warning(
+            "billing: %s has no lineItem/ResourceId: no line can go to a deployment; include "
+            "resource IDs in the report definition",
+            display,
+        )
     items = convert(con, table, mapping(names), display)
     items = items.append_column("focus_version", pa.nulls(items.num_rows, pa.string()))
     read = set(INPUTS)
