@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+import json
 import re
 from collections import Counter
 from decimal import Decimal
@@ -367,3 +368,29 @@ def test_unitcost_yaml_accepts_format_cur1_and_names_an_unknown_one(tmp_path, mo
     path.write_text("registry: r.yaml\nsources:\n  billing: {location: cur/, format: cur3}\n")
     with pytest.raises(ConfigError, match="unitcost.yaml:3: sources.billing.format"):
         load_settings(path)
+
+
+def test_a_manifest_naming_a_missing_file_fails_that_period_naming_the_manifest(
+    con, plan, tmp_path
+):
+    write_cur1_export(plan, tmp_path / "billing")
+    manifest = next((tmp_path / "billing").glob("cur1/unitcost-cur1/20261101-*/*-Manifest.json"))
+    listed = json.loads(manifest.read_text())["reportKeys"][0]
+    (tmp_path / "billing" / listed).unlink()
+    source = BillingSource("billing", tmp_path / "billing" / "cur1", "cur1")
+    with pytest.raises(SourceError, match="which is not in the source") as err:
+        ingest_billing(con, source)
+    assert err.value.file == str(manifest)
+    # The other period still landed (a bad period fails alone).
+    periods = con.execute("select distinct billing_period from raw.billing_line_items").fetchall()
+    assert periods == [(dt.date(2026, 10, 1),)]
+
+
+def test_a_folder_without_manifests_is_one_delivery_of_its_files(con, tmp_path):
+    folder = tmp_path / "cur"
+    folder.mkdir()
+    (folder / "report-1.csv.gz").write_bytes(REAL.read_bytes())
+    result = ingest_billing(con, BillingSource("billing", folder, "cur1"))
+    assert [(d.status, d.row_count) for d in result.deliveries] == [("loaded", 1281)]
+    total = con.execute("select sum(billed_cost) from raw.billing_line_items").fetchall()
+    assert total == [(Decimal("1.68230869740"),)]
