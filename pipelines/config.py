@@ -84,7 +84,8 @@ class TenantConfig(StrictModel):
 class SourceConfig(StrictModel):
     location: Annotated[str, Field(min_length=1)]
     format: (
-        Literal["focus", "cur2", "dcgm", "vllm_jsonl", "litellm", "azure_trace", "mooncake"] | None
+        Literal["focus", "cur2", "cur1", "dcgm", "vllm_jsonl", "litellm", "azure_trace", "mooncake"]
+        | None
     ) = None
     traces: list[TraceFileConfig] = []  # request traces only (azure_trace, mooncake)
     # The unit of epoch numbers in request logs (vllm_jsonl ``created``, Mooncake offsets):

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is n
 @dataclass(frozen=True)
 class Covered:
     reader: str
-    tests: tuple[str, ...]  # "path::test_name" in this branch, or "… (branch x)" elsewhere
+    tests: tuple[str, ...]  # "path::test_name"
     copy: str | None = None  # a copy in the repository, relative to ROOT
 
 
@@ -34,6 +34,7 @@ T_CATS = "tests/unit/telemetry/test_dcgm_catalogues.py"
 T_VLLM = "tests/unit/telemetry/test_vllm_saturation_families.py"
 T_DICT = "tests/unit/billing/test_column_dictionaries.py"
 T_READ = "tests/unit/billing/test_readers.py"
+T_CUR1 = "tests/unit/billing/test_cur1.py"
 T_API = "tests/unit/requests/test_real_api_logs.py"
 T_TRACE = "tests/unit/requests/test_real_traces.py"
 T_FORM = "tests/unit/requests/test_formats.py"
@@ -95,8 +96,18 @@ COVERED: dict[str, Covered] = {
         *FOCUS_EXPORT
     ),
     "cur/aws_legacy_cur1_anonymized_2023-11__focus_converters.csv": Covered(
-        "legacy CUR 1 reader (branch cur1)",
-        ("tests/unit/billing/test_cur1.py (branch cur1)",),
+        "billing, legacy CUR 1 (format cur1: ingest/billing/cur1.py)",
+        (
+            f"{T_CUR1}::test_real_cur1_export_reads_every_row_with_exact_costs_tax_and_daily_periods",
+            f"{T_CUR1}::test_real_cur1_export_as_parquet_gives_the_same_line_items",
+            f"{T_CUR1}::test_mapping_agrees_with_the_foundations_rules_it_implements",
+        ),
+        "tests/fixtures/billing/aws_legacy_cur1_2023-11.csv.gz",
+    ),
+    "cur/aws_legacy_cur1_to_focus_rules__focus_converters.csv": Covered(
+        "the legacy CUR 1 reader's mapping, each implemented rule evaluated against it",
+        (f"{T_CUR1}::test_mapping_agrees_with_the_foundations_rules_it_implements",),
+        "tests/fixtures/billing/aws_legacy_cur1_to_focus_rules.csv",
     ),
     "dcgm/captured/dcgm_a100_mig_1g.5gb_excerpt__nvidia-cloud-native-docs.prom": Covered(
         EXPO,
@@ -235,10 +246,6 @@ NOT_READ: dict[str, str] = {
         "Microsoft's column descriptions for its FOCUS export: prose, no rows; the columns "
         "themselves are tested through the export schema"
     ),
-    "cur/aws_legacy_cur1_to_focus_rules__focus_converters.csv": (
-        "the FinOps Foundation's legacy-CUR-to-FOCUS mapping rules: a reference for the legacy "
-        "CUR reader (branch cur1), not an input any reader takes"
-    ),
 }
 
 
@@ -259,8 +266,6 @@ def test_every_named_test_exists_in_this_branch():
     for path, covered in sorted(COVERED.items()):
         assert covered.tests, path
         for test in covered.tests:
-            if "(branch " in test:
-                continue  # another helper's branch: checked when it is merged
             file, name = test.split("::")
             source = (ROOT / file).read_text()
             assert re.search(rf"^def {re.escape(name)}\(", source, re.M), (path, test)
@@ -268,7 +273,7 @@ def test_every_named_test_exists_in_this_branch():
 
 def test_copies_in_the_repository_equal_the_shared_files():
     copies = {p: c.copy for p, c in COVERED.items() if c.copy}
-    assert len(copies) == 20
+    assert len(copies) == 22
     for path, copy in copies.items():
         data = (ROOT / copy).read_bytes()
         if copy.endswith(".gz"):

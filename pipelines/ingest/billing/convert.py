@@ -21,6 +21,8 @@ from pipelines.ingest.billing.files import LINE
 from pipelines.ingest.errors import SourceError
 
 TIME_ZONE_SUFFIX = r"(Z|[+-]\d\d(:?\d\d)?)$"
+ABSENT = {"text": "varchar", "money": MONEY, "quantity": QUANTITY, "time": "timestamptz"}
+ABSENT["json"] = "json"
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,8 @@ def quote(name: str) -> str:
 
 def _typed(name: str, kind: str, arrow_type: pa.DataType | None) -> tuple[str, str]:
     """(typed SQL, tz-assumed SQL) for one input column; absent columns are NULL."""
-    if arrow_type is None:
-        return "NULL", "false"
+    if arrow_type is None:  # typed, so files with and without the column concatenate
+        return f"cast(NULL as {ABSENT[kind]})", "false"
     col = f"i.{quote(name)}"
     text = f"nullif(trim(cast({col} as varchar)), '')"
     if kind in ("money", "quantity") and pa.types.is_decimal(arrow_type):
