@@ -76,9 +76,16 @@ FOCUS_13_COLUMNS = (
 
 
 def _unit_price(cost: Decimal, quantity: Decimal) -> Decimal:
-    # Unit price × PricingQuantity must give the cost (FOCUS ListCost-C-009, ContractedCost-C-009);
+    # Unit price x PricingQuantity must give the cost (FOCUS ListCost-C-009, ContractedCost-C-009);
     # 12 places keep the product within 10^-9 of it for every line the simulator writes.
-    return (cost / quantity).quantize(UNIT_PRICE_PLACES) if quantity else Decimal(0)
+    price = (cost / quantity).quantize(UNIT_PRICE_PLACES) if quantity else Decimal(0)
+    return price if price else Decimal(0)  # "0", not "0E-12", in the CSV
+
+
+def _frequency(kind: str, category: str) -> str:
+    if kind in ("sp_fee", "sp_unused", "ri_fee", "support"):  # hourly or monthly, on terms
+        return "Recurring"
+    return "Usage-Based" if category == "Usage" else "One-Time"
 
 
 def focus_rows(lines: list[Line]) -> list[tuple[str, Line, Decimal, Decimal]]:
@@ -141,11 +148,7 @@ def _row(kind: str, ln: Line, billed: Decimal, effective: Decimal) -> dict:
         "ChargeCategory": category,
         "ChargeClass": "Correction" if kind == "refund" else None,
         "ChargeDescription": f"{kind} {ln.usage_type}",
-        "ChargeFrequency": "Recurring"
-        if kind in ("sp_fee", "sp_unused", "ri_fee", "support")
-        else "Usage-Based"
-        if category == "Usage"
-        else "One-Time",
+        "ChargeFrequency": _frequency(kind, category),
         "ChargePeriodEnd": ln.end.strftime(ISO),
         "ChargePeriodStart": ln.start.strftime(ISO),
         "CommitmentDiscountCategory": kind_info[1] if kind_info else None,
