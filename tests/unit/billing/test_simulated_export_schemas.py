@@ -123,3 +123,21 @@ def test_unused_savings_plan_commitment_is_focus_usage_read_once(con, sim_bill):
         totals = con.execute("select sum(billed_cost), sum(effective_cost) from items").fetchone()
         assert totals == (Decimal(want["billed_usd"]), Decimal(want["effective_usd"]))
         con.unregister("items")
+
+
+def test_cur2_reader_reads_aws_cur2_columns_of_the_kinds_aws_types_them():
+    """What the CUR 2.0 reader reads exists in AWS's dictionary, typed as the reader expects
+    (money and quantities double; times timestamp, or text for the commitment term ends,
+    which AWS writes as ISO text; tags a map)."""
+    from pipelines.ingest.billing.cur2 import INPUTS
+
+    aws = _schema("aws_cur2_columns__cid_data_exports.csv", "column_name",
+                  "glue_type_in_cid_cur2_table")  # fmt: skip
+    expected = {"money": {"double"}, "quantity": {"double"}, "time": {"timestamp", "string"},
+                "json": {"map<string,string>"}, "text": {"string", ""}}  # fmt: skip
+    assert not [c for c in INPUTS if c not in aws]
+    wrong = {c: aws[c] for c, k in INPUTS.items() if aws[c].replace(" ", "") not in expected[k]}
+    assert wrong == {}
+    assert {c for c, k in INPUTS.items() if k == "time" and aws[c] == "string"} == {
+        "savings_plan_end_time", "reservation_end_time"
+    }  # fmt: skip
