@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -141,3 +142,23 @@ def test_cur2_reader_reads_aws_cur2_columns_of_the_kinds_aws_types_them():
     assert {c for c, k in INPUTS.items() if k == "time" and aws[c] == "string"} == {
         "savings_plan_end_time", "reservation_end_time"
     }  # fmt: skip
+
+
+def test_focus_export_holds_every_focus_column_azure_exports_with_the_same_kind(sim_bill):
+    """Azure's FOCUS 1.0 and 1.2 exports (finops-toolkit's export schemas): each FOCUS column
+    Azure writes is in ours, and where AWS types a column double / timestamp / string Azure
+    types it Decimal / DateTimeOffset / String (AWS's maps are Azure's JSON strings)."""
+    aws = _schema("aws_focus_1.2_columns__cid_data_exports.csv",
+                  "column_name_in_export_query", "glue_type_in_cid_focus_table")  # fmt: skip
+    (path,) = sim_bill[0].glob("focus/*/data/BILLING_PERIOD=2026-10/*.csv.gz")
+    ours = set(_header(path))
+    same = {"double": "Decimal", "timestamp": "DateTimeOffset", "string": "String",
+            "map<string,string>": "String"}  # fmt: skip
+    for version in ("1.0", "1.2"):
+        doc = json.loads((SCHEMAS / f"azure_focuscost_{version}_export_schema__finops-toolkit.json")
+                         .read_text())  # fmt: skip
+        azure = {m["source"]["name"]: m["source"]["type"] for m in doc["translator"]["mappings"]}
+        focus = {c: t for c, t in azure.items() if not c.startswith("x_")}
+        assert len(focus) > 40
+        assert sorted(set(focus) - ours) == []
+        assert {c: t for c, t in focus.items() if same[aws[c].replace(" ", "")] != t} == {}
