@@ -35,6 +35,7 @@ T_VLLM = "tests/unit/telemetry/test_vllm_saturation_families.py"
 T_DICT = "tests/unit/billing/test_column_dictionaries.py"
 T_READ = "tests/unit/billing/test_readers.py"
 T_CUR1 = "tests/unit/billing/test_cur1.py"
+T_SCHEMA = "tests/unit/billing/test_simulated_export_schemas.py"
 T_API = "tests/unit/requests/test_real_api_logs.py"
 T_TRACE = "tests/unit/requests/test_real_traces.py"
 T_FORM = "tests/unit/requests/test_formats.py"
@@ -82,18 +83,37 @@ COVERED: dict[str, Covered] = {
         (
             f"{T_DICT}::test_cur2_dictionary_is_within_aws_table_and_the_rest_is_kept_as_extra",
             f"{T_DICT}::test_every_cur2_column_the_reader_reads_has_aws_type_for_its_kind",
+            f"{T_SCHEMA}::test_cur2_columns_and_types_are_aws_cur2_ones",
+            f"{T_SCHEMA}::test_cur2_reader_reads_aws_cur2_columns_of_the_kinds_aws_types_them",
         ),
-        "tests/fixtures/billing/aws_cur2_columns__cid_data_exports.csv",
+        "tests/fixtures/billing/schemas/aws_cur2_columns__cid_data_exports.csv",
     ),
-    "billing_schemas/aws_focus_1.2_columns__cid_data_exports.csv": Covered(*FOCUS_EXPORT),
+    "billing_schemas/aws_focus_1.2_columns__cid_data_exports.csv": Covered(
+        FOCUS_EXPORT[0] + "; the simulator's FOCUS writer",
+        (
+            *FOCUS_EXPORT[1],
+            f"{T_SCHEMA}::test_focus_12_export_has_aws_focus_12_columns_in_aws_order",
+        ),
+        "tests/fixtures/billing/schemas/aws_focus_1.2_columns__cid_data_exports.csv",
+    ),
     "billing_schemas/azure_focuscost_1.0_export_schema__finops-toolkit.json": Covered(
-        *FOCUS_EXPORT
+        FOCUS_EXPORT[0] + "; the simulator's FOCUS writer",
+        (
+            *FOCUS_EXPORT[1],
+            f"{T_SCHEMA}::test_focus_export_holds_every_focus_column_azure_exports_with_the_same_kind",
+        ),
+        "tests/fixtures/billing/schemas/azure_focuscost_1.0_export_schema__finops-toolkit.json",
     ),
     "billing_schemas/azure_focuscost_1.2-preview_export_schema__finops-toolkit.json": Covered(
         *FOCUS_EXPORT
     ),
     "billing_schemas/azure_focuscost_1.2_export_schema__finops-toolkit.json": Covered(
-        *FOCUS_EXPORT
+        FOCUS_EXPORT[0] + "; the simulator's FOCUS writer",
+        (
+            *FOCUS_EXPORT[1],
+            f"{T_SCHEMA}::test_focus_export_holds_every_focus_column_azure_exports_with_the_same_kind",
+        ),
+        "tests/fixtures/billing/schemas/azure_focuscost_1.2_export_schema__finops-toolkit.json",
     ),
     "cur/aws_legacy_cur1_anonymized_2023-11__focus_converters.csv": Covered(
         "billing, legacy CUR 1 (format cur1: ingest/billing/cur1.py)",
@@ -273,7 +293,7 @@ def test_every_named_test_exists_in_this_branch():
 
 def test_copies_in_the_repository_equal_the_shared_files():
     copies = {p: c.copy for p, c in COVERED.items() if c.copy}
-    assert len(copies) == 22
+    assert len(copies) == 25
     for path, copy in copies.items():
         data = (ROOT / copy).read_bytes()
         if copy.endswith(".gz"):

@@ -22,7 +22,7 @@ from pipelines.ingest.billing.columns import (
 from pipelines.ingest.billing.cur2 import INPUTS
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "billing"
-CUR2 = "aws_cur2_columns__cid_data_exports.csv"
+CUR2 = "schemas/aws_cur2_columns__cid_data_exports.csv"
 
 
 def _rows(name: str) -> list[dict[str, str]]:
