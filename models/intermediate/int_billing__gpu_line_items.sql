@@ -37,6 +37,7 @@ final as (
     from lines
     inner join instance_types on lines.instance_type = instance_types.instance_type
     where lines.charge_category = 'Usage'
+        and lines.counted_in_totals  -- a split row beside its origin charge is not counted
 )
 
 select * from final
