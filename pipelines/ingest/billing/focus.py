@@ -29,9 +29,9 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.ingest.billing.columns import (
+    FOCUS_SUCCESSORS,
     commitment_category_sql,
     commitment_type_sql,
-    FOCUS_SUCCESSORS,
     detect_focus_version,
     focus_extra,
     focus_non_nullable,

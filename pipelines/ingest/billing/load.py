@@ -303,7 +303,9 @@ def _read_all(
     empty = _empty_items().schema
     for name in empty.names:
         if name not in items.column_names:
-            items = items.append_column(empty.field(name), pa.nulls(items.num_rows, empty.field(name).type))
+            items = items.append_column(
+                empty.field(name), pa.nulls(items.num_rows, empty.field(name).type)
+            )
     return items, warnings
 
 
