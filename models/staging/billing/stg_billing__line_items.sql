@@ -44,7 +44,15 @@ marked as (
         if(source.allocated_method_id is not null, origins.origin_source_file, null)
             as split_origin_source_file,
         if(source.allocated_method_id is not null, origins.origin_source_line, null)
-            as split_origin_source_line
+            as split_origin_source_line,
+        -- the split rows of one charge re-state one instance-hour: GPU time once (the first)
+        source.allocated_method_id is not null and row_number() over (
+            partition by
+                source.allocated_method_id is not null, source.delivery_id,
+                source.billing_account_id, source.resource_id, source.charge_period_start,
+                source.charge_period_end, source.charge_category, source.billing_currency
+            order by source.source_file, source.source_line
+        ) > 1 as split_restates_usage
     from source
     left join split_keys
         on source.allocated_method_id is null
@@ -120,7 +128,8 @@ final as (
         split_cost_role,
         split_origin_source_file,
         split_origin_source_line,
-        split_origin_source_line is null as counted_in_totals
+        split_origin_source_line is null as counted_in_totals,
+        split_restates_usage
     from marked
 )
 
