@@ -43,10 +43,21 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_NULL_TYPES = {
+    "text": "VARCHAR",
+    "money": MONEY,
+    "quantity": QUANTITY,
+    "time": "TIMESTAMPTZ",
+    "json": "JSON",
+}
+
+
 def _typed(name: str, kind: str, arrow_type: pa.DataType | None) -> tuple[str, str]:
-    """(typed SQL, tz-assumed SQL) for one input column; absent columns are NULL."""
+    """(typed SQL, tz-assumed SQL) for one input column; absent columns are NULL of the
+    column's type, so two files of one delivery, one with the column and one without (a
+    FOCUS 1.3 file beside a 1.4 one), give the same output types."""
     if arrow_type is None:
-        return "NULL", "false"
+        return f"cast(NULL as {_NULL_TYPES[kind]})", "false"
     col = f"i.{quote(name)}"
     text = f"nullif(trim(cast({col} as varchar)), '')"
     if kind in ("money", "quantity") and pa.types.is_decimal(arrow_type):

@@ -203,3 +203,12 @@ def test_14_columns_and_no_extras(con):
         con,
         "select sum(effective_cost) from items where capacity_reservation_status = 'Unused'",
     ) == (Decimal("98.32"),)
+
+
+def test_a_13_and_a_14_file_in_one_delivery_give_the_same_column_types(con):
+    # The 1.3 file has ContractApplied and no eligibility column, the 1.4 file the reverse:
+    # an absent column is NULL of its own type, so the delivery's files concatenate.
+    t13, t14 = _read(con, F13), _read(con, F14)
+    for name in ("contract_applied_json", "commitment_program_eligibility_json", "provider_name"):
+        assert t13.schema.field(name).type == t14.schema.field(name).type, name
+    assert pa.concat_tables([t13, t14]).num_rows == 13
