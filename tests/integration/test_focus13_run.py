@@ -36,8 +36,11 @@ def warehouse(tmp_path_factory, dbt_manifest) -> Path:
     assert claims in registry
     (folder / "registry.yaml").write_text(registry.replace(claims, "[i-0ccc, i-0ddd]"))
     (folder / "billing").mkdir()
-    for name in ("focus_1.3_gpu_reservations.csv", "focus_1.4_gpu_reservations.csv"):
-        shutil.copy(FIXTURES / "billing" / name, folder / "billing" / name)
+    # one account and period in two files: named as the two parts of one delivery
+    for part, name in enumerate(
+        ("focus_1.3_gpu_reservations.csv", "focus_1.4_gpu_reservations.csv")
+    ):
+        shutil.copy(FIXTURES / "billing" / name, folder / "billing" / f"focus-{part + 1:05d}.csv")
     config = folder / "unitcost.yaml"
     config.write_text(
         "duckdb_path: warehouse/w.duckdb\nregistry: registry.yaml\n"
