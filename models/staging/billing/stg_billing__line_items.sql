@@ -12,23 +12,33 @@ with source as (
     unallocated share). An export may deliver the split beside its origin charge (same
     delivery, account, resource, charge period, category, currency, AllocatedMethodId NULL):
     then the origin counts and its split rows are kept for tracing but not counted, so the
-    cost is never counted twice; without an origin the split rows are the charge and count. -#}
-split_keys as (
-    select distinct
-        delivery_id, billing_account_id, resource_id, charge_period_start, charge_period_end,
-        charge_category, billing_currency
+    cost is never counted twice; without an origin the split rows are the charge and count.
+    Only split rows and the rows sharing their key are looked at: a bill without a split
+    (every CUR, FOCUS before 1.3) costs two hash joins against empty tables. -#}
+{%- set charge_key = ['delivery_id', 'billing_account_id', 'resource_id', 'charge_period_start',
+    'charge_period_end', 'charge_category', 'billing_currency'] %}
+
+split_rows as (
+    select
+        source_file,
+        source_line,
+        {{ charge_key | join(', ') }},
+        -- the split rows of one charge re-state one instance-hour: GPU time once (the first)
+        row_number() over (
+            partition by {{ charge_key | join(', ') }} order by source_file, source_line
+        ) > 1 as split_restates_usage
     from source
-    where allocated_method_id is not null and resource_id is not null
+    where allocated_method_id is not null
 ),
 
 origins as (
     select
-        delivery_id, billing_account_id, resource_id, charge_period_start, charge_period_end,
-        charge_category, billing_currency,
-        min(source_file) as origin_source_file,
-        min(source_line) as origin_source_line
+        {% for c in charge_key %}source.{{ c }}, {% endfor %}
+        min(struct_pack(f := source.source_file, l := source.source_line)) as origin
     from source
-    where allocated_method_id is null and resource_id is not null
+    semi join (select distinct {{ charge_key | join(', ') }} from split_rows) as split_keys
+        on {% for c in charge_key %}source.{{ c }} = split_keys.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %}
+    where source.allocated_method_id is null
     group by all
 ),
 
@@ -39,39 +49,25 @@ marked as (
             when source.allocated_method_id is not null and source.allocated_resource_id is null
                 then 'unallocated'
             when source.allocated_method_id is not null then 'allocated'
-            when split_keys.delivery_id is not null then 'origin'
+            when source_origin.delivery_id is not null then 'origin'
         end as split_cost_role,
-        if(source.allocated_method_id is not null, origins.origin_source_file, null)
-            as split_origin_source_file,
-        if(source.allocated_method_id is not null, origins.origin_source_line, null)
-            as split_origin_source_line,
-        -- the split rows of one charge re-state one instance-hour: GPU time once (the first)
-        source.allocated_method_id is not null and row_number() over (
-            partition by
-                source.allocated_method_id is not null, source.delivery_id,
-                source.billing_account_id, source.resource_id, source.charge_period_start,
-                source.charge_period_end, source.charge_category, source.billing_currency
-            order by source.source_file, source.source_line
-        ) > 1 as split_restates_usage
+        split_origin.origin.f as split_origin_source_file,
+        split_origin.origin.l as split_origin_source_line,
+        coalesce(split_rows.split_restates_usage, false) as split_restates_usage
     from source
-    left join split_keys
+    left join split_rows
+        on source.source_file = split_rows.source_file
+        and source.source_line = split_rows.source_line
+    -- a split row's origin charge
+    left join origins as split_origin
+        on split_rows.source_line is not null
+        and {% for c in charge_key %}source.{{ c }} = split_origin.{{ c }}{% if not loop.last %}
+        and {% endif %}{% endfor %}
+    -- a row that is the origin of a split
+    left join origins as source_origin
         on source.allocated_method_id is null
-        and source.delivery_id = split_keys.delivery_id
-        and source.billing_account_id = split_keys.billing_account_id
-        and source.resource_id = split_keys.resource_id
-        and source.charge_period_start = split_keys.charge_period_start
-        and source.charge_period_end = split_keys.charge_period_end
-        and source.charge_category = split_keys.charge_category
-        and source.billing_currency = split_keys.billing_currency
-    left join origins
-        on source.allocated_method_id is not null
-        and source.delivery_id = origins.delivery_id
-        and source.billing_account_id = origins.billing_account_id
-        and source.resource_id = origins.resource_id
-        and source.charge_period_start = origins.charge_period_start
-        and source.charge_period_end = origins.charge_period_end
-        and source.charge_category = origins.charge_category
-        and source.billing_currency = origins.billing_currency
+        and source.source_file = source_origin.origin.f
+        and source.source_line = source_origin.origin.l
 ),
 
 final as (
