@@ -110,6 +110,7 @@ EXPECTED_ASSETS = {
     "marts/fct_gpu_busy_hourly": "marts",
     "marts/fct_recommendations": "marts",
     "marts/fct_saturation_hourly": "marts",
+    "marts/fct_reserved_capacity_daily": "marts",
     "reports/weekly_rightsizing": "report",
     "lake/raw_tables": "lake",
     "lake/recommend_tables": "lake",

@@ -298,7 +298,16 @@ def _read_all(
         log.warning("billing: %s", warning)
     if not tables:
         return _empty_items(), warnings
-    return pa.concat_tables(tables, promote_options="permissive"), warnings
+    items = pa.concat_tables(tables, promote_options="permissive")
+    # A line-item column the format does not produce (CUR has no FOCUS 1.3 split-allocation
+    # columns) is there, NULL and typed, so every later step sees the same columns.
+    empty = _empty_items().schema
+    for name in empty.names:
+        if name not in items.column_names:
+            items = items.append_column(
+                empty.field(name), pa.nulls(items.num_rows, empty.field(name).type)
+            )
+    return items, warnings
 
 
 def _rows_by_period_and_file(items: pa.Table) -> dict[dt.date, dict[str, int]]:
