@@ -6,7 +6,9 @@ Their ``_bucket`` series (a row per bucket, ~70 % of vLLM's samples) are not sto
 counts them as ``not_used``. Every gauge is kept. The older ``vllm:gpu_cache_usage_perc`` is
 renamed to ``kv_cache_usage_perc`` (both a 0-1 fraction, despite the name). Every vLLM metric
 is non-negative: NaN, ±Inf, negative and missing values are quarantined, like conflicting
-duplicates and samples without a readable time or host (RELIABILITY.md 23-24).
+duplicates and samples without a readable time or host (RELIABILITY.md 23-24). A family
+whose series differ by a vLLM label (``fields.ENGINE_SERIES_LABELS``) is stored a series per
+metric name (``request_success_total{finished_reason="stop"}``), so they never collide.
 
 A sample row is (ts, series_id, value, file, line): its series' labels and metric are stored
 once in ``raw.engine_series``. Writing seven label strings per sample was most of the ingest's
