@@ -21,7 +21,7 @@ DEV_PORT ?= 3000
 # uv from PATH if present, else a private copy installed from PyPI into .uv/.
 UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
 
-.PHONY: help setup run test test-spark dev lint clean bench
+.PHONY: help setup run test test-spark dev lint clean bench bench-spark
 
 help:
 	@echo "make run    set up, simulate the default fleet ($(FLEET_DAYS) days), load it into $(DUCKDB)"
@@ -30,6 +30,7 @@ help:
 	@echo "make dev    Dagster UI on workspace.yaml (after make run)"
 	@echo "make lint   ruff"
 	@echo "make bench  per-step time, rows/s and peak RSS of one fleet-day at scales $(BENCH_SCALES), and a week"
+	@echo "make bench-spark  the $(BENCH_SPARK_DAYS)-day x scale $(BENCH_SPARK_SCALE) backfill with the lake on, dbt on Spark (docs/scale-out.md)"
 	@echo "make clean  remove .venv, var/ and dbt target/"
 
 .uv/bin/uv:
@@ -91,6 +92,19 @@ bench: setup
 	@rm -f $(BENCH_DIR)/week/unitcost.duckdb $(BENCH_DIR)/week/unitcost.analytics.duckdb
 	$(BIN)/unitcost bench-run --config $(BENCH_DIR)/week/unitcost.yaml --start $(BENCH_DAY) \
 		--end $(BENCH_WEEK_END)
+
+# Issue 17 point 4, the scale test on Spark (docs/scale-out.md): BENCH_SPARK_DAYS days of
+# BENCH_SPARK_SCALE x 32 GPUs simulated once into var/bench-spark, run with the Parquet lake
+# on and dbt on the spark target (UNITCOST_DBT_TARGET names another output of the profile);
+# BENCH_SPARK_ENGINE=duckdb runs the same with dbt on DuckDB.
+BENCH_SPARK_DAYS ?= 30
+BENCH_SPARK_SCALE ?= 32
+BENCH_SPARK_ENGINE ?= spark
+
+bench-spark: setup
+	$(BIN)/unitcost bench-spark --days $(BENCH_SPARK_DAYS) --scale $(BENCH_SPARK_SCALE) \
+		--start $(BENCH_DAY) --engine $(BENCH_SPARK_ENGINE) \
+		--out var/bench-spark/d$(BENCH_SPARK_DAYS)-s$(BENCH_SPARK_SCALE)
 
 lint: setup
 	$(BIN)/ruff check pipelines tests

@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pipelines.bench.quality import add_parsers as add_bench_quality_parsers
     from pipelines.bench.requests import add_parsers as add_bench_requests_parsers
     from pipelines.bench.run import add_parsers as add_bench_run_parsers
+    from pipelines.bench.spark import add_parsers as add_bench_spark_parsers
     from pipelines.bench.telemetry import add_parsers as add_bench_telemetry_parsers
     from pipelines.costmodel.cli import add_parsers as add_costmodel_parsers
     from pipelines.fleet.cli import add_parsers as add_fleet_parsers
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_quality_parsers(sub)
     add_bench_requests_parsers(sub)
     add_bench_run_parsers(sub)
+    add_bench_spark_parsers(sub)
     add_bench_telemetry_parsers(sub)
     add_costmodel_parsers(sub)
     return parser

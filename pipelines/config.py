@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from pipelines.ingest.requests import tenants
+from pipelines.lake.paths import spark_uri
 from pipelines.onprem.config import OnPremConfig
 from pipelines.recommend.api_prices import ApiPrice, load_api_prices
 from pipelines.recommend.config import RecommendConfig, resolve_api_prices
@@ -83,7 +84,8 @@ class TenantConfig(StrictModel):
 class SourceConfig(StrictModel):
     location: Annotated[str, Field(min_length=1)]
     format: (
-        Literal["focus", "cur2", "dcgm", "vllm_jsonl", "litellm", "azure_trace", "mooncake"] | None
+        Literal["focus", "cur2", "cur1", "dcgm", "vllm_jsonl", "litellm", "azure_trace", "mooncake"]
+        | None
     ) = None
     traces: list[TraceFileConfig] = []  # request traces only (azure_trace, mooncake)
     # The unit of epoch numbers in request logs (vllm_jsonl ``created``, Mooncake offsets):
@@ -132,6 +134,30 @@ class S3Config(StrictModel):
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None  # for S3-compatible stores and tests (moto)
+
+
+class LakeConfig(StrictModel):
+    """The Parquet lake (``pipelines/lake``): the raw tables dbt reads, also written as
+    Parquet under ``root`` (a local folder or an ``s3://`` prefix) after each run's ingest,
+    for a second engine (``engine: spark``) to read. Off unless ``lake:`` is set."""
+
+    root: Annotated[str, Field(min_length=1)]
+    enabled: bool = True
+
+    @field_validator("root")
+    @classmethod
+    def _local_or_s3(cls, value: str) -> str:
+        if "://" in value and not value.startswith("s3://"):
+            raise ValueError(f"root {value!r} must be a local path or an s3:// URI")
+        return value
+
+
+# The dbt target (profiles.yml) each engine runs the models on; UNITCOST_DBT_TARGET, if set,
+# names another (e.g. a Databricks or EMR output of the Spark profile: docs/scale-out.md).
+DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
+DBT_TARGET_ENV = "UNITCOST_DBT_TARGET"
+# What the spark target reads its sources from (macros/cross_engine/lake.sql on branch spark).
+LAKE_ROOT_ENV = "UNITCOST_LAKE_ROOT"
 
 
 # USD per unit of the currency, as DECIMAL(20,10) in raw.fx_rates_usd: at most 10 digits
@@ -197,6 +223,18 @@ class RunConfig(StrictModel):
     billing: BillingConfig = BillingConfig()
     recommend: RecommendConfig = RecommendConfig()
     onprem: OnPremConfig | None = None  # GPUs without a cloud bill (pipelines/onprem)
+    lake: LakeConfig | None = None  # raw tables also as Parquet (pipelines/lake)
+    engine: Literal["duckdb", "spark"] = "duckdb"  # where dbt runs: docs/scale-out.md
+
+    @model_validator(mode="after")
+    def _spark_reads_the_lake(self) -> RunConfig:
+        if self.engine == "spark" and (self.lake is None or not self.lake.enabled):
+            raise blame(
+                "engine",
+                "engine spark reads the raw tables from the Parquet lake: "
+                "set lake: {root: <folder or s3:// prefix>, enabled: true}",
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -212,6 +250,21 @@ class Settings:
     billing: BillingConfig = BillingConfig()
     dagster_home: Path | None = None  # None: dagster/ beside the warehouse
     onprem: OnPremConfig | None = None
+    lake_root: str | Path | None = None  # None: no lake; a Path, or an s3:// URI string
+    engine: str = "duckdb"
+
+    @property
+    def lake_env(self) -> dict[str, str]:
+        """``UNITCOST_LAKE_ROOT`` for dbt on Spark (the folder holding ``raw/``; ``s3a://``
+        for an S3 root), unless already set in the environment; empty without a lake."""
+        if self.lake_root is None or os.environ.get(LAKE_ROOT_ENV):
+            return {}
+        return {LAKE_ROOT_ENV: spark_uri(self.lake_root)}
+
+    @property
+    def dbt_target(self) -> str:
+        """The profiles.yml target dbt runs on: ``UNITCOST_DBT_TARGET``, else the engine's."""
+        return os.environ.get(DBT_TARGET_ENV) or DBT_TARGETS[self.engine]
 
     @property
     def dagster_instance_dir(self) -> Path:
@@ -271,7 +324,15 @@ def load_settings(config_path: str | Path) -> Settings:
         billing=raw.billing,
         dagster_home=_resolve(base, raw.dagster_home) if raw.dagster_home else None,
         onprem=raw.onprem,
+        lake_root=_lake_root(base, raw.lake),
+        engine=raw.engine,
     )
+
+
+def _lake_root(base: Path, lake: LakeConfig | None) -> str | Path | None:
+    if lake is None or not lake.enabled:
+        return None
+    return lake.root if lake.root.startswith("s3://") else _resolve(base, lake.root)
 
 
 @contextlib.contextmanager

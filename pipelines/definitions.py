@@ -6,6 +6,7 @@ from pipelines.assets.billing import billing_line_items, instance_types
 from pipelines.assets.checks import cross_source_checks
 from pipelines.assets.dbt import dbt_models, dbt_recommend_models
 from pipelines.assets.freshness import freshness_checks
+from pipelines.assets.lake import lake_raw_tables, lake_recommend_tables
 from pipelines.assets.onprem import onprem_hosts
 from pipelines.assets.quality import quality_checks
 from pipelines.assets.recommend import recommend_tables
@@ -23,6 +24,7 @@ assets += [telemetry_tables]
 assets += [onprem_hosts]
 assets += [recommend_tables, dbt_recommend_models]
 assets += [weekly_report]
+assets += [lake_raw_tables, lake_recommend_tables]
 jobs, schedules = build_jobs(assets, daily_hour_utc())
 
 defs = dg.Definitions(

@@ -110,6 +110,9 @@ def run(
     env = {
         "UNITCOST_CONFIG": str(settings.config_path),
         "UNITCOST_DUCKDB": str(settings.duckdb_path),
+        # profiles.yml's target: `dev` (DuckDB) or the Spark one (unitcost.yaml `engine`)
+        "UNITCOST_DBT_TARGET": settings.dbt_target,
+        **settings.lake_env,  # the lake root dbt on Spark reads (UNITCOST_LAKE_ROOT)
     }
     with exported(env):  # Dagster's EnvVars and dbt's profile read them
         steps, run_ids = _execute(start, end, log_level, settings.dagster_instance_dir, step_lines)

@@ -85,6 +85,7 @@ EXPECTED_ASSETS = {
     "intermediate/int_requests__deployment_hourly": "intermediate",
     "raw/dcgm_samples": "telemetry",
     "raw/engine_metric_samples": "telemetry",
+    "raw/engine_series": "telemetry",
     "raw/quarantine_telemetry": "telemetry",
     "staging/stg_telemetry__dcgm_samples": "staging",
     "staging/stg_telemetry__engine_metric_samples": "staging",
@@ -110,7 +111,10 @@ EXPECTED_ASSETS = {
     "marts/fct_gpu_busy_hourly": "marts",
     "marts/fct_recommendations": "marts",
     "marts/fct_saturation_hourly": "marts",
+    "marts/fct_reserved_capacity_daily": "marts",
     "reports/weekly_rightsizing": "report",
+    "lake/raw_tables": "lake",
+    "lake/recommend_tables": "lake",
 }
 
 
@@ -165,7 +169,7 @@ def test_definitions_are_built_in_one_place_only():
 @pytest.mark.parametrize(
     "package",
     ["checks", "costmodel", "fleet", "recommend", "registry", "config", "yamlconf", "report"]
-    + ["quality"],
+    + ["quality", "lake"],
 )
 def test_pure_logic_never_imports_dagster(package):
     code = (
@@ -277,3 +281,28 @@ def test_the_weekly_report_is_its_own_job_for_the_sunday_before_each_monday_tick
         (request,) = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == "2026-11-08"
     assert tick.weekday() == 0  # a Monday, so the cron above is the one that fired
+
+
+def test_dbt_models_that_read_a_lake_table_run_after_the_lake_export(defs):
+    # dbt on Spark reads the raw tables from the lake: the models reading them directly must
+    # wait for the window's export (pipelines/assets/lake.py), in the daily job.
+    from pipelines.jobs import DAILY_JOB
+
+    lake = dg.AssetKey(["lake", "raw_tables"])
+    specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
+
+    def upstream(name):
+        return {d.asset_key for d in specs[name].deps}
+
+    for name in ("staging/stg_requests__inference_requests", "staging/stg_registry__deployments"):
+        assert lake in upstream(name), name
+    # models that read other models do not; the recommendation marts wait for the engine's
+    # tables in the lake, which wait for the engine
+    recommend_lake = dg.AssetKey(["lake", "recommend_tables"])
+    assert lake not in upstream("marts/fct_cost_allocation_daily")
+    assert upstream("marts/fct_recommendations") >= {recommend_lake}
+    assert lake not in upstream("marts/fct_recommendations")
+    assert dg.AssetKey(["raw", "inference_requests"]) in upstream("lake/raw_tables")
+    assert dg.AssetKey(["raw", "recommendations"]) in upstream("lake/recommend_tables")
+    daily = defs.resolve_job_def(DAILY_JOB).asset_layer.selected_asset_keys
+    assert {lake, recommend_lake} <= daily

@@ -222,24 +222,32 @@
         ){%- endmacro %}
 {% macro spark__json_object_of(pairs) -%}to_json(named_struct({{ pairs | join(', ') }})){%- endmacro %}
 
-{#- Every row of `first` and of `second` but its columns `second_except`, matched by column
-    name. -#}
-{% macro union_all_by_name(first, second, second_except) -%}
-    {{ return(adapter.dispatch('union_all_by_name', 'unitcost')(first, second, second_except)) }}
+{#- Every row of `first` (those meeting `first_where`, if given) and of `second` but its
+    columns `second_except`, matched by column name. -#}
+{% macro union_all_by_name(first, second, second_except, first_where=none) -%}
+    {{ return(adapter.dispatch('union_all_by_name', 'unitcost')(first, second, second_except, first_where)) }}
 {%- endmacro %}
-{% macro default__union_all_by_name(first, second, second_except) -%}
-select * from {{ first }}
+{% macro default__union_all_by_name(first, second, second_except, first_where=none) -%}
+select * from {{ first }}{% if first_where %} where {{ first_where }}{% endif %}
 union all by name
 select {{ star_except('', second_except) }} from {{ second }}
 {%- endmacro %}
-{#- Spark: both sides list `first`'s columns (read from the built relation). -#}
-{% macro spark__union_all_by_name(first, second, second_except) -%}
-    {%- set columns = adapter.get_columns_in_relation(first) | map(attribute='name') | list
-        if execute else [] -%}
-    {%- set listed = columns | join(', ') if columns else '*' -%}
-select {{ listed }} from {{ first }}
+{#- Spark: both sides list `first`'s columns (read from the built relations); a column
+    `second` lacks is a NULL of `first`'s type there, as DuckDB's UNION BY NAME fills it. -#}
+{% macro spark__union_all_by_name(first, second, second_except, first_where=none) -%}
+    {%- set columns = adapter.get_columns_in_relation(first) if execute else [] -%}
+    {%- set has = adapter.get_columns_in_relation(second) | map(attribute='name')
+        | map('lower') | list if execute else [] -%}
+    {%- set listed = columns | map(attribute='name') | join(', ') if columns else '*' -%}
+select {{ listed }} from {{ first }}{% if first_where %} where {{ first_where }}{% endif %}
 union all
-select {{ listed }} from {{ second }}
+select
+{%- if columns %}
+    {%- for c in columns %}
+    {% if c.name | lower in has %}{{ c.name }}{% else %}cast(null as {{ c.data_type }}) as {{ c.name }}{% endif %}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- else %} *{% endif %}
+from {{ second }}
 {%- endmacro %}
 
 {#- The q-quantile of `value` interpolated linearly between the two nearest ranks (DuckDB

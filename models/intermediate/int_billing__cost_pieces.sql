@@ -13,6 +13,7 @@
       usage   other usage (volumes, egress, ...): one piece per UTC day it overlaps;
       period  everything else (commitment fees, credits, refunds, tax, support, zero-length
               lines): one piece on the period's first day, kept at period level.
+    A FOCUS 1.3 split row after the first of its charge carries cost, not GPU time.
     Overlap is weighted in milliseconds, so partial hours and lines spanning days pro-rate.
     Only the days whose lines changed since this table was built, and the partition window's,
     are cut again (macros/allocation.sql, billing_days_to_rebuild); a line's weights are still
@@ -117,7 +118,9 @@ pieces as (
         -- so do an on-prem host's energy and overhead lines (macros/onprem.sql)
         if(
             piece_kind = 'gpu' and coalesce(line_item_type, '') not ilike '%negation%'
-            and coalesce(line_item_type, '') not in {{ onprem_cost_only_line_types() }},
+            and coalesce(line_item_type, '') not in {{ onprem_cost_only_line_types() }}
+            -- the 2nd+ row of a FOCUS 1.3 split re-states the 1st's instance-hour
+            and not coalesce(split_restates_usage, false),
             {{ as_double('overlap_ms') }} / 3600000.0,
             0
         )

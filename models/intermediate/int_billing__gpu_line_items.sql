@@ -26,7 +26,9 @@ final as (
         lines.charge_period_start as usage_start,
         lines.charge_period_end as usage_end,
         lines.charge_hours as usage_hours,
-        lines.charge_hours * instance_types.gpus_per_instance as gpu_hours,
+        -- a FOCUS 1.3 split row after the first of its charge re-states its GPU time
+        if(lines.split_restates_usage, 0, lines.charge_hours * instance_types.gpus_per_instance)
+            as gpu_hours,
         lines.line_item_type,
         lines.commitment_discount_id,
         lines.billed_cost,
@@ -37,6 +39,7 @@ final as (
     from lines
     inner join instance_types on lines.instance_type = instance_types.instance_type
     where lines.charge_category = 'Usage'
+        and lines.counted_in_totals  -- a split row beside its origin charge is not counted
 )
 
 select * from final

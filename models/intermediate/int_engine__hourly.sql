@@ -60,17 +60,24 @@ final as (
             as prefix_cache_hit_tokens,
         cast(sum(delta) filter (where metric = 'e2e_request_latency_seconds_count') as bigint)
             as requests_finished,
-        {%- for name, metric in [
-            ('ttft', 'time_to_first_token_seconds'),
-            ('queue', 'request_queue_time_seconds'),
-            ('tpot', 'time_per_output_token_seconds'),
-            ('prefill', 'request_prefill_time_seconds'),
-            ('decode', 'request_decode_time_seconds'),
-            ('e2e', 'e2e_request_latency_seconds'),
+        {#- each mean from the first histogram the server exports: vLLM V1 renamed
+            time_per_output_token_seconds to inter_token_latency_seconds (both exported for a
+            while, then the old name hidden), so a current server has only the new one -#}
+        {%- for name, metrics in [
+            ('ttft', ['time_to_first_token_seconds']),
+            ('queue', ['request_queue_time_seconds']),
+            ('tpot', ['inter_token_latency_seconds', 'time_per_output_token_seconds']),
+            ('prefill', ['request_prefill_time_seconds']),
+            ('decode', ['request_decode_time_seconds']),
+            ('e2e', ['e2e_request_latency_seconds']),
         ] %}
-        round(sum(delta) filter (where metric = '{{ metric }}_sum')
-        / nullif(sum(delta) filter (where metric = '{{ metric }}_count'), 0), 9)
-            as mean_{{ name }}_s,
+        coalesce(
+            {%- for metric in metrics %}
+            round(sum(delta) filter (where metric = '{{ metric }}_sum')
+            / nullif(sum(delta) filter (where metric = '{{ metric }}_count'), 0), 9)
+            {{- "," if not loop.last }}
+            {%- endfor %}
+        ) as mean_{{ name }}_s,
         {%- endfor %}
         round(avg(value) filter (where metric = 'kv_cache_usage_perc'), 9)
             as avg_kv_cache_usage_ratio,

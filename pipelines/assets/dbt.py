@@ -29,11 +29,18 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
+from pipelines.assets.lake import LAKE_KEY, LAKE_RECOMMEND_KEY
 from pipelines.dbt_project import dbt_project, retire_target
 from pipelines.dbt_resource import UnitcostDbtCliResource
+from pipelines.lake.tables import LAKE_TABLES, RECOMMEND_TABLES
 from pipelines.partitions import daily_partitions
 
 DAILY_TAG, RECOMMEND_TAG = "daily", "recommend"
+# The Parquet lake's asset (pipelines/assets/lake.py): a model reading a table it exports runs
+# after it, so dbt on Spark reads the window just ingested.
+_LAKE_KEYS = {t.name: LAKE_KEY for t in LAKE_TABLES} | {
+    t.name: LAKE_RECOMMEND_KEY for t in RECOMMEND_TABLES
+}
 RECOMMEND_SELECTOR = f"tag:{RECOMMEND_TAG}"
 
 
@@ -48,7 +55,13 @@ class UnitcostDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        tags = self.get_resource_props(manifest, unique_id).get("tags", [])
+        props = self.get_resource_props(manifest, unique_id)
+        tags = props.get("tags", [])
+        reads = props.get("depends_on", {}).get("nodes", [])
+        sources = {n.split(".")[-1] for n in reads if n.startswith("source.")}
+        lake = {_LAKE_KEYS[s] for s in sources if s in _LAKE_KEYS}
+        if lake:
+            spec = spec.merge_attributes(deps=sorted(lake, key=str))
         if DAILY_TAG in tags or RECOMMEND_TAG in tags:
             return spec.replace_attributes(partitions_def=daily_partitions)
         return spec

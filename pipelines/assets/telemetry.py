@@ -20,6 +20,7 @@ from pipelines.resources import UnitcostConfigResource, WarehouseResource
 OWNERS = ["team:unitcost"]
 DCGM_KEY = dg.AssetKey(["raw", "dcgm_samples"])
 ENGINE_KEY = dg.AssetKey(["raw", "engine_metric_samples"])
+SERIES_KEY = dg.AssetKey(["raw", "engine_series"])
 QUARANTINE_KEY = dg.AssetKey(["raw", "quarantine_telemetry"])
 _SPEC = {"group_name": "telemetry", "kinds": {"duckdb", "polars"}, "owners": OWNERS}
 
@@ -50,6 +51,11 @@ CHECKS = [
             ENGINE_KEY,
             description="One row per vLLM metric series sample (counters as read; histogram "
             "_sum/_count, not buckets).",
+            **_SPEC,
+        ),
+        dg.AssetSpec(
+            SERIES_KEY,
+            description="One row per vLLM series: its labels and metric, keyed by series_id.",
             **_SPEC,
         ),
         dg.AssetSpec(
@@ -99,10 +105,12 @@ def telemetry_tables(
                 con.execute("rollback")
                 raise
         checks = _check_results(con, context.partition_time_window)
+        (series,) = con.execute("select count(*) from raw.engine_series").fetchone()
     common = {"source_files": len(files), "input_samples": counts["input_samples"]}
     for key, n, extra in (
         (DCGM_KEY, counts["dcgm"], {}),
         (ENGINE_KEY, counts["engine"], {}),
+        (SERIES_KEY, series, {}),  # all series, of every day
         (QUARANTINE_KEY, counts["quarantine"], {"by_field": dict(reasons)}),
     ):
         yield dg.MaterializeResult(

@@ -14,6 +14,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from pipelines.fleet.formats.billing import BILLING_FORMATS, DEFAULT_BILLING_FORMAT
 from pipelines.fleet.simulate import DEFAULT_START, simulate
 from pipelines.fleet.spec import DEFAULT_SPEC_PATH
 from pipelines.yamlconf import ConfigError
@@ -78,6 +79,13 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="DCGM sampling interval in seconds, a divisor of 3600 (default 30)",
     )
     parser.add_argument(
+        "--billing-format",
+        choices=list(BILLING_FORMATS),
+        default=DEFAULT_BILLING_FORMAT,
+        help="the billing export unitcost.yaml reads (CUR 2.0 and FOCUS 1.2 are always "
+        f"written; default {DEFAULT_BILLING_FORMAT})",
+    )
+    parser.add_argument(
         "--duckdb",
         type=Path,
         default=None,
@@ -112,6 +120,7 @@ def handle(args: argparse.Namespace) -> int:
             billing_month=args.billing_month,
             dcgm_interval_s=args.dcgm_interval_s,
             progress=True,
+            billing_format=args.billing_format,
         )
     except ConfigError as exc:
         print(f"unitcost simulate: invalid spec\n{exc}", file=sys.stderr)

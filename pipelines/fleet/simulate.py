@@ -39,6 +39,7 @@ from tqdm import tqdm
 from pipelines.fleet.arrivals import day_requests
 from pipelines.fleet.facts import planted_facts
 from pipelines.fleet.formats import SimulationContext, format_writers
+from pipelines.fleet.formats.billing import BILLING_FORMATS
 from pipelines.fleet.outputs import (
     HEADER,
     registry_document,
@@ -138,16 +139,21 @@ def simulate(
     billing_month: bool = False,
     dcgm_interval_s: int = 30,
     progress: bool = False,
+    billing_format: str = "cur2",
 ) -> Summary:
     """Simulate the fleet in ``spec_path`` and write every output into ``out_dir``.
 
     ``billing_month`` bills every day of the simulated days' months (telemetry and logs stay
     the simulated days): a month-end export beside one day of data, as ``make bench`` runs.
     ``dcgm_interval_s`` is DCGM's sampling interval (30 s, dcgm-exporter's default).
+    ``billing_format`` is the export unitcost.yaml's billing source reads
+    (``formats.billing.BILLING_FORMATS``: cur2, focus-1.2, focus-1.3).
     ``progress`` shows a bar on stderr: each day's requests, then each source's files.
     """
     if 3600 % dcgm_interval_s:
         raise ValueError(f"dcgm_interval_s must divide an hour: {dcgm_interval_s}")
+    if billing_format not in BILLING_FORMATS:
+        raise ValueError(f"billing format {billing_format!r}: one of {', '.join(BILLING_FORMATS)}")
     spec = load_spec(spec_path)
     plan = build_plan(spec, start, days, scale, seed, billing_whole_months=billing_month)
     out = Path(out_dir)
@@ -163,7 +169,9 @@ def simulate(
             bar.set_postfix_str(f"requests {day}")
             _simulate_day(plan, day, out, book)
             bar.update()
-        context = SimulationContext(out=out, plan=plan, dcgm_interval_s=dcgm_interval_s)
+        context = SimulationContext(
+            out=out, plan=plan, dcgm_interval_s=dcgm_interval_s, billing_format=billing_format
+        )
         outputs = []
         for write in writers:
             bar.set_postfix_str(write.__module__.rsplit(".", 1)[-1])  # request_logs, ...

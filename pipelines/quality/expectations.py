@@ -199,11 +199,11 @@ SOURCES: dict[str, SourceRules] = {
         table="raw.engine_metric_samples",
         ts="ts",
         types={c: _duckdb_type(t) for c, t in ENGINE_SCHEMA.items()},
-        not_null=("ts", "host", "metric", "value", "source_file_id"),
+        not_null=("ts", "series_id", "value", "source_file_id"),
         between={"value": (0, None)},
-        # the ingest's series key (telemetry/engine_metrics.py SERIES), sample time included
-        unique=("host", "instance", "namespace", "pod", "model_name", "engine", "metric", "le")
-        + ("ts",),
+        # the ingest's series key (telemetry/engine_metrics.py SERIES: the labels behind
+        # series_id), sample time included
+        unique=("series_id", "ts"),
     ),
 }
 

@@ -58,6 +58,8 @@ def test_dbt_unit_tests_pass_and_docs_generate(small_fleet, tmp_path):
         "preemption_counter_deltas_survive_a_restart",
         "busy_share_is_of_observed_gpu_hours_and_null_when_none_observed",
         "tenants_share_replica_time_one_over_concurrency_per_hour",
+        "unused_reserved_gpu_capacity_is_priced_per_day_in_usd",
+        "a_split_beside_its_origin_is_traced_not_counted_and_a_split_alone_counts",
         "tenants_split_each_hour_by_gpu_time_exactly_else_by_tokens_else_unattributed",
         "onprem_host_day_is_priced_by_component_and_missing_energy_at_fallback_power",
         "prefix_cache_saving_prices_cached_tokens_at_the_days_computed_prefill_token",

@@ -24,6 +24,8 @@ class SimulationContext:
     plan: FleetPlan
     # DCGM's sampling interval (dcgm-exporter's default collection interval is 30 s)
     dcgm_interval_s: int = 30
+    # the billing export unitcost.yaml reads (formats.billing.BILLING_FORMATS)
+    billing_format: str = "cur2"
 
     def truth_day(self, stream: str, day) -> Path:
         """``truth/<stream>/date=YYYY-MM-DD/part-0.parquet`` (stream: timeline or requests)."""

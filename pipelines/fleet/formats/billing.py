@@ -5,8 +5,9 @@ doubles like AWS's), ``billing/focus/unitcost-focus/…`` (gzip CSV, FOCUS 1.2),
 first period a first delivery before its restatement in ``billing/cur2-initial`` and
 ``billing/focus-initial`` (same export names: ingesting it, then the final folder, replaces
 the period and the ledger shows the refund as the delta). ``unitcost.yaml`` points
-``sources.billing`` at CUR 2.0 only: both layouts hold the same account and periods, and two
-sources for one account+period must fail (case 6).
+``sources.billing`` at one of them only (``--billing-format``, CUR 2.0 by default): the
+layouts hold the same account and periods, and two sources for one account+period must fail
+(case 6). A format beyond those two (FOCUS 1.3, ...) is written besides them when chosen.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +35,16 @@ from pipelines.fleet.formats.billing_render import CUR2_EXPORT, FOCUS_EXPORT, wr
 from pipelines.fleet.plan import FleetPlan
 
 BUCKET = "unitcost-simulated"
+
+# ``unitcost simulate --billing-format``: the export unitcost.yaml's billing source reads, as
+# (folder under billing/, the source's ``format:``). CUR 2.0 and FOCUS 1.2 are always written.
+BILLING_FORMATS: dict[str, tuple[str, str]] = {
+    "cur2": ("cur2", "cur2"),
+    "focus-1.2": ("focus", "focus"),
+    "focus-1.3": ("focus-1.3", "focus"),  # the reader detects the version from the columns
+    "cur1": ("cur1", "cur1"),  # legacy CUR (billing_cur1.py), beside CUR 2.0 and FOCUS 1.2
+}
+DEFAULT_BILLING_FORMAT = "cur2"
 
 
 def periods(plan: FleetPlan) -> list[dt.date]:
@@ -164,21 +176,46 @@ def _instance_truth(out: dict, period: str, lines: list[Line]) -> None:
             entry["effective_usd"] = str(entry["effective_usd"])
 
 
+def _write_focus13(plan: FleetPlan, billing_dir: Path) -> dict:
+    return write_exports(plan, billing_dir, formats=("focus-1.3",))
+
+
+def _write_cur1(plan: FleetPlan, billing_dir: Path) -> dict:
+    # imported here: billing_cur1 builds on this module's period and truth helpers
+    from pipelines.fleet.formats.billing_cur1 import PREFIX, write_cur1_export
+
+    return {"rows": {PREFIX: write_cur1_export(plan, billing_dir)["rows"]}}
+
+
+# Writers of the formats not always written: name -> f(plan, billing dir) -> its truth (only
+# its "rows", by folder, are kept).
+EXTRA_WRITERS: dict[str, Callable[[FleetPlan, Path], dict]] = {
+    "focus-1.3": _write_focus13,
+    "cur1": _write_cur1,
+}
+
+
 def write(ctx: SimulationContext) -> WriterOutput:
     # On-prem hosts have no cloud bill (unitcost prices them from unitcost.yaml onprem:)
     cloud = tuple(i for i in ctx.plan.instances if not i.onprem)
     if not cloud:
         return WriterOutput()
-    truth = write_exports(replace(ctx.plan, instances=cloud), ctx.out / "billing")
+    plan = replace(ctx.plan, instances=cloud)
+    truth = write_exports(plan, ctx.out / "billing")
+    if ctx.billing_format in EXTRA_WRITERS:
+        extra = EXTRA_WRITERS[ctx.billing_format](plan, ctx.out / "billing")
+        truth["rows"].update(extra["rows"])
+    folder, fmt = BILLING_FORMATS[ctx.billing_format]
     truth.update(
         account_id="210987654321",
-        source="billing/cur2",
+        source=f"billing/{folder}",
+        billing_format=ctx.billing_format,
         exports={"cur2": CUR2_EXPORT, "focus": FOCUS_EXPORT},
         note="billed/effective per period for the final (restated) delivery; instances: "
         "GPU instance usage lines only (SP negation included, so SP-covered billed is 0); "
         "coverage: each instance on demand or under a commitment (id, term in UTC)",
     )
     return WriterOutput(
-        sources={"billing": {"location": "billing/cur2", "format": "cur2"}},
+        sources={"billing": {"location": f"billing/{folder}", "format": fmt}},
         truth={"billing": truth},
     )

@@ -1,4 +1,5 @@
-"""Render neutral bill lines as CUR 2.0 or FOCUS 1.2 columns and write them (Parquet / CSV.gz)."""
+"""Render neutral bill lines as CUR 2.0 columns (FOCUS: ``billing_focus``) and write them
+(Parquet / CSV.gz)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.fleet.formats.billing_lines import ACCOUNT_ID, REGION, Line, next_month
+from pipelines.fleet.formats.billing_focus import SERVICE, focus_columns
+from pipelines.fleet.formats.billing_lines import ACCOUNT_ID, REGION, Line
 
 CUR2_EXPORT = "unitcost-cur2"
 FOCUS_EXPORT = "unitcost-focus"
@@ -23,19 +25,13 @@ CUR_TYPE = {
     "ri_usage": "DiscountedUsage", "ri_fee": "RIFee", "credit": "Credit", "support": "Fee",
     "tax": "Tax", "refund": "Refund",
 }  # fmt: skip
-FOCUS_CATEGORY = {"sp_fee": "Purchase", "ri_fee": "Purchase", "support": "Purchase",
-                  "credit": "Credit", "refund": "Credit", "tax": "Tax"}  # fmt: skip
-SERVICE = {"AmazonEC2": "Amazon Elastic Compute Cloud", "AWSDataTransfer": "AWS Data Transfer",
-           "ComputeSavingsPlans": "Savings Plans for AWS Compute usage",
-           "AWSSupportBusiness": "AWS Support (Business)"}  # fmt: skip
+# CUR 2.0's map columns and their types (AWS's CUR 2.0 column dictionary)
+MAPS = {
+    "resource_tags": pa.map_(pa.string(), pa.string()),
+    "product": pa.map_(pa.string(), pa.string()),
+    "discount": pa.map_(pa.string(), pa.float64()),
+}
 PARQUET = {"compression": "snappy", "version": "2.6"}
-
-
-COVERED = ("sp_usage", "ri_usage")
-# FOCUS: a row covered by or paying for a commitment names it (CommitmentDiscountId, Type and
-# Category are non-null together); Status ("Used") is for Usage rows only.
-COMMITTED = (*COVERED, "sp_fee", "ri_fee")
-FOCUS_COMMITMENT = {"sp": ("Savings Plan", "Spend"), "ri": ("Reserved Instance", "Usage")}
 
 
 def _arns(lines: list[Line], prefix: str) -> list:
@@ -59,20 +55,6 @@ def _commitment(lines: list[Line], kind: str) -> list:
 
 def _zero(kinds: list[str], kind: str) -> list:
     return [0.0 if k == kind else None for k in kinds]
-
-
-def _focus_commitment(ln: Line, field: int) -> str | None:
-    return FOCUS_COMMITMENT[ln.kind[:2]][field] if ln.kind in COMMITTED else None
-
-
-def _frequency(ln: Line) -> str:
-    if ln.kind in ("sp_fee", "ri_fee"):
-        return "Recurring"
-    return "Usage-Based" if ln.unit else "One-Time"
-
-
-def _sku_details(ln: Line) -> str | None:
-    return json.dumps({"InstanceType": ln.instance_type}) if ln.instance_type else None
 
 
 def _money(value) -> float | None:
@@ -116,53 +98,10 @@ def _cur_columns(lines: list[Line], period: dt.date) -> dict[str, list]:
         "reservation_unused_amortized_upfront_fee_for_billing_period": _zero(kind, "ri_fee"),
         "reservation_unused_recurring_fee": _zero(kind, "ri_fee"),
         "resource_tags": [[("team", "inference")] if ln.instance_type else [] for ln in lines],
-    }  # fmt: skip
-
-
-def _focus_columns(lines: list[Line], period: dt.date) -> dict[str, list]:
-    lines = [ln for ln in lines if ln.kind != "sp_negation"]  # FOCUS has no negation rows
-    covered = [ln.kind in COVERED for ln in lines]
-    billed = [0 if ln.kind in COVERED else ln.billed for ln in lines]
-    iso = "%Y-%m-%dT%H:%M:%SZ"
-    return {
-        "BillingAccountId": [ACCOUNT_ID] * len(lines),
-        "BillingAccountName": ["unitcost-sim"] * len(lines),
-        "BillingAccountType": ["Billing Account"] * len(lines),
-        "BillingCurrency": ["USD"] * len(lines),
-        "BillingPeriodStart": [f"{period:%Y-%m-%d}T00:00:00Z"] * len(lines),
-        "BillingPeriodEnd": [f"{next_month(period):%Y-%m-%d}T00:00:00Z"] * len(lines),
-        "ChargeCategory": [FOCUS_CATEGORY.get(ln.kind, "Usage") for ln in lines],
-        "ChargeClass": ["Correction" if ln.kind == "refund" else None for ln in lines],
-        "ChargeDescription": [f"{ln.kind} {ln.usage_type}" for ln in lines],
-        "ChargeFrequency": [_frequency(ln) for ln in lines],
-        "ChargePeriodStart": [ln.start.strftime(iso) for ln in lines],
-        "ChargePeriodEnd": [ln.end.strftime(iso) for ln in lines],
-        "CommitmentDiscountCategory": [_focus_commitment(ln, 1) for ln in lines],
-        "CommitmentDiscountId": [ln.arn if ln.kind in COMMITTED else None for ln in lines],
-        "CommitmentDiscountStatus": ["Used" if c else None for c in covered],
-        "CommitmentDiscountType": [_focus_commitment(ln, 0) for ln in lines],
-        "ConsumedQuantity": [ln.quantity if ln.unit else None for ln in lines],
-        "ConsumedUnit": [ln.unit or None for ln in lines],
-        "BilledCost": billed,
-        "EffectiveCost": [ln.effective for ln in lines],
-        "ListCost": [ln.list_cost for ln in lines],
-        "ContractedCost": [ln.effective for ln in lines],
-        "InvoiceId": [f"INV-{period:%Y%m}"] * len(lines),
-        "InvoiceIssuerName": ["Amazon Web Services, Inc."] * len(lines),
-        "PricingCategory": ["Committed" if c else "Standard" for c in covered],
-        "PricingQuantity": [ln.quantity for ln in lines],
-        "PricingUnit": [ln.unit or None for ln in lines],
-        "ProviderName": ["AWS"] * len(lines),
-        "PublisherName": ["Amazon Web Services, Inc."] * len(lines),
-        "RegionId": [REGION] * len(lines),
-        "ResourceId": [ln.resource_id for ln in lines],
-        "ServiceCategory": ["Compute"] * len(lines),
-        "ServiceName": [SERVICE[ln.product_code] for ln in lines],
-        "SkuId": [ln.usage_type for ln in lines],
-        "SkuPriceDetails": [_sku_details(ln) for ln in lines],
-        "SubAccountId": [ACCOUNT_ID] * len(lines),
-        "Tags": [json.dumps({"team": "inference"}) if ln.instance_type else None for ln in lines],
-        "x_Operation": ["RunInstances" if ln.instance_type else None for ln in lines],
+        # CUR 2.0's maps: product attributes without a column of their own, and discounts
+        # (EDP, bundled: none here; Savings Plans and reservations have their own columns)
+        "product": [[("product_name", SERVICE[ln.product_code])] for ln in lines],
+        "discount": [[] for _ in lines],
     }  # fmt: skip
 
 
@@ -184,18 +123,19 @@ def write_files(
 ) -> tuple[list[str], list[tuple[str, object]], int]:  # fmt: skip
     """Write the period's files into ``folder``; (file names, (column, type) list, row count)."""
     folder.mkdir(parents=True, exist_ok=True)
-    columns = _cur_columns(lines, period) if fmt == "cur2" else _focus_columns(lines, period)
+    if fmt == "cur2":
+        columns = _cur_columns(lines, period)
+    else:  # focus (1.2) or focus-1.3
+        columns = focus_columns(lines, period, "1.3" if fmt == "focus-1.3" else "1.2")
     export = CUR2_EXPORT if fmt == "cur2" else FOCUS_EXPORT
     n = len(next(iter(columns.values())))
     names, schema = [], []
     for k, lo in enumerate(range(0, max(n, 1), rows_per_file), start=1):
         chunk = {c: v[lo : lo + rows_per_file] for c, v in columns.items()}
         if fmt == "cur2" and cur_format == "parquet":
-            table = pa.table(chunk)
-            table = table.set_column(
-                table.schema.get_field_index("resource_tags"), "resource_tags",
-                pa.array(chunk["resource_tags"], pa.map_(pa.string(), pa.string())),
-            )  # fmt: skip
+            table = pa.table(
+                {c: pa.array(v, MAPS[c]) if c in MAPS else v for c, v in chunk.items()}
+            )
             name = f"{export}-{k:05d}.snappy.parquet"
             pq.write_table(table, folder / name, **PARQUET)
             schema = [(f.name, f.type) for f in table.schema]

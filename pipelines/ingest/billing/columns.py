@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
-FOCUS_VERSIONS = ("1.0", "1.1", "1.2")
+FOCUS_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 MONEY = "DECIMAL(38,12)"
 # ConsumedQuantity carries 15 decimals in real FOCUS data; quantities are not money.
 QUANTITY = "DECIMAL(38,15)"
@@ -56,6 +56,24 @@ LINE_ITEM_COLUMNS: dict[str, str] = {
     "source_file": "VARCHAR",
     "source_line": "BIGINT",
     "delivery_id": "VARCHAR",
+    # FOCUS 1.1+ (capacity reservations, commitment status and quantity), 1.3 (host provider,
+    # provider-calculated split cost allocation, contract commitments), 1.4 (commitment
+    # programme eligibility). Appended, so older warehouses gain them (add_missing_columns);
+    # NULL for CUR and for FOCUS files without them.
+    "host_provider_name": "VARCHAR",
+    "pricing_quantity": QUANTITY,
+    "capacity_reservation_id": "VARCHAR",
+    "capacity_reservation_status": "VARCHAR",
+    "commitment_discount_status": "VARCHAR",
+    "commitment_discount_quantity": QUANTITY,
+    "commitment_discount_unit": "VARCHAR",
+    "allocated_method_id": "VARCHAR",
+    "allocated_method_details_json": "JSON",
+    "allocated_resource_id": "VARCHAR",
+    "allocated_resource_name": "VARCHAR",
+    "allocated_tags_json": "JSON",
+    "contract_applied_json": "JSON",
+    "commitment_program_eligibility_json": "JSON",
 }
 
 
@@ -105,18 +123,33 @@ def cur2_columns() -> frozenset[str]:
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
-def detect_focus_version(columns: set[str]) -> str:
-    """The earliest FOCUS version whose spec has every spec column present.
-
-    FOCUS files do not state their version; a column introduced in 1.1 or 1.2 (e.g.
-    ``ServiceSubcategory``, ``BillingAccountType``) proves at least that version.
-    """
-    known = set().union(*(focus_spec()[v] for v in FOCUS_VERSIONS))
-    present = columns & known
+def _introduced() -> dict[str, str]:
+    """Each spec column's first version."""
+    first: dict[str, str] = {}
     for version in FOCUS_VERSIONS:
-        if present <= set(focus_spec()[version]):
-            return version
-    return FOCUS_VERSIONS[-1]
+        for column in focus_spec()[version]:
+            first.setdefault(column, version)
+    return first
+
+
+def detect_focus_version(columns: set[str]) -> str:
+    """The FOCUS version a file's columns prove.
+
+    FOCUS files do not state their version. A version is possible when no present column was
+    introduced after it (``ServiceSubcategory`` proves 1.1+, ``BillingAccountType`` 1.2+,
+    ``ServiceProviderName`` or ``AllocatedMethodId`` 1.3+, ``CommitmentProgramEligibilityDetails``
+    1.4); the earliest possible version whose Mandatory columns are all present wins. A 1.4
+    file differs from a 1.3 one mostly by what it lacks: 1.4 removed ``ProviderName``
+    (Mandatory in 1.0-1.3), so a file with ``ServiceProviderName`` and without ``ProviderName``
+    is 1.4. When no possible version has all its Mandatory columns, the one missing fewest
+    (the earliest on a tie) is returned and the reader names what is missing.
+    """
+    first = _introduced()
+    order = {v: i for i, v in enumerate(FOCUS_VERSIONS)}
+    newest = max((order[first[c]] for c in columns if c in first), default=0)
+    possible = FOCUS_VERSIONS[newest:]
+    missing = {v: len(set(focus_required(v)) - columns) for v in possible}
+    return min(possible, key=lambda v: (missing[v], order[v]))
 
 
 def focus_required(version: str) -> list[str]:
@@ -128,6 +161,12 @@ def focus_non_nullable(version: str) -> set[str]:
     return {c for c, m in spec.items() if m["feature_level"] == "Mandatory"} & {
         c for c, m in spec.items() if m["allows_nulls"] == "False"
     }
+
+
+# Columns FOCUS replaced by a new one: the reader takes the new one, else the old (a 1.3 file
+# carries both; a 1.4 file only the new). Source: the 1.3 ProviderName page, "Deprecated
+# (version) 1.3 Replaced by ServiceProviderName".
+FOCUS_SUCCESSORS: tuple[Rename, ...] = (Rename("ProviderName", "ServiceProviderName", "1.3"),)
 
 
 def focus_extra(columns: list[str]) -> list[str]:

@@ -12,7 +12,11 @@ from pipelines.ingest.billing.columns import LINE_ITEM_COLUMNS
 from pipelines.ingest.errors import SourceError
 from pipelines.quality.ledger import LedgerRow, write_ingest
 
-PERIOD_COLUMN = {"focus": "BillingPeriodStart", "cur2": "bill_billing_period_start_date"}
+PERIOD_COLUMN = {
+    "focus": "BillingPeriodStart",
+    "cur2": "bill_billing_period_start_date",
+    "cur1": "bill/BillingPeriodStartDate",
+}
 # Identical rows are kept (no stable line item id; case 5) but counted for the ledger.
 _IDENTITY = [
     c

@@ -21,6 +21,14 @@ from pipelines.ingest.billing.files import LINE
 from pipelines.ingest.errors import SourceError
 
 TIME_ZONE_SUFFIX = r"(Z|[+-]\d\d(:?\d\d)?)$"
+# the SQL type of each kind of input column, for a column a file lacks
+ABSENT = {
+    "text": "varchar",
+    "money": MONEY,
+    "quantity": QUANTITY,
+    "time": "timestamptz",
+    "json": "json",
+}
 
 
 @dataclass(frozen=True)
@@ -44,9 +52,11 @@ def quote(name: str) -> str:
 
 
 def _typed(name: str, kind: str, arrow_type: pa.DataType | None) -> tuple[str, str]:
-    """(typed SQL, tz-assumed SQL) for one input column; absent columns are NULL."""
+    """(typed SQL, tz-assumed SQL) for one input column; absent columns are NULL of the
+    column's type, so two files of one delivery, one with the column and one without (a
+    FOCUS 1.3 file beside a 1.4 one), give the same output types."""
     if arrow_type is None:
-        return "NULL", "false"
+        return f"cast(NULL as {ABSENT[kind]})", "false"
     col = f"i.{quote(name)}"
     text = f"nullif(trim(cast({col} as varchar)), '')"
     if kind in ("money", "quantity") and pa.types.is_decimal(arrow_type):

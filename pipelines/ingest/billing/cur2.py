@@ -27,6 +27,8 @@ omits the columns, which are optional here).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import pyarrow as pa
 
@@ -93,76 +95,84 @@ NOT_NULL = {
     "line_item_unblended_cost",
 }
 TYPE = "i.line_item_line_item_type"
-REQUIRED_WHEN = [
-    (column, f"{TYPE} = '{kind}'", f"{kind} row")
-    for column, kind in (
-        ("savings_plan_savings_plan_effective_cost", "SavingsPlanCoveredUsage"),
-        ("reservation_effective_cost", "DiscountedUsage"),
-        ("savings_plan_total_commitment_to_date", "SavingsPlanRecurringFee"),
-        ("savings_plan_used_commitment", "SavingsPlanRecurringFee"),
-    )
-]
+# (input, line item type): the amortization input a row of that type cannot do without
+NEEDED_BY_TYPE = (
+    ("savings_plan_savings_plan_effective_cost", "SavingsPlanCoveredUsage"),
+    ("reservation_effective_cost", "DiscountedUsage"),
+    ("savings_plan_total_commitment_to_date", "SavingsPlanRecurringFee"),
+    ("savings_plan_used_commitment", "SavingsPlanRecurringFee"),
+)
+REQUIRED_WHEN = [(column, f"{TYPE} = '{kind}'", f"{kind} row") for column, kind in NEEDED_BY_TYPE]
 
 USAGE_TYPES = "('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation')"
 CREDIT_TYPES = (
     "('Credit', 'Refund', 'Discount', 'BundledDiscount', 'EdpDiscount', 'PrivateRateDiscount')"
 )
 PURCHASE_TYPES = "('Fee', 'RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee')"
-T = "t.line_item_line_item_type"
-SP_ARN = "t.savings_plan_savings_plan_a_r_n"
-RI_ARN = "t.reservation_reservation_a_r_n"
 ZERO = "cast(0 as decimal(38,12))"
 
-EFFECTIVE = f"""case
-  when {T} = 'SavingsPlanCoveredUsage' then t.savings_plan_savings_plan_effective_cost
-  when {T} = 'SavingsPlanRecurringFee'
-    then t.savings_plan_total_commitment_to_date - t.savings_plan_used_commitment
-  when {T} in ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') then {ZERO}
-  when {T} = 'DiscountedUsage' then t.reservation_effective_cost
-  when {T} = 'RIFee' then
-    coalesce(t.reservation_unused_amortized_upfront_fee_for_billing_period, {ZERO})
-    + coalesce(t.reservation_unused_recurring_fee, {ZERO})
-  when {T} = 'Fee' and t.reservation_reservation_a_r_n is not null then {ZERO}
-  else t.line_item_unblended_cost
-end"""
 
-OUTPUTS = {
-    "billing_account_id": "t.bill_payer_account_id",
-    "sub_account_id": "t.line_item_usage_account_id",
-    "provider_name": "'AWS'",
-    "billing_period": "cast(date_trunc('month', t.bill_billing_period_start_date) as date)",
-    "billing_currency": "t.line_item_currency_code",
-    "charge_period_start": "t.line_item_usage_start_date",
-    "charge_period_end": "t.line_item_usage_end_date",
-    "charge_category": f"""case when {T} in {USAGE_TYPES} then 'Usage' when {T} = 'Tax' then 'Tax'
-      when {T} in {CREDIT_TYPES} then 'Credit' when {T} in {PURCHASE_TYPES} then 'Purchase'
-      else 'Adjustment' end""",
-    "charge_class": f"case when {T} = 'Refund' then 'Correction' end",
-    "charge_frequency": f"""case when {T} in {USAGE_TYPES} then 'Usage-Based'
-      when {T} in ('RIFee', 'SavingsPlanRecurringFee') then 'Recurring' else 'One-Time' end""",
-    "charge_description": "t.line_item_line_item_description",
-    "line_item_type": T,
-    "service_name": "t.line_item_product_code",
-    "sku_or_usage_type": "t.line_item_usage_type",
-    "instance_type": "t.product_instance_type",
-    "resource_id": "t.line_item_resource_id",
-    "region_id": "t.product_region_code",
-    "commitment_discount_id": "coalesce(t.savings_plan_savings_plan_a_r_n, "
-    "t.reservation_reservation_a_r_n)",
-    "commitment_discount_type": f"case when {SP_ARN} is not null then 'Savings Plan' "
-    f"when {RI_ARN} is not null then 'Reserved Instance' end",
-    "commitment_discount_category": f"case when {SP_ARN} is not null then 'Spend' "
-    f"when {RI_ARN} is not null then 'Usage' end",
-    "commitment_discount_end": f"case when {SP_ARN} is not null then t.savings_plan_end_time "
-    f"when {RI_ARN} is not null then t.reservation_end_time end",
-    "invoice_id": "t.bill_invoice_id",
-    "billed_cost": "t.line_item_unblended_cost",
-    "effective_cost": EFFECTIVE,
-    "list_cost": "t.pricing_public_on_demand_cost",
-    "consumed_quantity": "t.line_item_usage_amount",
-    "pricing_unit": "t.pricing_unit",
-    "tags_json": "t.resource_tags",
-}
+def outputs(c: Callable[[str], str] = lambda name: f"t.{name}") -> dict[str, str]:
+    """Output column -> SQL, with ``c(cur2_name)`` the SQL of an input: legacy CUR (``cur1``)
+    holds the same fields under other names and reuses these rules through ``c``."""
+    kind, sp_arn, ri_arn = (
+        c("line_item_line_item_type"),
+        c("savings_plan_savings_plan_a_r_n"),
+        c("reservation_reservation_a_r_n"),
+    )
+    effective = f"""case
+  when {kind} = 'SavingsPlanCoveredUsage' then {c("savings_plan_savings_plan_effective_cost")}
+  when {kind} = 'SavingsPlanRecurringFee'
+    then {c("savings_plan_total_commitment_to_date")} - {c("savings_plan_used_commitment")}
+  when {kind} in ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') then {ZERO}
+  when {kind} = 'DiscountedUsage' then {c("reservation_effective_cost")}
+  when {kind} = 'RIFee' then
+    coalesce({c("reservation_unused_amortized_upfront_fee_for_billing_period")}, {ZERO})
+    + coalesce({c("reservation_unused_recurring_fee")}, {ZERO})
+  when {kind} = 'Fee' and {ri_arn} is not null then {ZERO}
+  else {c("line_item_unblended_cost")}
+end"""
+    return {
+        "billing_account_id": c("bill_payer_account_id"),
+        "sub_account_id": c("line_item_usage_account_id"),
+        "provider_name": "'AWS'",
+        "billing_period": f"cast(date_trunc('month', {c('bill_billing_period_start_date')}) "
+        "as date)",
+        "billing_currency": c("line_item_currency_code"),
+        "charge_period_start": c("line_item_usage_start_date"),
+        "charge_period_end": c("line_item_usage_end_date"),
+        "charge_category": f"""case when {kind} in {USAGE_TYPES} then 'Usage'
+      when {kind} = 'Tax' then 'Tax' when {kind} in {CREDIT_TYPES} then 'Credit'
+      when {kind} in {PURCHASE_TYPES} then 'Purchase' else 'Adjustment' end""",
+        "charge_class": f"case when {kind} = 'Refund' then 'Correction' end",
+        "charge_frequency": f"""case when {kind} in {USAGE_TYPES} then 'Usage-Based'
+      when {kind} in ('RIFee', 'SavingsPlanRecurringFee') then 'Recurring' else 'One-Time' end""",
+        "charge_description": c("line_item_line_item_description"),
+        "line_item_type": kind,
+        "service_name": c("line_item_product_code"),
+        "sku_or_usage_type": c("line_item_usage_type"),
+        "instance_type": c("product_instance_type"),
+        "resource_id": c("line_item_resource_id"),
+        "region_id": c("product_region_code"),
+        "commitment_discount_id": f"coalesce({sp_arn}, {ri_arn})",
+        "commitment_discount_type": f"case when {sp_arn} is not null then 'Savings Plan' "
+        f"when {ri_arn} is not null then 'Reserved Instance' end",
+        "commitment_discount_category": f"case when {sp_arn} is not null then 'Spend' "
+        f"when {ri_arn} is not null then 'Usage' end",
+        "commitment_discount_end": f"case when {sp_arn} is not null "
+        f"then {c('savings_plan_end_time')} "
+        f"when {ri_arn} is not null then {c('reservation_end_time')} end",
+        "invoice_id": c("bill_invoice_id"),
+        "billed_cost": c("line_item_unblended_cost"),
+        "effective_cost": effective,
+        "list_cost": c("pricing_public_on_demand_cost"),
+        "consumed_quantity": c("line_item_usage_amount"),
+        "pricing_unit": c("pricing_unit"),
+        "tags_json": c("resource_tags"),
+    }
+
+
+OUTPUTS = outputs()
 
 # tz_assumed reports these only: they place the charge in hours and days (case 11).
 CHARGE_PERIOD = ("line_item_usage_start_date", "line_item_usage_end_date")

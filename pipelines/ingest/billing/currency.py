@@ -23,7 +23,11 @@ from pipelines.ingest.errors import SourceError
 
 USD = "USD"
 RATE_TYPE = pl.Decimal(20, 10)  # config.py refuses a rate with more digits
-CURRENCY_COLUMN = {"focus": "BillingCurrency", "cur2": "line_item_currency_code"}
+CURRENCY_COLUMN = {
+    "focus": "BillingCurrency",
+    "cur2": "line_item_currency_code",
+    "cur1": "lineItem/CurrencyCode",
+}
 
 Rates = Mapping[str, Sequence[FxRate]]
 

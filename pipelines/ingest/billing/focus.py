@@ -1,4 +1,4 @@
-"""FOCUS 1.0 / 1.1 / 1.2 files (CSV, gzip CSV, Parquet) as billing line items.
+"""FOCUS 1.0 to 1.4 files (CSV, gzip CSV, Parquet) as billing line items.
 
 The version is detected from the columns present (``columns.detect_focus_version``); that
 version's Mandatory columns must all be present (case 14) and its non-nullable ones filled.
@@ -8,7 +8,19 @@ version's Mandatory columns must all be present (case 14) and its non-nullable o
 kept as the provider wrote them; where a file lacks them they are derived from an AWS ARN in
 ``CommitmentDiscountId`` (``columns.commitment_type_sql``). FOCUS 1.0-1.2 carry no end date
 for a commitment, so ``commitment_discount_end`` is NULL (1.3's contract-commitment dataset
-is not read yet).
+is a separate dataset, not read; its per-row link, ``ContractApplied``, is kept as JSON).
+
+What GPU cost needs from the newer versions (docs/billing.md):
+- 1.1+: ``CapacityReservationId`` / ``CapacityReservationStatus`` (Used / Unused: an unused
+  reservation is billed too), ``CommitmentDiscountStatus``, ``CommitmentDiscountQuantity`` /
+  ``CommitmentDiscountUnit``, ``PricingQuantity``.
+- 1.3: ``ServiceProviderName`` replaces ``ProviderName`` (``provider_name`` takes the new one,
+  else the old); ``HostProviderName``; provider-calculated split cost allocation
+  (``AllocatedMethodId``, ``AllocatedMethodDetails``, ``AllocatedResourceId`` / ``Name``,
+  ``AllocatedTags``), kept row for row: staging marks which rows count so a split is never
+  counted with its origin charge; ``ContractApplied`` (JSON).
+- 1.4: ``ProviderName`` gone; ``CommitmentProgramEligibilityDetails`` (JSON: the commitment
+  programmes, capacity reservations included, the usage could be covered by).
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.ingest.billing.columns import (
+    FOCUS_SUCCESSORS,
     commitment_category_sql,
     commitment_type_sql,
     detect_focus_version,
@@ -32,6 +45,8 @@ INPUTS = {
     "BillingAccountId": "text",
     "SubAccountId": "text",
     "ProviderName": "text",
+    "ServiceProviderName": "text",
+    "HostProviderName": "text",
     "BillingPeriodStart": "time",
     "BillingCurrency": "text",
     "ChargePeriodStart": "time",
@@ -53,8 +68,21 @@ INPUTS = {
     "EffectiveCost": "money",
     "ListCost": "money",
     "ConsumedQuantity": "quantity",
+    "PricingQuantity": "quantity",
     "PricingUnit": "text",
     "Tags": "json",
+    "CapacityReservationId": "text",
+    "CapacityReservationStatus": "text",
+    "CommitmentDiscountStatus": "text",
+    "CommitmentDiscountQuantity": "quantity",
+    "CommitmentDiscountUnit": "text",
+    "AllocatedMethodId": "text",
+    "AllocatedMethodDetails": "json",
+    "AllocatedResourceId": "text",
+    "AllocatedResourceName": "text",
+    "AllocatedTags": "json",
+    "ContractApplied": "json",
+    "CommitmentProgramEligibilityDetails": "json",
 }
 
 # FOCUS has no instance-type column: 1.1+ may carry it in SkuPriceDetails; AWS descriptions
@@ -72,7 +100,7 @@ CHARGE_PERIOD = ("ChargePeriodStart", "ChargePeriodEnd")
 OUTPUTS = {
     "billing_account_id": "t.BillingAccountId",
     "sub_account_id": "t.SubAccountId",
-    "provider_name": "t.ProviderName",
+    "provider_name": "coalesce(t.ServiceProviderName, t.ProviderName)",
     "billing_period": "cast(date_trunc('month', t.BillingPeriodStart) as date)",
     "billing_currency": "t.BillingCurrency",
     "charge_period_start": "t.ChargePeriodStart",
@@ -100,6 +128,20 @@ OUTPUTS = {
     "consumed_quantity": "t.ConsumedQuantity",
     "pricing_unit": "t.PricingUnit",
     "tags_json": "t.Tags",
+    "host_provider_name": "t.HostProviderName",
+    "pricing_quantity": "t.PricingQuantity",
+    "capacity_reservation_id": "t.CapacityReservationId",
+    "capacity_reservation_status": "t.CapacityReservationStatus",
+    "commitment_discount_status": "t.CommitmentDiscountStatus",
+    "commitment_discount_quantity": "t.CommitmentDiscountQuantity",
+    "commitment_discount_unit": "t.CommitmentDiscountUnit",
+    "allocated_method_id": "t.AllocatedMethodId",
+    "allocated_method_details_json": "t.AllocatedMethodDetails",
+    "allocated_resource_id": "t.AllocatedResourceId",
+    "allocated_resource_name": "t.AllocatedResourceName",
+    "allocated_tags_json": "t.AllocatedTags",
+    "contract_applied_json": "t.ContractApplied",
+    "commitment_program_eligibility_json": "t.CommitmentProgramEligibilityDetails",
 }
 
 
@@ -110,7 +152,11 @@ def read_focus(con: duckdb.DuckDBPyConnection, table: pa.Table, display: str) ->
     version = detect_focus_version(set(names))
     missing = [c for c in focus_required(version) if c not in names]
     if missing:
-        raise SourceError(display, f"FOCUS {version} required column is missing", column=missing[0])
+        problem = f"FOCUS {version} required column is missing"
+        renamed = [r.old for r in FOCUS_SUCCESSORS if r.new == missing[0] and r.old in names]
+        if renamed:
+            problem += f" ({renamed[0]} was replaced by {missing[0]} in FOCUS 1.3)"
+        raise SourceError(display, problem, column=missing[0])
     mapping = FormatMapping(
         INPUTS,
         OUTPUTS,

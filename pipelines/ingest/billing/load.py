@@ -27,6 +27,7 @@ from pipelines.config import S3Config
 from pipelines.ingest.billing import ledger
 from pipelines.ingest.billing.columns import LINE_ITEM_COLUMNS, line_items_ddl
 from pipelines.ingest.billing.commit import check_periods, commit_delivery
+from pipelines.ingest.billing.cur1 import read_cur1
 from pipelines.ingest.billing.cur2 import read_cur2
 from pipelines.ingest.billing.currency import Rates, check_currencies
 from pipelines.ingest.billing.files import TruncatedFile, read_billing_file
@@ -40,14 +41,14 @@ from pipelines.quality.ledger import ensure_ledger as ensure_ingest_ledger
 from pipelines.warehouse import add_missing_columns, connection_config
 
 log = logging.getLogger(__name__)
-READERS = {"focus": read_focus, "cur2": read_cur2}
+READERS = {"focus": read_focus, "cur2": read_cur2, "cur1": read_cur1}
 
 
 @dataclass(frozen=True)
 class BillingSource:
     name: str  # the unitcost.yaml source name; manifest-less deliveries are recorded under it
     location: str | Path
-    fmt: str  # "focus" or "cur2"
+    fmt: str  # "focus", "cur2" or "cur1" (legacy CUR)
     s3: S3Config | None = None
     fx_rates_usd: Rates = field(default_factory=dict)  # unitcost.yaml billing.fx_rates_usd
 
@@ -297,7 +298,16 @@ def _read_all(
         log.warning("billing: %s", warning)
     if not tables:
         return _empty_items(), warnings
-    return pa.concat_tables(tables, promote_options="permissive"), warnings
+    items = pa.concat_tables(tables, promote_options="permissive")
+    # A line-item column the format does not produce (CUR has no FOCUS 1.3 split-allocation
+    # columns) is there, NULL and typed, so every later step sees the same columns.
+    empty = _empty_items().schema
+    for name in empty.names:
+        if name not in items.column_names:
+            items = items.append_column(
+                empty.field(name), pa.nulls(items.num_rows, empty.field(name).type)
+            )
+    return items, warnings
 
 
 def _rows_by_period_and_file(items: pa.Table) -> dict[dt.date, dict[str, int]]:

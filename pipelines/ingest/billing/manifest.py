@@ -52,6 +52,10 @@ def _period(text: str) -> dt.date:
 def discover(location: str | Path, s3: S3Config | None, fmt: str, source_name: str) -> Discovery:
     """Every delivery under ``location`` (local folder or ``s3://`` prefix), paginated."""
     files = list_files(location, s3)
+    if fmt == "cur1":  # legacy CUR: its own layout and manifest (manifest_cur1.py)
+        from pipelines.ingest.billing.manifest_cur1 import discover_cur1
+
+        return discover_cur1(files, s3, source_name)
     manifests = [f for f in files if MANIFEST.match(f.relative_path)]
     if not manifests:
         if fmt == "cur2" and any(DATA.match(f.relative_path) for f in files):

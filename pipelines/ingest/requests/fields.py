@@ -11,12 +11,18 @@ Mapping to ``raw.inference_requests`` (``schema.RAW_REQUESTS``), per format:
   request_id ← ``id``; model_name ← ``model``; host, pod, namespace ← same names (host
   else the host of ``api_base``); server ← host:port of ``api_base`` (the engine server that
   served it, when the gateway logs its upstream);
-  arrival_ts ← ``arrival_time``, else ``created`` (epoch s); first_token_ts ←
-  ``first_token_time``, else arrival + ``ttft_ms``; finish_ts ← ``finish_time``, else
+  arrival_ts ← ``arrival_time``, else ``created`` (epoch s), else ``created_at``; first_token_ts
+  ← ``first_token_time``, else arrival + ``ttft_ms``; finish_ts ← ``finish_time``, else
   arrival + ``e2e_ms``; input/output_tokens ← ``usage.prompt_tokens`` /
-  ``usage.completion_tokens``; cached_tokens ← ``usage.prompt_tokens_details.cached_tokens``;
-  status ← ``status_code`` (2xx ok, else error), else ``status`` text; user_hash ← ``user``.
-* ``litellm`` (``LiteLLM_SpendLogs`` rows as JSON lines): request_id ← ``request_id``;
+  ``usage.completion_tokens``, else the Responses API's ``usage.input_tokens`` /
+  ``usage.output_tokens``; cached_tokens ← ``usage.prompt_tokens_details.cached_tokens``, else
+  ``usage.input_tokens_details.cached_tokens``; status ← ``status_code`` (2xx ok, else
+  error), else ``status`` text; user_hash ← ``user``. So a logged Chat Completions or Responses
+  body (OpenAI, OpenRouter) is a line of this format. Reasoning tokens are part of the output
+  tokens in both APIs (``*_tokens_details.reasoning_tokens`` is a breakdown) and are counted
+  there; a provider's billed ``usage.cost`` is not read (an API bill, not a GPU's).
+* ``litellm`` (``LiteLLM_SpendLogs`` rows, or its ``StandardLoggingPayload``, as JSON lines):
+  request_id ← ``request_id``, else the payload's ``id``;
   model_name ← ``model_group``, else ``model``; host ← the host of ``api_base``; server ←
   its host:port; arrival,
   first token, finish ← ``startTime``, ``completionStartTime``, ``endTime``; tokens ←
@@ -73,6 +79,11 @@ VLLM_JSONL = (
     _f("prompt_tokens", "usage.prompt_tokens", INT),
     _f("completion_tokens", "usage.completion_tokens", INT),
     _f("cached_tokens", "usage.prompt_tokens_details.cached_tokens", INT),
+    # The Responses API's names for the same (OpenAI /v1/responses, OpenRouter).
+    _f("created_at", "created_at", INT),
+    _f("api_input_tokens", "usage.input_tokens", INT),
+    _f("api_output_tokens", "usage.output_tokens", INT),
+    _f("api_cached_tokens", "usage.input_tokens_details.cached_tokens", INT),
     _f("status_code", "status_code", INT),
     _f("status", "status"),
     _f("user", "user"),
@@ -84,6 +95,7 @@ VLLM_JSONL = (
 
 LITELLM = (
     _f("id", "request_id"),
+    _f("payload_id", "id"),  # a StandardLoggingPayload's request id
     _f("model_group", "model_group"),
     _f("model", "model"),
     _f("arrival_time", "startTime", TS),

@@ -24,7 +24,7 @@ import duckdb
 
 from pipelines.ingest.errors import SourceError
 
-_OK = ["ok", "success", "succeeded"]
+_OK = ["ok", "success", "succeeded", "completed"]  # completed: the Responses API
 _ERROR = ["error", "failure", "failed"]
 EPOCH_US = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}  # µs per unit
 _UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
@@ -79,8 +79,10 @@ def _bad_ts(paths: dict[str, str]) -> tuple[str, dict]:
 def vllm_jsonl(flat: str, epoch_unit: str | None, trace=None, tenant=_NO_TENANT):
     del trace
     unit = epoch_unit or "s"
-    # ``created`` is used where no ``arrival_time`` is logged; only those values must be times.
-    created_us = '"created" // 1000' if unit == "ns" else '"created" * $created_us'
+    # ``created`` (Chat Completions; ``created_at`` in the Responses API) is used where no
+    # ``arrival_time`` is logged; only those values must be times.
+    created = 'coalesce("created", "created_at")'
+    created_us = f"{created} // 1000" if unit == "ns" else f"{created} * $created_us"
     bad, params = _bad_ts({c: c for c in ("arrival_time", "first_token_time", "finish_time")})
     sql = f"""
         select source_line, invalid_utf8, _container, id as request_id, model as model_name,
@@ -88,12 +90,15 @@ def vllm_jsonl(flat: str, epoch_unit: str | None, trace=None, tenant=_NO_TENANT)
             namespace, arrival_ts,
             coalesce(first_token_time_ts, {_after("arrival_ts", "ttft_ms")}) as first_token_ts,
             coalesce(finish_time_ts, {_after("arrival_ts", "e2e_ms")}) as finish_ts,
-            prompt_tokens as input_tokens, completion_tokens as output_tokens, cached_tokens,
+            coalesce(prompt_tokens, api_input_tokens) as input_tokens,
+            coalesce(completion_tokens, api_output_tokens) as output_tokens,
+            coalesce(cached_tokens, api_cached_tokens) as cached_tokens,
             case when status_code between 200 and 299 then 'ok'
                 when status_code is not null then 'error' else {_status_text("status")} end
                 as status,
             "user", {tenant} as _tenant_raw, {bad} as _bad_column,
-            case when arrival_time_ts is null and not arrival_time__bad then created end as _epoch
+            case when arrival_time_ts is null and not arrival_time__bad then {created} end
+                as _epoch
         from (
             select *, coalesce(arrival_time_ts, try(make_timestamp({created_us})::timestamptz))
                 as arrival_ts, {_API}
@@ -109,7 +114,8 @@ def litellm(flat: str, epoch_unit: str | None, trace=None, tenant=_NO_TENANT):
     times = {"arrival_time": "startTime", "first_token_time": "completionStartTime"}
     bad, params = _bad_ts({**times, "finish_time": "endTime"})
     sql = f"""
-        select source_line, invalid_utf8, _container, id as request_id,
+        select source_line, invalid_utf8, _container,
+            coalesce(id, payload_id) as request_id,
             coalesce(nullif(model_group, ''), model) as model_name, {_API_HOST} as host,
             null::varchar as pod, {_API_SERVER} as server, null::varchar as namespace,
             arrival_time_ts as arrival_ts, first_token_time_ts as first_token_ts,

@@ -16,7 +16,13 @@ import polars as pl
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipelines.ingest.errors import SourceError
-from pipelines.ingest.telemetry.fields import LABELS, LONG_SCHEMA
+from pipelines.ingest.telemetry.fields import (
+    BUCKET_SUFFIX,
+    ENGINE_PREFIX,
+    ENGINE_SERIES_LABELS,
+    LABELS,
+    LONG_SCHEMA,
+)
 
 # The capture time a scraper puts in its file names; a naming convention, not exposition.
 _NAME_TS = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})T(\d{2})[-:]?(\d{2})[-:]?(\d{2})Z")
@@ -55,6 +61,15 @@ def _label_columns(labels: dict[str, str]) -> dict[str, str | None]:
     return out
 
 
+def _metric(name: str, labels: dict[str, str]) -> str:
+    """The sample's name; a vLLM series also keeps its ``ENGINE_SERIES_LABELS`` (a bucket
+    series keeps its bare name: buckets are recognised, and not stored, by their suffix)."""
+    if not name.startswith(ENGINE_PREFIX) or name.endswith(BUCKET_SUFFIX):
+        return name
+    extra = [f'{k}="{labels[k]}"' for k in ENGINE_SERIES_LABELS if labels.get(k)]
+    return f"{name}{{{','.join(extra)}}}" if extra else name
+
+
 def parse_exposition(text: str, name: str, scrape_ts: dt.datetime | None = None) -> pl.DataFrame:
     """Every sample in ``text`` as a row of the long frame (``fields.LONG_SCHEMA``).
 
@@ -84,7 +99,7 @@ def parse_exposition(text: str, name: str, scrape_ts: dt.datetime | None = None)
         rows["source_file"].append(name)
         rows["source_line"].append(line)
         rows["ts"].append(ts)
-        rows["metric"].append(sample.name)
+        rows["metric"].append(_metric(sample.name, sample.labels))
         rows["value"].append(float(sample.value))
         for column, value in _label_columns(sample.labels).items():
             rows[column].append(value)

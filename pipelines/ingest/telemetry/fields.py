@@ -106,6 +106,15 @@ LABELS: dict[str, tuple[str, ...]] = {
 }
 LABEL_NAMES = {label for names in LABELS.values() for label in names}
 
+# The exporter's own pod. Scraped through Kubernetes service discovery (with honor_labels), a
+# GPU that dcgm-exporter maps to no pod keeps the scrape target's pod/namespace/container:
+# dcgm-exporter's own (NVIDIA/aicr's 16-H100 query results: idle GPUs in `gpu-operator`,
+# pod `nvidia-dcgm-exporter-wqqqn`). That names no workload, so the GPU is stored without one.
+# The GPU operator's DaemonSet and container are `nvidia-dcgm-exporter`; the Helm chart's
+# pods are `<release>-dcgm-exporter-<suffix>` (or `dcgm-exporter-<suffix>`).
+EXPORTER_POD = r"(^|-)dcgm-exporter-[a-z0-9]+$"
+EXPORTER_CONTAINER = r"^(nvidia-)?dcgm-exporter$"
+
 KEY_SCHEMA = {
     "ts": pl.Datetime("us", "UTC"),
     "host": pl.String,
@@ -151,8 +160,10 @@ ENGINE_RENAMES = {
     "gpu_prefix_cache_queries_total": "prefix_cache_queries_total",
     "gpu_prefix_cache_hits_total": "prefix_cache_hits_total",
 }
-ENGINE_SCHEMA = {
-    "ts": pl.Datetime("us", "UTC"),
+# A vLLM series: its labels and metric, stored once in ``raw.engine_series`` (a day of 1,024
+# GPUs holds ~10 k series but ~14 M samples); a sample carries the series' id.
+ENGINE_SERIES_SCHEMA = {
+    "series_id": pl.Int64,  # engine_metrics.SERIES_ID: a hash of the labels below
     "host": pl.String,
     "namespace": pl.String,
     "pod": pl.String,
@@ -161,11 +172,27 @@ ENGINE_SCHEMA = {
     "engine": pl.String,
     "metric": pl.String,  # without the "vllm:" prefix; histograms keep _sum and _count only
     "le": pl.Float64,  # a bucket bound; NULL on every stored series (buckets are not stored)
+}
+ENGINE_SCHEMA = {
+    "ts": pl.Datetime("us", "UTC"),
+    "series_id": pl.Int64,  # raw.engine_series
     "value": pl.Float64,
     "source_file_id": pl.Int64,
     "source_line": pl.Int64,
 }
+# A sample with its series' labels, as raw.engine_metric_samples held it before the series
+# table (and as the staging model and ``load.read_day`` still present it).
+ENGINE_SAMPLE_COLUMNS = ["ts", *[c for c in ENGINE_SERIES_SCHEMA if c != "series_id"]]
+ENGINE_SAMPLE_COLUMNS += ["value", "source_file_id", "source_line"]
 ENGINE_PREFIX = "vllm:"
+# vLLM labels that tell apart series of one family on one server (vLLM V1:
+# request_success_total{finished_reason}, prompt_tokens_by_source_total{source},
+# engine_sleep_state{sleep_state}; spec-decode per-position counters). The engine table keys
+# series by the LABELS columns only, so the exposition reader writes these into the metric
+# name, Prometheus-style (`request_success_total{finished_reason="stop"}`); without it the
+# series of a family collide as conflicting duplicates and are quarantined (a busy V1 server
+# loses ~5 of its ~400 samples a scrape that way, past the day's 1 % threshold).
+ENGINE_SERIES_LABELS = ("finished_reason", "source", "sleep_state", "position")
 # A histogram's per-bucket series: no dbt model reads them (int_engine__hourly takes the
 # _sum/_count deltas) and they are ~70 % of vLLM's samples, so they count as not_used.
 BUCKET_SUFFIX = "_bucket"

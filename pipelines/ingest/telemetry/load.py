@@ -26,6 +26,7 @@ from pipelines.ingest.telemetry import day_tables, engine_metrics, samples, scra
 from pipelines.ingest.telemetry.counts import SampleCounts
 from pipelines.ingest.telemetry.day_counts import count_long, count_wide
 from pipelines.ingest.telemetry.exposition import time_from_name
+from pipelines.ingest.telemetry.fields import ENGINE_SAMPLE_COLUMNS
 from pipelines.ingest.telemetry.sources import LONG_COLUMNS, WIDE_COLUMNS, DayFile, ParquetReads
 from pipelines.ingest.telemetry.tables import SOURCE, clear_day, ensure_tables, store_quarantine
 from pipelines.ingest.telemetry.threshold import check_threshold
@@ -173,9 +174,11 @@ def read_day(files: list[SourceFile], day: dt.date, s3: S3Config | None = None) 
             "select * from raw.dcgm_samples "
             "order by host, gpu_index, gpu_uuid, gpu_instance_id, ts nulls last"
         ).pl()
+        # Each sample with its series' labels, as stored before the series table.
         engine = con.execute(
-            "select e.* from raw.engine_metric_samples e join raw.source_files s "
-            "using (source_file_id) order by s.uri, e.source_line"
+            f"select {', '.join(ENGINE_SAMPLE_COLUMNS)} from raw.engine_metric_samples "
+            "join raw.engine_series using (series_id) join raw.source_files s "
+            "using (source_file_id) order by s.uri, source_line"
         ).pl()
         quarantine = con.execute(
             "select source_file, line, column_name, reason from raw.quarantine_telemetry "

@@ -10,6 +10,9 @@ names the file of its first sample in (file, line) order and its smallest line.
 (``costmodel.gpus.resolve_gpu_name``): an exact match up to case and whitespace, else
 ``'unknown'`` with the raw name kept in ``gpu_model_name`` (RELIABILITY.md case 19; the
 telemetry asset's WARN check lists them).
+
+``namespace``/``pod``/``container`` are the workload dcgm-exporter maps to the GPU; labels
+that name the exporter's own pod (a scrape target's labels on an idle GPU) are stored as NULL.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from pipelines.costmodel.gpus import resolve_gpu_name
 from pipelines.ingest.telemetry import day_tables
 from pipelines.ingest.telemetry.counts import SampleCounts
 from pipelines.ingest.telemetry.dedupe import Duplicates, resolve
-from pipelines.ingest.telemetry.fields import DCGM_SCHEMA, FIELD_BY_COLUMN, FIELD_COLUMNS
+from pipelines.ingest.telemetry.fields import (
+    DCGM_SCHEMA,
+    EXPORTER_CONTAINER,
+    EXPORTER_POD,
+    FIELD_BY_COLUMN,
+    FIELD_COLUMNS,
+)
 from pipelines.ingest.telemetry.samples import KEY, LABEL_COLUMNS, checked_rows
 from pipelines.ingest.telemetry.sql import literal, run
 
@@ -136,7 +145,7 @@ def insert_dcgm(con: duckdb.DuckDBPyConnection, rows: str, models: set[str], par
             value = f"cast(round_even({value}, 0) as bigint)"
         values.append(value)
     labels = ["r.gpu_model_name", "coalesce(t.gpu_type, 'unknown')", "r.gpu_instance_profile"]
-    labels += ["r.namespace", "r.pod", "r.container"]
+    labels += [f"case when not {_exporter_pod()} then r.{c} end" for c in WORKLOAD_LABELS]
     keys = ["r.ts", "r.host", "r.gpu_index", "r.gpu_uuid", "r.gpu_instance_id"]
     select = [*keys, *labels, *values, "f.source_file_id", "r.line"]
     inserted = run(
@@ -147,6 +156,17 @@ def insert_dcgm(con: duckdb.DuckDBPyConnection, rows: str, models: set[str], par
         params,
     ).fetchone()
     return int(inserted[0])
+
+
+WORKLOAD_LABELS = ("namespace", "pod", "container")
+
+
+def _exporter_pod() -> str:
+    """SQL: the row's pod labels name dcgm-exporter's own pod (``fields.EXPORTER_POD``), not
+    a workload; false when there are none."""
+    pod = f"coalesce(regexp_matches(r.pod, {literal(EXPORTER_POD)}), false)"
+    container = f"coalesce(regexp_matches(r.container, {literal(EXPORTER_CONTAINER)}), false)"
+    return f"({pod} or {container})"
 
 
 def _gpu_types(con: duckdb.DuckDBPyConnection, models: set[str]) -> None:

@@ -14,9 +14,13 @@ def test_allow_list_reads_nested_usage_and_never_a_text_field():
     columns = duckdb_columns(VLLM_JSONL)
     assert columns["usage"] == (
         'STRUCT("prompt_tokens" BIGINT, "completion_tokens" BIGINT, '
-        '"prompt_tokens_details" STRUCT("cached_tokens" BIGINT))'
+        '"prompt_tokens_details" STRUCT("cached_tokens" BIGINT), '
+        # the Responses API's names (OpenAI /v1/responses, OpenRouter)
+        '"input_tokens" BIGINT, "output_tokens" BIGINT, '
+        '"input_tokens_details" STRUCT("cached_tokens" BIGINT))'
     )
     assert not {"messages", "prompt", "choices", "response", "error"} & set(columns)
+    assert not {"output", "instructions", "input"} & set(columns)  # Responses API text
 
 
 def test_clean_gzip_file_takes_the_fast_path_with_line_numbers(tmp_path):
