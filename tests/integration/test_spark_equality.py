@@ -42,6 +42,7 @@ SPARK_MARTS = [
     "fct_prefix_cache_daily",
     "fct_recommendations",
     "fct_saturation_hourly",
+    "fct_reserved_capacity_daily",  # empty on these fleets (no capacity reservations): builds
 ]
 
 DOUBLE_RELATIVE_TOLERANCE = 1e-9
