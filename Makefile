@@ -102,6 +102,7 @@ BENCH_SPARK_SCALE ?= 32
 BENCH_SPARK_ENGINE ?= spark
 
 bench-spark: setup
+	$(UV) sync --frozen --compile-bytecode --group spark --python $(PYTHON)
 	$(BIN)/unitcost bench-spark --days $(BENCH_SPARK_DAYS) --scale $(BENCH_SPARK_SCALE) \
 		--start $(BENCH_DAY) --engine $(BENCH_SPARK_ENGINE) \
 		--out var/bench-spark/d$(BENCH_SPARK_DAYS)-s$(BENCH_SPARK_SCALE)
