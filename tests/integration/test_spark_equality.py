@@ -42,8 +42,12 @@ SPARK_MARTS = [
     "fct_prefix_cache_daily",
     "fct_recommendations",
     "fct_saturation_hourly",
-    "fct_reserved_capacity_daily",  # empty on these fleets (no capacity reservations): builds
+    "fct_reserved_capacity_daily",
 ]
+# No simulated fleet holds a capacity reservation (FOCUS 1.3 lines: tests/integration/
+# test_focus13_run.py on DuckDB), so on Spark this mart is checked to build with DuckDB's
+# columns, empty on both, its values not compared.
+EMPTY_ON_THESE_FLEETS = {"fct_reserved_capacity_daily"}
 
 DOUBLE_RELATIVE_TOLERANCE = 1e-9
 
@@ -196,6 +200,9 @@ def test_spark_mart_equals_duckdb_row_for_row(built, mart):
 
     duck = _rows(con, f"marts.{mart}", columns)
     spark = _rows(con, spark_relation, columns)
+    if mart in EMPTY_ON_THESE_FLEETS:
+        assert len(spark) == len(duck) == 0
+        return
     assert len(spark) == len(duck) > 0
     problems = [
         f"row {i} {column}: {problem}"
