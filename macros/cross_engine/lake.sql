@@ -27,8 +27,19 @@
         {%- endif -%}
         {%- set lake_root = lake_root.rstrip('/') -%}
         {% do run_query('create schema if not exists raw') %}
+        {#- only the sources the selected nodes read: the recommendation engine's tables
+            reach the lake after the first pass (which excludes tag:recommend), and Spark
+            cannot register a table over a folder that does not exist yet -#}
+        {%- set needed = [] -%}
+        {%- for uid in selected_resources -%}
+            {%- for dep in graph.nodes.get(uid, {}).get('depends_on', {}).get('nodes', []) -%}
+                {%- if dep.startswith('source.') and dep not in needed -%}
+                    {%- do needed.append(dep) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endfor -%}
         {%- for source in graph.sources.values() | sort(attribute='unique_id') -%}
-            {%- if source.schema == 'raw' -%}
+            {%- if source.schema == 'raw' and source.unique_id in needed -%}
                 {% do run_query(
                     'create table if not exists raw.`' ~ source.identifier ~ '` using parquet'
                     ~ " options (recursiveFileLookup 'true')"
