@@ -17,18 +17,39 @@ import pytest
 
 ROOT = Path(__file__).parents[3]
 TEST_SQL = ROOT / "data-tests" / "assert_cost_allocation_conserves_billing.sql"
-MACROS = ROOT / "macros" / "allocation.sql"
+MACROS = [
+    ROOT / "macros" / "allocation.sql",
+    *sorted((ROOT / "macros" / "cross_engine").glob("*.sql")),
+]
+
+
+class _DuckDBAdapter:
+    """dbt's ``adapter.dispatch`` for DuckDB: ``duckdb__<name>``, else ``default__<name>``."""
+
+    def __init__(self):
+        self.macros = None
+
+    def dispatch(self, name: str, package: str | None = None):
+        return getattr(self.macros, f"duckdb__{name}", None) or getattr(
+            self.macros, f"default__{name}"
+        )
 
 
 def _render(window_start: str, window_end: str) -> str:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    template = env.from_string(MACROS.read_text() + TEST_SQL.read_text())
-    return template.render(
-        config=lambda **_: "",
-        ref=lambda name: f'"{name}"',
-        window_start=lambda: f"DATE '{window_start}'",
-        window_end=lambda: f"DATE '{window_end}'",
-    )
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
+    adapter = _DuckDBAdapter()
+    context = {
+        "config": lambda **_: "",
+        "ref": lambda name: f'"{name}"',
+        "window_start": lambda: f"DATE '{window_start}'",
+        "window_end": lambda: f"DATE '{window_end}'",
+        "adapter": adapter,
+        "return": lambda value: value,  # dbt's return(): here the macro's output
+    }
+    adapter.macros = env.from_string("".join(p.read_text() for p in MACROS)).make_module(context)
+    macros = {name: getattr(adapter.macros, name) for name in adapter.macros.__dict__
+              if not name.startswith("_")}  # fmt: skip
+    return env.from_string(TEST_SQL.read_text()).render(**context, **macros)
 
 
 @pytest.fixture
