@@ -81,6 +81,13 @@ class TenantConfig(StrictModel):
         return value
 
 
+def local_or_s3(key: str, value: str) -> str:
+    """A location is a local path or an ``s3://`` URI, nothing else."""
+    if "://" in value and not value.startswith("s3://"):
+        raise ValueError(f"{key} {value!r} must be a local path or an s3:// URI")
+    return value
+
+
 class SourceConfig(StrictModel):
     location: Annotated[str, Field(min_length=1)]
     format: (
@@ -125,9 +132,7 @@ class SourceConfig(StrictModel):
     @field_validator("location")
     @classmethod
     def _local_or_s3(cls, value: str) -> str:
-        if "://" in value and not value.startswith("s3://"):
-            raise ValueError(f"location {value!r} must be a local path or an s3:// URI")
-        return value
+        return local_or_s3("location", value)
 
 
 class S3Config(StrictModel):
@@ -147,9 +152,7 @@ class LakeConfig(StrictModel):
     @field_validator("root")
     @classmethod
     def _local_or_s3(cls, value: str) -> str:
-        if "://" in value and not value.startswith("s3://"):
-            raise ValueError(f"root {value!r} must be a local path or an s3:// URI")
-        return value
+        return local_or_s3("root", value)
 
 
 # The dbt target (profiles.yml) each engine runs the models on; UNITCOST_DBT_TARGET, if set,

@@ -19,21 +19,28 @@ LAKE_RECOMMEND_KEY = dg.AssetKey(["lake", "recommend_tables"])
 
 # A multi-asset of one, as the ingest assets: the same single-run backfill policy (one export
 # over a run's whole window) without @asset's beta warning for it.
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            LAKE_KEY,
-            deps=[dg.AssetKey(["raw", t.name]) for t in LAKE_TABLES],
-            description="The raw tables dbt reads as Parquet, hive-partitioned by UTC day "
-            "(lake.root).",
-            group_name="lake",
-            kinds={"duckdb", "parquet"},
-            owners=["team:unitcost"],
-        )
-    ],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb",
+def _lake_asset(key: dg.AssetKey, tables, description: str):
+    return dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                key,
+                deps=[dg.AssetKey(["raw", t.name]) for t in tables],
+                description=description,
+                group_name="lake",
+                kinds={"duckdb", "parquet"},
+                owners=["team:unitcost"],
+            )
+        ],
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="duckdb",
+    )
+
+
+@_lake_asset(
+    LAKE_KEY,
+    LAKE_TABLES,
+    "The raw tables dbt reads as Parquet, hive-partitioned by UTC day (lake.root).",
 )
 def lake_raw_tables(
     context: dg.AssetExecutionContext, unitcost: UnitcostConfigResource, duckdb: WarehouseResource
@@ -48,20 +55,10 @@ def lake_raw_tables(
     return _result(settings.lake_root, result, days=len(days))
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            LAKE_RECOMMEND_KEY,
-            deps=[dg.AssetKey(["raw", t.name]) for t in RECOMMEND_TABLES],
-            description="The recommendation engine's raw tables as Parquet (lake.root), whole.",
-            group_name="lake",
-            kinds={"duckdb", "parquet"},
-            owners=["team:unitcost"],
-        )
-    ],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb",
+@_lake_asset(
+    LAKE_RECOMMEND_KEY,
+    RECOMMEND_TABLES,
+    "The recommendation engine's raw tables as Parquet (lake.root), whole.",
 )
 def lake_recommend_tables(
     context: dg.AssetExecutionContext, unitcost: UnitcostConfigResource, duckdb: WarehouseResource
