@@ -19,6 +19,11 @@ Daily models receive the partition window (half-open) in dbt's environment,
 environment leaves dbt's kept parse (pipelines/dbt_project.py) valid for every window. They
 delete-then-insert exactly that window, so re-running a partition gives identical tables.
 
+With ``engine: spark`` dbt builds on Spark, writing its tables as Parquet under the lake; once a
+pass has ended, the tables it built become DuckDB views over those files
+(``pipelines/lake/spark_tables.py``), so the steps after it read Spark's marts by their usual
+names. With DuckDB (the default) nothing more happens.
+
 Each invocation's target folder is moved to ``target/latest/<asset>`` when dbt ends
 (``retire_target``), so runs do not pile up folders in ``target/``.
 """
@@ -32,8 +37,12 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from pipelines.assets.lake import LAKE_KEY, LAKE_RECOMMEND_KEY
 from pipelines.dbt_project import dbt_project, retire_target
 from pipelines.dbt_resource import UnitcostDbtCliResource
+from pipelines.lake.paths import is_s3
+from pipelines.lake.s3 import prepare_s3
+from pipelines.lake.spark_tables import built_tables, create_views
 from pipelines.lake.tables import LAKE_TABLES, RECOMMEND_TABLES
 from pipelines.partitions import daily_partitions
+from pipelines.resources import UnitcostConfigResource, WarehouseResource
 
 DAILY_TAG, RECOMMEND_TAG = "daily", "recommend"
 # The Parquet lake's asset (pipelines/assets/lake.py): a model reading a table it exports runs
@@ -109,12 +118,24 @@ translator = UnitcostDbtTranslator()
 def _build(
     context: dg.AssetExecutionContext,
     dbt: UnitcostDbtCliResource,
+    unitcost: UnitcostConfigResource,
+    duckdb: WarehouseResource,
     env: Mapping[str, str] | None = None,
 ):
-    """``dbt build`` streamed as Dagster events; its target folder retired afterwards."""
+    """``dbt build`` streamed as Dagster events; on Spark, DuckDB views over what it built;
+    its target folder retired afterwards."""
     invocation = dbt.cli(["build"], context=context, env=env)
     try:
         yield from invocation.stream()
+        settings = unitcost.settings()
+        if settings.engine == "spark":
+            # dbt has exited: its run_results.json and manifest.json are complete
+            tables = built_tables(invocation.target_path)
+            with duckdb.get_connection() as con:
+                if settings.lake_root is not None and is_s3(settings.lake_root):
+                    prepare_s3(con, str(settings.lake_root), settings.s3)
+                views = create_views(con, tables)
+            context.log.info(f"DuckDB views over Spark's tables: {', '.join(views)}")
     finally:
         # Only once dbt has exited: moving the folder under a live dbt would break it.
         if invocation.process.poll() is not None:
@@ -130,8 +151,13 @@ def _build(
     name="dbt_models",
     pool="duckdb",
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: UnitcostDbtCliResource):
-    yield from _build(context, dbt, _window_env(context))
+def dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: UnitcostDbtCliResource,
+    unitcost: UnitcostConfigResource,
+    duckdb: WarehouseResource,
+):
+    yield from _build(context, dbt, unitcost, duckdb, _window_env(context))
 
 
 @dbt_assets(
@@ -142,5 +168,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: UnitcostDbtCliResource):
     name="dbt_recommend_models",
     pool="duckdb",
 )
-def dbt_recommend_models(context: dg.AssetExecutionContext, dbt: UnitcostDbtCliResource):
-    yield from _build(context, dbt, _window_env(context))
+def dbt_recommend_models(
+    context: dg.AssetExecutionContext,
+    dbt: UnitcostDbtCliResource,
+    unitcost: UnitcostConfigResource,
+    duckdb: WarehouseResource,
+):
+    yield from _build(context, dbt, unitcost, duckdb, _window_env(context))

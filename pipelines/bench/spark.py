@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +28,9 @@ import yaml
 from pipelines.bench.run import RunBench, format_result, run_bench
 
 LAKE_CONFIG = "unitcost.lake.yaml"
+# The local Spark session's metastore and files (profiles.yml, UNITCOST_SPARK_HOME), per fleet:
+# a metastore kept from an earlier bench would turn the first build into incremental runs.
+SPARK_HOME = "spark-home"
 PARAMS_FILE = "bench_spark_params.json"
 
 
@@ -74,7 +78,8 @@ def write_lake_config(fleet: Path, lake_root: str | None, engine: str) -> Path:
 
 
 def fresh_start(fleet: Path, config: Path) -> None:
-    """Each bench starts from an empty warehouse and an empty local lake."""
+    """Each bench starts from an empty warehouse, an empty local lake and a new Spark
+    session home (``fleet/spark-home``, unless UNITCOST_SPARK_HOME names another)."""
     from pipelines.config import load_settings
     from pipelines.warehouse import analytics_path
 
@@ -83,6 +88,7 @@ def fresh_start(fleet: Path, config: Path) -> None:
         path.unlink(missing_ok=True)
     if isinstance(settings.lake_root, Path) and settings.lake_root.is_dir():
         shutil.rmtree(settings.lake_root)
+    shutil.rmtree(fleet / SPARK_HOME, ignore_errors=True)
 
 
 def lake_size(config: Path) -> tuple[int, int] | None:
@@ -99,11 +105,15 @@ def lake_size(config: Path) -> tuple[int, int] | None:
 def bench_spark(
     out: Path, params: FleetParams, engine: str, lake_root: str | None, echo: bool = False
 ) -> tuple[RunBench, tuple[int, int] | None]:
+    from pipelines.config import exported
+
     fleet = ensure_fleet(out, params, progress=True)
     config = write_lake_config(fleet, lake_root, engine)
     fresh_start(fleet, config)
     start = dt.date.fromisoformat(params.start)
-    result = run_bench(config, start, start + dt.timedelta(days=params.days), echo=echo)
+    home = {"UNITCOST_SPARK_HOME": os.environ.get("UNITCOST_SPARK_HOME") or str(fleet / SPARK_HOME)}
+    with exported(home):  # the run is a child process: it inherits the environment
+        result = run_bench(config, start, start + dt.timedelta(days=params.days), echo=echo)
     return result, lake_size(config)
 
 
