@@ -1,29 +1,35 @@
-"""The same dbt models on Spark: a simulated one-day fleet is loaded into DuckDB by
-`unitcost run` with `lake:` set, which also writes its raw tables as the Parquet lake, the marts
-are built from that lake by `dbt run --target spark` (dbt-spark, `method: session`, PySpark
-in-process), and every Spark mart must equal DuckDB's row for row: DECIMAL money exactly,
-everything else exactly but DOUBLEs (summed in another order on Spark) to a relative 1e-9.
+"""The same pipeline on Spark: a simulated one-day fleet is run twice by `unitcost run`, once
+with dbt on DuckDB (the default) and once with `engine: spark` (dbt-spark, `method: session`,
+PySpark in-process), each run writing its raw tables as its own Parquet lake. On Spark, dbt
+writes its tables under the lake and the steps after dbt (the recommendation engine, the second
+dbt pass, the weekly report, the analysts' copy) read them through DuckDB views
+(pipelines/lake/spark_tables.py). Every mart of the Spark run must equal DuckDB's row for row:
+DECIMAL money exactly, everything else exactly but DOUBLEs (summed in another order on Spark)
+to a relative 1e-9; the report's CSVs likewise.
 
-The oracle is the DuckDB build of the same input, which the fleet tests check against the
+The oracle is the DuckDB run of the same input, which the fleet tests check against the
 simulator's truth. Marked `spark` (deselected by default: `pytest -m spark`); skips when Java
 or PySpark is missing (`uv sync --group spark`, a Java 17 runtime)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import decimal
 import math
 import os
 import shutil
-import subprocess
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from pipelines.cli import main
+from pipelines.config import exported
+from pipelines.warehouse import analytics_path
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -93,9 +99,28 @@ def _lake_rows(lake: Path) -> dict[str, int]:
         }
 
 
+@dataclass(frozen=True)
+class Built:
+    """Both runs of one fleet: DuckDB's warehouse (the oracle) and the Spark run's, whose marts
+    are views over Spark's files; the Spark run's lake; how long that run took."""
+
+    duckdb: Path
+    spark: Path
+    spark_lake: Path
+    spark_run_seconds: float
+
+
+def _with_lake(config: Path, name: str, lake: Path, **settings: str) -> Path:
+    """The simulator's config with ``lake:`` (and ``settings``) set, beside it as ``name``."""
+    values = yaml.safe_load(config.read_text())
+    values.update(lake={"root": str(lake), "enabled": True}, **settings)
+    path = config.with_name(name)
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return path
+
+
 @pytest.fixture(scope="module", params=sorted(FLEETS))
-def built(request, tmp_path_factory) -> tuple[Path, Path, float]:
-    """(DuckDB warehouse, Spark warehouse folder, seconds the Spark build took)."""
+def built(request, tmp_path_factory) -> Built:
     reason = _spark_missing()
     if reason:
         pytest.skip(reason)
@@ -103,45 +128,37 @@ def built(request, tmp_path_factory) -> tuple[Path, Path, float]:
     sim = ["simulate", "--out", str(out / "fleet"), "--days", "1", "--start", str(DAY)]
     assert main([*sim, *FLEETS[request.param]]) == 0
     config = out / "fleet" / "unitcost.yaml"
+    window = ["--start", str(DAY), "--end", str(NEXT_DAY)]
     # the run itself writes the lake (pipelines/lake, the lake/ assets), as in production
-    lake = out / "lake"
-    config.write_text(config.read_text() + f"lake:\n  root: {lake}\n  enabled: true\n")
-    assert main(["run", "--config", str(config), "--start", str(DAY), "--end", str(NEXT_DAY)]) == 0
-    warehouse = out / "fleet" / "unitcost.duckdb"
-    written = _lake_rows(lake)
+    on_duckdb = _with_lake(config, "unitcost.duckdb.yaml", out / "lake")
+    assert main(["run", "--config", str(on_duckdb), *window]) == 0
+    written = _lake_rows(out / "lake")
     assert written["inference_requests"] > 0 and written["dcgm_samples"] > 0
     assert written["billing_line_items"] > 0 or written["onprem_hosts"] > 0
 
-    spark_home = out / "spark"
-    env = {
-        **os.environ,
-        "UNITCOST_LAKE_ROOT": str(out / "lake"),
-        "UNITCOST_SPARK_HOME": str(spark_home),
-        "DBT_LOG_PATH": str(out / "dbt-logs"),
-    }
-    window = f'{{min_date: "{DAY}", max_date: "{NEXT_DAY}"}}'
-    dbt = Path(sys.executable).parent / "dbt"
-    command = [
-        str(dbt),
-        "run",
-        "--target",
-        "spark",
-        "--profiles-dir",
-        str(ROOT),
-        "--project-dir",
-        str(ROOT),
-        "--target-path",
-        str(out / "dbt-target"),
-        "--vars",
-        window,
-        "--select",
-        *(f"+{m}" for m in SPARK_MARTS),
-    ]
+    # The same input, every step, with dbt on Spark: its own warehouse (reports beside it),
+    # lake and Spark session home. The target is the engine's, not an inherited override.
+    spark_lake = out / "spark_lake"
+    on_spark = _with_lake(
+        config,
+        "unitcost.spark.yaml",
+        spark_lake,
+        engine="spark",
+        duckdb_path=str(out / "spark" / "unitcost.duckdb"),
+    )
+    (out / "spark").mkdir()
+    env = {"UNITCOST_SPARK_HOME": str(out / "spark_home"), "DBT_LOG_PATH": str(out / "dbt-logs")}
+    saved = {n: os.environ.pop(n, None) for n in ("UNITCOST_DBT_TARGET", "UNITCOST_LAKE_ROOT")}
     started = time.monotonic()
-    result = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True)
+    try:
+        with exported(env):
+            assert main(["run", "--config", str(on_spark), *window]) == 0
+    finally:
+        os.environ.update({n: v for n, v in saved.items() if v is not None})
     seconds = time.monotonic() - started
-    assert result.returncode == 0, result.stdout[-6000:]
-    return warehouse, spark_home / "warehouse", seconds
+    return Built(
+        out / "fleet" / "unitcost.duckdb", out / "spark" / "unitcost.duckdb", spark_lake, seconds
+    )
 
 
 def _rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[tuple]:
@@ -177,49 +194,147 @@ def _mismatch(duck_value, spark_value, mart: str, column: str) -> str | None:
     return f"duckdb {duck_value!r} != spark {spark_value!r}"
 
 
-@pytest.mark.parametrize("mart", SPARK_MARTS)
-def test_spark_mart_equals_duckdb_row_for_row(built, mart):
-    warehouse, spark_warehouse, _ = built
-    files = spark_warehouse / "marts.db" / mart
-    assert files.is_dir(), f"Spark did not build marts.{mart}"
-    con = duckdb.connect(str(warehouse), read_only=True)
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
-    columns = [
-        c
-        for (c,) in con.execute(
-            "select column_name from information_schema.columns"
-            " where table_schema = 'marts' and table_name = ? order by ordinal_position",
-            [mart],
-        ).fetchall()
-    ]
-    spark_relation = f"read_parquet('{files}/*.parquet')"
-    spark_columns = [
-        d[0] for d in con.execute(f"select * from {spark_relation} limit 0").description
-    ]
-    assert spark_columns == columns
+    return con
 
-    duck = _rows(con, f"marts.{mart}", columns)
-    spark = _rows(con, spark_relation, columns)
-    if mart in EMPTY_ON_THESE_FLEETS:
-        assert len(spark) == len(duck) == 0
-        return
-    assert len(spark) == len(duck) > 0
-    problems = [
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, type) of each column of ``schema.table``, in order."""
+    return con.execute(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+
+
+def _table_type(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
+    row = con.execute(
+        "select table_type from information_schema.tables"
+        " where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return row and row[0]
+
+
+def _compare(mart: str, columns: list[str], duck: list[tuple], spark: list[tuple]) -> list[str]:
+    return [
         f"row {i} {column}: {problem}"
         for i, (d_row, s_row) in enumerate(zip(duck, spark, strict=True))
         for column, d_value, s_value in zip(columns, d_row, s_row, strict=True)
         if (problem := _mismatch(d_value, s_value, mart, column))
     ]
+
+
+@pytest.mark.parametrize("mart", SPARK_MARTS)
+def test_spark_mart_equals_duckdb_row_for_row(built, mart):
+    """Each mart of the Spark run, read as the steps after dbt read it (a DuckDB view over
+    Spark's Parquet files, under the lake), equals the DuckDB run's: the same columns with the
+    same types (DECIMAL(38,12) money arrives as DECIMAL(38,12)), the same rows."""
+    assert (built.spark_lake / "dbt" / "marts" / mart).is_dir(), f"Spark did not build {mart}"
+    duck_con, spark_con = _connect(built.duckdb), _connect(built.spark)
+    assert _table_type(duck_con, "marts", mart) == "BASE TABLE"
+    assert _table_type(spark_con, "marts", mart) == "VIEW"  # over Spark's files, not a copy
+    typed = _columns(duck_con, "marts", mart)
+    assert _columns(spark_con, "marts", mart) == typed
+    columns = [name for name, _ in typed]
+
+    duck = _rows(duck_con, f"marts.{mart}", columns)
+    spark = _rows(spark_con, f"marts.{mart}", columns)
+    if mart in EMPTY_ON_THESE_FLEETS:
+        assert len(spark) == len(duck) == 0
+        return
+    assert len(spark) == len(duck) > 0
+    problems = _compare(mart, columns, duck, spark)
     assert not problems, f"{len(problems)} values differ:\n" + "\n".join(problems[:20])
     decimals = sum(isinstance(v, decimal.Decimal) for row in duck for v in row)
     print(f"marts.{mart}: {len(duck)} rows equal, {decimals} DECIMAL values exactly")
 
 
-def test_spark_build_time_is_reported(built, record_property):
-    """Not a timed assertion: the Spark build's wall time, for the record (pytest -rA)."""
-    *_, seconds = built
-    record_property("spark_dbt_run_seconds", round(seconds, 1))
-    print(f"dbt run --target spark ({len(SPARK_MARTS)} marts and upstream): {seconds:.1f} s")
+# What the recommendation engine and the report read besides the marts: on Spark these are
+# tables (dbt_project.yml), views in DuckDB over their files; equal to the DuckDB run's.
+READ_OUTSIDE_DBT = [
+    ("staging", "stg_registry__selectors"),
+    ("intermediate", "int_billing__commitment_coverage"),
+    ("intermediate", "int_billing__usd_rates"),
+    ("intermediate", "int_prefix_cache__hourly"),
+    ("intermediate", "int_allocation__gpu_hours"),
+    ("intermediate", "int_requests__gpu_time_hourly"),
+    ("intermediate", "int_telemetry__gpu_hourly"),
+]
+
+
+@pytest.mark.parametrize(("schema", "model"), READ_OUTSIDE_DBT)
+def test_the_engines_other_inputs_equal_duckdbs(built, schema, model):
+    duck_con, spark_con = _connect(built.duckdb), _connect(built.spark)
+    assert _table_type(spark_con, schema, model) == "VIEW"
+    typed = _columns(duck_con, schema, model)
+    assert _columns(spark_con, schema, model) == typed
+    columns = [name for name, _ in typed]
+    duck = _rows(duck_con, f"{schema}.{model}", columns)
+    spark = _rows(spark_con, f"{schema}.{model}", columns)
+    assert len(spark) == len(duck)
+    problems = _compare(model, columns, duck, spark)
+    assert not problems, f"{len(problems)} values differ:\n" + "\n".join(problems[:20])
+
+
+def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    return header, rows
+
+
+def _same_cell(duck: str, spark: str) -> bool:
+    """Exact text, or two numbers within the DOUBLE tolerance (a ratio the report computes in
+    floating point from sums that Spark adds in another order)."""
+    if duck == spark:
+        return True
+    try:
+        d, s = float(duck), float(spark)
+    except ValueError:
+        return False
+    return "." in duck and math.isclose(d, s, rel_tol=DOUBLE_RELATIVE_TOLERANCE, abs_tol=1e-12)
+
+
+def test_the_weekly_reports_csvs_equal_duckdbs(built):
+    """The report of the Spark run (rendered from the Spark marts, through the views) has the
+    DuckDB run's CSVs: the same files, header and rows."""
+    duck_files = sorted((built.duckdb.parent / "reports").rglob("*.csv"))
+    spark_dir = built.spark.parent / "reports"
+    assert duck_files, "the DuckDB run wrote no report CSV"
+    for duck_file in duck_files:
+        spark_file = spark_dir / duck_file.relative_to(built.duckdb.parent / "reports")
+        duck_header, duck_rows = _csv_rows(duck_file)
+        spark_header, spark_rows = _csv_rows(spark_file)
+        assert spark_header == duck_header
+        assert len(spark_rows) == len(duck_rows)
+        duck_rows, spark_rows = sorted(duck_rows), sorted(spark_rows)
+        differ = [
+            f"{duck_file.name} row {i} {column}: {d!r} != {s!r}"
+            for i, (d_row, s_row) in enumerate(zip(duck_rows, spark_rows, strict=True))
+            for column, d, s in zip(duck_header, d_row, s_row, strict=True)
+            if not _same_cell(d, s)
+        ]
+        assert not differ, "\n".join(differ[:20])
+
+
+def test_the_analysts_copy_of_a_spark_run_reads_the_spark_marts(built):
+    """The published copy keeps the views (over the same files): analysts query the marts."""
+    published = _connect(analytics_path(built.spark))
+    duck_con = _connect(built.duckdb)
+    for mart in ("fct_cost_allocation_daily", "fct_recommendations"):
+        assert _table_type(published, "marts", mart) == "VIEW"
+        total = f"select count(*), sum(effective_cost) from marts.{mart}"
+        if mart == "fct_recommendations":
+            total = f"select count(*) from marts.{mart}"
+        assert published.execute(total).fetchone() == duck_con.execute(total).fetchone()
+
+
+def test_spark_run_time_is_reported(built, record_property):
+    """Not a timed assertion: the Spark run's wall time, for the record (pytest -rA)."""
+    record_property("spark_run_seconds", round(built.spark_run_seconds, 1))
+    print(f"unitcost run with engine: spark (every step): {built.spark_run_seconds:.1f} s")
 
 
 def test_every_mart_is_compared():
@@ -231,13 +346,10 @@ def test_every_mart_is_compared():
 def test_spark_tenant_split_conserves_each_deployment_day_exactly(built):
     """The tenant shares of each deployment-day and cost basis add up to the same DECIMAL total
     on both engines, to the last 10^-12 USD."""
-    warehouse, spark_warehouse, _ = built
-    con = duckdb.connect(str(warehouse), read_only=True)
     totals = (
         "select usage_date, deployment_id, cost_basis, sum(cost_usd) as cost_usd"
-        " from {} group by all order by all"
+        f" from marts.{TENANT_MART} group by all order by all"
     )
-    duck = con.execute(totals.format(f"marts.{TENANT_MART}")).fetchall()
-    files = spark_warehouse / "marts.db" / TENANT_MART
-    spark = con.execute(totals.format(f"read_parquet('{files}/*.parquet')")).fetchall()
+    duck = _connect(built.duckdb).execute(totals).fetchall()
+    spark = _connect(built.spark).execute(totals).fetchall()
     assert duck == spark and len(duck) > 0
