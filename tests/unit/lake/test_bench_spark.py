@@ -37,3 +37,17 @@ def test_a_cached_fleet_is_reused_only_for_the_same_parameters(tmp_path):
     (other / "x").write_text("")
     with pytest.raises(SystemExit, match="is not empty"):
         ensure_fleet(other, params)
+
+
+def test_a_bench_starts_from_a_new_spark_session_home(tmp_path, monkeypatch):
+    """A metastore kept from an earlier bench would make dbt's first build incremental."""
+    from pipelines.bench.spark import SPARK_HOME, fresh_start
+
+    for name in ("UNITCOST_DUCKDB", "UNITCOST_REGISTRY"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "unitcost.yaml").write_text("duckdb_path: unitcost.duckdb\nregistry: r.yaml\n")
+    config = write_lake_config(tmp_path, None, "spark")
+    (tmp_path / SPARK_HOME / "metastore_db").mkdir(parents=True)
+    (tmp_path / "lake" / "dbt" / "marts").mkdir(parents=True)
+    fresh_start(tmp_path, config)
+    assert not (tmp_path / SPARK_HOME).exists() and not (tmp_path / "lake").exists()
