@@ -13,12 +13,13 @@ or PySpark is missing (`uv sync --group spark`, a Java 17 runtime)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import decimal
 import math
 import os
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,6 @@ import pytest
 import yaml
 
 from pipelines.cli import main
-from pipelines.config import exported
 from pipelines.warehouse import analytics_path
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -56,6 +56,13 @@ SPARK_MARTS = [
 EMPTY_ON_THESE_FLEETS = {"fct_reserved_capacity_daily"}
 
 DOUBLE_RELATIVE_TOLERANCE = 1e-9
+
+# A mart column whose type differs between the engines (mart: column, DuckDB's, Spark's):
+# a ratio of two DECIMAL sums without a contract, left to the lead (docs/scale-out-spark.md).
+# It is empty on both fleets, so only its type is known to differ.
+KNOWN_TYPE_DIFFERENCES = {
+    "fct_reserved_capacity_daily": ("unused_cost_share", "DOUBLE", "DECIMAL(38,18)"),
+}
 
 # The one mart that is not exact: the tenant split moves a few microseconds of GPU time
 # between two tenants of one deployment-hour (measured: 11 µs of 2,568 s, $1.3e-7 of $351).
@@ -147,15 +154,24 @@ def built(request, tmp_path_factory) -> Built:
         duckdb_path=str(out / "spark" / "unitcost.duckdb"),
     )
     (out / "spark").mkdir()
-    env = {"UNITCOST_SPARK_HOME": str(out / "spark_home"), "DBT_LOG_PATH": str(out / "dbt-logs")}
-    saved = {n: os.environ.pop(n, None) for n in ("UNITCOST_DBT_TARGET", "UNITCOST_LAKE_ROOT")}
+    env = {
+        **{
+            n: v
+            for n, v in os.environ.items()
+            if n not in ("UNITCOST_DBT_TARGET", "UNITCOST_LAKE_ROOT")
+        },
+        "UNITCOST_SPARK_HOME": str(out / "spark_home"),
+        "DBT_LOG_PATH": str(out / "dbt-logs"),
+    }
+    # A process of its own, as `unitcost run` always is: the dbt target is fixed when the
+    # Dagster definitions load (pipelines/dbt_project.py), and this process loaded them for
+    # the DuckDB run above.
+    unitcost = Path(sys.executable).parent / "unitcost"
+    command = [str(unitcost), "run", "--config", str(on_spark), *window]
     started = time.monotonic()
-    try:
-        with exported(env):
-            assert main(["run", "--config", str(on_spark), *window]) == 0
-    finally:
-        os.environ.update({n: v for n, v in saved.items() if v is not None})
+    result = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
+    assert result.returncode == 0, (result.stdout + result.stderr)[-8000:]
     return Built(
         out / "fleet" / "unitcost.duckdb", out / "spark" / "unitcost.duckdb", spark_lake, seconds
     )
@@ -237,7 +253,12 @@ def test_spark_mart_equals_duckdb_row_for_row(built, mart):
     assert _table_type(duck_con, "marts", mart) == "BASE TABLE"
     assert _table_type(spark_con, "marts", mart) == "VIEW"  # over Spark's files, not a copy
     typed = _columns(duck_con, "marts", mart)
-    assert _columns(spark_con, "marts", mart) == typed
+    spark_typed = _columns(spark_con, "marts", mart)
+    if mart in KNOWN_TYPE_DIFFERENCES:
+        column, duck_type, spark_type = KNOWN_TYPE_DIFFERENCES[mart]
+        assert (column, duck_type) in typed and (column, spark_type) in spark_typed
+        spark_typed = [(column, duck_type) if c == column else (c, t) for c, t in spark_typed]
+    assert spark_typed == typed
     columns = [name for name, _ in typed]
 
     duck = _rows(duck_con, f"marts.{mart}", columns)
@@ -265,12 +286,35 @@ READ_OUTSIDE_DBT = [
 ]
 
 
+# Intermediate models have no contract: an integer column's width is each engine's (DuckDB's
+# SUM of INTEGERs is a HUGEINT, Spark's a BIGINT; a literal is INTEGER on one, BIGINT on the
+# other). The engine reads them as Python ints, so only the width may differ; DECIMAL types
+# (money) and every other type must be the same.
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+
+
+# Each engine's own hash of a billing day (macros/allocation.sql, billing_day_fingerprints:
+# HUGEINT on DuckDB, DECIMAL(38,0) on Spark), compared only within its engine and read by no
+# Python step: not compared across engines.
+ENGINE_OWN_COLUMNS = {("int_allocation__gpu_hours", "billing_fingerprint")}
+
+
+def _same_type(duck_type: str, spark_type: str) -> bool:
+    return duck_type == spark_type or {duck_type, spark_type} <= INTEGER_TYPES
+
+
 @pytest.mark.parametrize(("schema", "model"), READ_OUTSIDE_DBT)
 def test_the_engines_other_inputs_equal_duckdbs(built, schema, model):
     duck_con, spark_con = _connect(built.duckdb), _connect(built.spark)
     assert _table_type(spark_con, schema, model) == "VIEW"
-    typed = _columns(duck_con, schema, model)
-    assert _columns(spark_con, schema, model) == typed
+    own = {c for m, c in ENGINE_OWN_COLUMNS if m == model}
+    typed = [(c, t) for c, t in _columns(duck_con, schema, model) if c not in own]
+    spark_typed = [(c, t) for c, t in _columns(spark_con, schema, model) if c not in own]
+    assert [c for c, _ in spark_typed] == [c for c, _ in typed]
+    differ = [
+        (c, d, t) for (c, d), (_, t) in zip(typed, spark_typed, strict=True) if not _same_type(d, t)
+    ]
+    assert not differ, f"types differ (column, DuckDB, Spark): {differ}"
     columns = [name for name, _ in typed]
     duck = _rows(duck_con, f"{schema}.{model}", columns)
     spark = _rows(spark_con, f"{schema}.{model}", columns)
@@ -279,44 +323,18 @@ def test_the_engines_other_inputs_equal_duckdbs(built, schema, model):
     assert not problems, f"{len(problems)} values differ:\n" + "\n".join(problems[:20])
 
 
-def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        header, *rows = list(csv.reader(handle))
-    return header, rows
-
-
-def _same_cell(duck: str, spark: str) -> bool:
-    """Exact text, or two numbers within the DOUBLE tolerance (a ratio the report computes in
-    floating point from sums that Spark adds in another order)."""
-    if duck == spark:
-        return True
-    try:
-        d, s = float(duck), float(spark)
-    except ValueError:
-        return False
-    return "." in duck and math.isclose(d, s, rel_tol=DOUBLE_RELATIVE_TOLERANCE, abs_tol=1e-12)
-
-
 def test_the_weekly_reports_csvs_equal_duckdbs(built):
     """The report of the Spark run (rendered from the Spark marts, through the views) has the
-    DuckDB run's CSVs: the same files, header and rows."""
-    duck_files = sorted((built.duckdb.parent / "reports").rglob("*.csv"))
-    spark_dir = built.spark.parent / "reports"
-    assert duck_files, "the DuckDB run wrote no report CSV"
-    for duck_file in duck_files:
-        spark_file = spark_dir / duck_file.relative_to(built.duckdb.parent / "reports")
-        duck_header, duck_rows = _csv_rows(duck_file)
-        spark_header, spark_rows = _csv_rows(spark_file)
-        assert spark_header == duck_header
-        assert len(spark_rows) == len(duck_rows)
-        duck_rows, spark_rows = sorted(duck_rows), sorted(spark_rows)
-        differ = [
-            f"{duck_file.name} row {i} {column}: {d!r} != {s!r}"
-            for i, (d_row, s_row) in enumerate(zip(duck_rows, spark_rows, strict=True))
-            for column, d, s in zip(duck_header, d_row, s_row, strict=True)
-            if not _same_cell(d, s)
-        ]
-        assert not differ, "\n".join(differ[:20])
+    DuckDB run's CSVs, byte for byte: the same rows in the same order, money to the last
+    digit printed (measured: identical on both fleets, so no tolerance)."""
+    duck_dir, spark_dir = built.duckdb.parent / "reports", built.spark.parent / "reports"
+    names = sorted(p.name for p in duck_dir.glob("*.csv"))
+    assert len(names) == 2, f"expected the recommendations and deployments CSVs: {names}"
+    assert sorted(p.name for p in spark_dir.glob("*.csv")) == names
+    for name in names:
+        duck = (duck_dir / name).read_text(encoding="utf-8")
+        assert duck.count("\n") > 1, f"{name} has no rows"
+        assert (spark_dir / name).read_text(encoding="utf-8") == duck, name
 
 
 def test_the_analysts_copy_of_a_spark_run_reads_the_spark_marts(built):
