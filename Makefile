@@ -26,7 +26,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
 help:
 	@echo "make run    set up, simulate the default fleet ($(FLEET_DAYS) days), load it into $(DUCKDB)"
 	@echo "make test   set up and run the tests"
-	@echo "make test-spark  the marts built on Spark equal DuckDB's (needs Java; adds the spark group)"
+	@echo "make test-spark  unitcost run on Spark equals the run on DuckDB (needs Java; adds the spark group)"
 	@echo "make dev    Dagster UI on workspace.yaml (after make run)"
 	@echo "make lint   ruff"
 	@echo "make bench  per-step time, rows/s and peak RSS of one fleet-day at scales $(BENCH_SCALES), and a week"
@@ -52,8 +52,8 @@ run: setup
 test: setup
 	$(BIN)/pytest
 
-# Not part of `make test`: the dbt project on Spark (PySpark in-process, a Java runtime) against
-# the DuckDB build, two fleets, ~7 minutes (docs/scale-out-spark.md). Adds the optional spark group.
+# Not part of `make test`: `unitcost run` with engine: spark (PySpark in-process, a Java runtime)
+# against the same run on DuckDB, two fleets, ~13 minutes (docs/scale-out-spark.md). Adds the optional spark group.
 test-spark: setup
 	$(UV) sync --frozen --compile-bytecode --group spark --python $(PYTHON)
 	$(BIN)/pytest -m spark tests/integration/test_spark_equality.py
