@@ -53,7 +53,8 @@ test: setup
 	$(BIN)/pytest
 
 # Not part of `make test`: `unitcost run` with engine: spark (PySpark in-process, a Java runtime)
-# against the same run on DuckDB, two fleets, ~13 minutes (docs/scale-out-spark.md). Adds the optional spark group.
+# against the same run on DuckDB, two fleets, ~13 minutes (docs/scale-out-spark.md). Adds the
+# optional spark group.
 test-spark: setup
 	$(UV) sync --frozen --compile-bytecode --group spark --python $(PYTHON)
 	$(BIN)/pytest -m spark tests/integration/test_spark_equality.py
