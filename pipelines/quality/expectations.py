@@ -201,8 +201,8 @@ SOURCES: dict[str, SourceRules] = {
         types={c: _duckdb_type(t) for c, t in ENGINE_SCHEMA.items()},
         not_null=("ts", "series_id", "value", "source_file_id"),
         between={"value": (0, None)},
-        # the ingest's series key (telemetry/engine_metrics.py SERIES: the labels behind
-        # series_id), sample time included
+        # the ingest's duplicate key (telemetry/engine_metrics.py DUPLICATES: the stored
+        # series and the sample time)
         unique=("series_id", "ts"),
     ),
 }
