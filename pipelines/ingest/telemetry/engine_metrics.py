@@ -32,6 +32,7 @@ from pipelines.ingest.telemetry.fields import (
     ENGINE_SERIES_SCHEMA,
 )
 from pipelines.ingest.telemetry.samples import NO_HOST, NO_TIME, NOT_A_NUMBER
+from pipelines.ingest.telemetry.series import series_id, store_series
 from pipelines.ingest.telemetry.sql import in_day, literal, run
 
 # A stored series and a time: ``series_id`` stands for the stored labels (``store_series``
@@ -43,8 +44,7 @@ DUPLICATES = Duplicates(
 TABLE = "raw.engine_metric_samples"
 SERIES_TABLE = "raw.engine_series"
 LABELS = [c for c in ENGINE_SERIES_SCHEMA if c != "series_id"]
-# 63 bits of DuckDB's hash of the labels, so the id is a plain (signed) BIGINT.
-SERIES_ID = f"(hash({', '.join(LABELS)}) >> 1)::bigint"
+SERIES_ID = series_id(LABELS)
 
 
 def is_used() -> str:
@@ -142,7 +142,7 @@ def insert_engine(
 ) -> int:
     """Store ``rows``: the day's new series in ``raw.engine_series``, each sample with its
     series' id; ``counts`` gets the stored samples, counted back from the table."""
-    store_series(con, "_tel_engine_series")
+    store_series(con, "_tel_engine_series", SERIES_TABLE, LABELS)
     run(
         con,
         f"insert into {TABLE} (ts, series_id, value, source_file_id, source_line) "
@@ -157,24 +157,3 @@ def insert_engine(
     ).fetchall()
     counts.add_rows("stored", stored)
     return sum(n for _, n in stored)
-
-
-def store_series(con: duckdb.DuckDBPyConnection, series: str) -> None:
-    """Add the rows of ``series`` (a table of ``series_id`` and the labels, one row per
-    series) that ``raw.engine_series`` lacks; fail if two series share an id (one series'
-    samples would read as the other's)."""
-    labels = ", ".join(LABELS)
-    same = " and ".join(f"s.{c} is not distinct from d.{c}" for c in LABELS)
-    (clashes,) = con.execute(
-        f"""select count(*) from (
-            select series_id from {series} group by 1 having count(*) > 1
-            union all
-            select series_id from {series} d
-            join {SERIES_TABLE} s using (series_id) where not ({same}))"""
-    ).fetchone()
-    if clashes:
-        raise ValueError(f"{clashes} vLLM series id collision(s) in {SERIES_TABLE}")
-    con.execute(
-        f"insert into {SERIES_TABLE} (series_id, {labels}) select series_id, {labels} "
-        f"from {series} where series_id not in (select series_id from {SERIES_TABLE})"
-    )
