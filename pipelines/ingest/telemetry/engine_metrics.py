@@ -69,17 +69,29 @@ _READ_LABELS = "host, instance, namespace, pod, model_name, engine, metric, le"
 _RAW_KEY = f"hash({_READ_LABELS})"
 
 
-def _why() -> str:
-    """SQL: why a sample (``ts``, ``value`` and its series' stored ``host``) is quarantined;
-    NULL for a good one."""
-    return f"""case
-        when ts is null then {literal(NO_TIME)}
-        when host is null then {literal(NO_HOST)}
-        when value is null then {literal(NOT_A_NUMBER)}
-        when isnan(value) then 'value is NaN'
-        when isinf(value) then 'value is ' || _tel_float_text(value)
-        when value < 0 then 'value ' || _tel_float_text(value) || ' is below 0'
-    end"""
+# What is wrong with a bad sample, as a code per sample (a byte, where the reason's text would
+# be 16 bytes of every one of tens of millions of rows) and the reason it stands for.
+_BAD = (
+    ("ts is null", literal(NO_TIME)),
+    ("host is null", literal(NO_HOST)),
+    ("value is null", literal(NOT_A_NUMBER)),
+    ("isnan(value)", "'value is NaN'"),
+    ("isinf(value)", "'value is ' || _tel_float_text(value)"),
+    ("value < 0", "'value ' || _tel_float_text(value) || ' is below 0'"),
+)
+
+
+def _bad_code() -> str:
+    """SQL: the ``_BAD`` code of a sample (``ts``, ``value``, its series' stored ``host``),
+    counted from 1; NULL for a good one."""
+    whens = " ".join(f"when {test} then {i}" for i, (test, _) in enumerate(_BAD, start=1))
+    return f"(case {whens} end)::utinyint"
+
+
+def _reason() -> str:
+    """SQL: the reason of a ``bad`` code, from the sample's ``value``."""
+    whens = " ".join(f"when {i} then {why}" for i, (_, why) in enumerate(_BAD, start=1))
+    return f"case bad {whens} end"
 
 
 def _series(long: str) -> str:
@@ -94,12 +106,9 @@ def _series(long: str) -> str:
 
 def _scan(long: str) -> str:
     """One narrow row per used sample of the day: its file's ``fid``, line, time, value and
-    stored series, ``h`` its duplicate candidate hash, ``bad`` what a quarantined one needs.
-    Labels are hashed once per sample and stored once per series: the strings of tens of
-    millions of samples are never copied."""
-    bad = f"{{'file': r.file, 'line': r.line, 'metric': s.metric, 'why': {_why()}}}"
-    return f"""select f.fid, r.line, r.ts, r.value, s.series_id,
-            hash(s.series_id, r.ts) as h, case when {_why()} is not null then {bad} end as bad
+    stored series, ``bad`` its ``_BAD`` code. Labels are hashed once per sample and stored
+    once per series: the strings of tens of millions of samples are never copied."""
+    return f"""select f.fid, r.line, r.ts, r.value, s.series_id, {_bad_code()} as bad
         from (select file, line, ts, value, {_RAW_KEY} as raw_key from ({long})
               where {is_used()} and {in_day()}) r
         join _tel_engine_raw_series s using (raw_key)
@@ -121,9 +130,10 @@ def load_engine(
         raise ValueError(f"{clashes} vLLM label hash collision(s) in the day's series")
     run(con, f"create or replace temp table _tel_engine_scan as {_scan(long)}", params)
     con.execute(
-        f"insert into {day_tables.QUARANTINE} select bad.file, bad.line, "
-        f"{literal(ENGINE_PREFIX)} || bad.metric, bad.why, null from _tel_engine_scan "
-        "where bad is not null"
+        f"insert into {day_tables.QUARANTINE} select f.path, s.line, "
+        f"{literal(ENGINE_PREFIX)} || m.metric, {_reason()}, null from _tel_engine_scan s "
+        f"join {day_tables.FILES} f using (fid) join (select distinct series_id, metric "
+        "from _tel_engine_raw_series) m using (series_id) where s.bad is not null"
     )
     labels = ", ".join(LABELS)
     con.execute(
@@ -134,7 +144,8 @@ def load_engine(
             m.metric
         from _tel_engine_scan s join {day_tables.FILES} f using (fid)
         join _tel_engine_series m using (series_id) where s.bad is null"""
-    return resolve(con, DUPLICATES, good, params, counts, "select h from _tel_engine_scan")
+    candidates = f"select {DUPLICATES.hash} as h from _tel_engine_scan"
+    return resolve(con, DUPLICATES, good, params, counts, candidates)
 
 
 def insert_engine(
