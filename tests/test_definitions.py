@@ -86,6 +86,7 @@ EXPECTED_ASSETS = {
     "raw/dcgm_samples": "telemetry",
     "raw/engine_metric_samples": "telemetry",
     "raw/engine_series": "telemetry",
+    "raw/dcgm_series": "telemetry",
     "raw/quarantine_telemetry": "telemetry",
     "staging/stg_telemetry__dcgm_samples": "staging",
     "staging/stg_telemetry__engine_metric_samples": "staging",

@@ -21,6 +21,7 @@ OWNERS = ["team:unitcost"]
 DCGM_KEY = dg.AssetKey(["raw", "dcgm_samples"])
 ENGINE_KEY = dg.AssetKey(["raw", "engine_metric_samples"])
 SERIES_KEY = dg.AssetKey(["raw", "engine_series"])
+DCGM_SERIES_KEY = dg.AssetKey(["raw", "dcgm_series"])
 QUARANTINE_KEY = dg.AssetKey(["raw", "quarantine_telemetry"])
 _SPEC = {"group_name": "telemetry", "kinds": {"duckdb", "polars"}, "owners": OWNERS}
 
@@ -45,6 +46,12 @@ CHECKS = [
         dg.AssetSpec(
             DCGM_KEY,
             description="One row per GPU (or MIG slice) scrape: DCGM fields, NULL when absent.",
+            **_SPEC,
+        ),
+        dg.AssetSpec(
+            DCGM_SERIES_KEY,
+            description="One row per GPU (or MIG slice) label set: host, index, model, MIG "
+            "profile and workload, keyed by series_id.",
             **_SPEC,
         ),
         dg.AssetSpec(
@@ -105,12 +112,16 @@ def telemetry_tables(
                 con.execute("rollback")
                 raise
         checks = _check_results(con, context.partition_time_window)
-        (series,) = con.execute("select count(*) from raw.engine_series").fetchone()
+        series, dcgm_series = con.execute(
+            "select (select count(*) from raw.engine_series), "
+            "(select count(*) from raw.dcgm_series)"
+        ).fetchone()
     common = {"source_files": len(files), "input_samples": counts["input_samples"]}
     for key, n, extra in (
         (DCGM_KEY, counts["dcgm"], {}),
         (ENGINE_KEY, counts["engine"], {}),
-        (SERIES_KEY, series, {}),  # all series, of every day
+        (DCGM_SERIES_KEY, dcgm_series, {}),  # all series, of every day
+        (SERIES_KEY, series, {}),
         (QUARANTINE_KEY, counts["quarantine"], {"by_field": dict(reasons)}),
     ):
         yield dg.MaterializeResult(
@@ -145,7 +156,8 @@ select count(*), coalesce(sum(samples), 0), sum(samples * interval_s) from per_g
 
 
 _UNKNOWN_MODELS = """
-select gpu_model_name, count(distinct gpu_uuid) as gpus from raw.dcgm_samples
+select gpu_model_name, count(distinct gpu_uuid) as gpus
+from raw.dcgm_samples join raw.dcgm_series using (series_id, gpu_uuid)
 where ts >= ? and ts < ? and gpu_type = 'unknown'
 group by all order by gpus desc, gpu_model_name nulls last
 """

@@ -35,11 +35,12 @@ DAILY_TABLES = (
     LakeTable("engine_metric_samples", "ts", "timestamp"),
     LakeTable("quarantine_telemetry", "partition_day", "date"),
 )
-# Replaced whole (snapshots), only added to (engine_series) or replaced by billing period
+# Replaced whole (snapshots), only added to (the series tables) or replaced by billing period
 # (billing_line_items: a restatement rewrites a month, and allocation reads whole periods),
 # so written whole after each run.
 WHOLE_TABLES = (
     LakeTable("engine_series"),  # labels of engine_metric_samples' series ids, only ever added
+    LakeTable("dcgm_series"),  # labels of dcgm_samples' series ids, the same
     LakeTable("billing_line_items"),
     LakeTable("billing_deliveries"),
     LakeTable("fx_rates_usd"),

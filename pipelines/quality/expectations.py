@@ -185,7 +185,9 @@ SOURCES: dict[str, SourceRules] = {
         table="raw.dcgm_samples",
         ts="ts",
         types={c: _duckdb_type(t) for c, t in DCGM_SCHEMA.items()},
-        not_null=("ts", "host", "gpu_index", "gpu_uuid", "source_file_id"),
+        # host and gpu_index are the series' (raw.dcgm_series): the ingest quarantines a
+        # scrape without them
+        not_null=("ts", "series_id", "gpu_uuid", "source_file_id"),
         between={
             **{c: (0, 100) for c in _DCGM_PCTS},
             **{c: (0, 1) for c in _DCGM_RATIOS},
@@ -201,8 +203,8 @@ SOURCES: dict[str, SourceRules] = {
         types={c: _duckdb_type(t) for c, t in ENGINE_SCHEMA.items()},
         not_null=("ts", "series_id", "value", "source_file_id"),
         between={"value": (0, None)},
-        # the ingest's series key (telemetry/engine_metrics.py SERIES: the labels behind
-        # series_id), sample time included
+        # the ingest's duplicate key (telemetry/engine_metrics.py DUPLICATES: the stored
+        # series and the sample time)
         unique=("series_id", "ts"),
     ),
 }

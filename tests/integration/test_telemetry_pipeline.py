@@ -80,8 +80,8 @@ def test_every_simulated_gpu_scrape_lands_once_and_nothing_is_quarantined(fleet)
     out, truth, _ = fleet
     ((rows, keys),) = _query(
         out,
-        "select count(*), count(distinct (host, gpu_index, gpu_uuid, gpu_instance_id, ts)) "
-        "from raw.dcgm_samples",
+        "select count(*), count(distinct (host, gpu_index, s.gpu_uuid, s.gpu_instance_id, ts)) "
+        "from raw.dcgm_samples s join raw.dcgm_series using (series_id)",
     )
     assert rows == keys == truth["dcgm"]["gpu_samples"]  # the text overlap deduplicated
     assert _query(out, "select count(*) from raw.quarantine_telemetry") == [(0,)]

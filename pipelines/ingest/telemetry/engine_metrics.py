@@ -32,23 +32,19 @@ from pipelines.ingest.telemetry.fields import (
     ENGINE_SERIES_SCHEMA,
 )
 from pipelines.ingest.telemetry.samples import NO_HOST, NO_TIME, NOT_A_NUMBER
+from pipelines.ingest.telemetry.series import series_id, store_series
 from pipelines.ingest.telemetry.sql import in_day, literal, run
 
-SERIES = ("host", "instance", "namespace", "pod", "model_name", "engine", "metric", "le", "ts")
-# Candidates skip host and le: host is the instance label without its port when the host
-# label is missing (a regex per row), and le is NULL on every stored series.
+# A stored series and a time: ``series_id`` stands for the stored labels (``store_series``
+# refuses two series with one id), so copies of a sample share it whatever labels they were
+# read with.
 DUPLICATES = Duplicates(
-    "engine",
-    SERIES,
-    "series and time",
-    f"{literal(ENGINE_PREFIX)} || metric",
-    ("instance", "namespace", "pod", "model_name", "engine", "metric", "ts"),
+    "engine", ("series_id", "ts"), "series and time", f"{literal(ENGINE_PREFIX)} || metric"
 )
 TABLE = "raw.engine_metric_samples"
 SERIES_TABLE = "raw.engine_series"
 LABELS = [c for c in ENGINE_SERIES_SCHEMA if c != "series_id"]
-# 63 bits of DuckDB's hash of the labels, so the id is a plain (signed) BIGINT.
-SERIES_ID = f"(hash({', '.join(LABELS)}) >> 1)::bigint"
+SERIES_ID = series_id(LABELS)
 
 
 def is_used() -> str:
@@ -67,62 +63,89 @@ def _stored_labels() -> str:
         _tel_to_double(regexp_replace(le, '^\\+', '')) as le"""
 
 
-def _rows(long: str) -> str:
-    """The day's engine samples of ``long``, named and labelled as stored, with ``_why``:
-    the reason a sample is quarantined, NULL for a good one."""
-    return f"""
-    select *, case
-        when ts is null then {literal(NO_TIME)}
-        when host is null then {literal(NO_HOST)}
-        when value is null then {literal(NOT_A_NUMBER)}
-        when isnan(value) then 'value is NaN'
-        when isinf(value) then 'value is ' || _tel_float_text(value)
-        when value < 0 then 'value ' || _tel_float_text(value) || ' is below 0'
-    end as _why
-    from (
-        select file, line, ts, {_stored_labels()}, value
-        from ({long}) where {is_used()} and {in_day()}
-    )"""
+# The labels a series is told apart by as read; ``_RAW_KEY`` is their hash, computed once per
+# sample (``_series`` maps it to the stored series, ``_scan`` joins the day's samples to it).
+_READ_LABELS = "host, instance, namespace, pod, model_name, engine, metric, le"
+_RAW_KEY = f"hash({_READ_LABELS})"
+
+
+# What is wrong with a bad sample, as a code per sample (a byte, where the reason's text would
+# be 16 bytes of every one of tens of millions of rows) and the reason it stands for.
+_BAD = (
+    ("ts is null", literal(NO_TIME)),
+    ("host is null", literal(NO_HOST)),
+    ("value is null", literal(NOT_A_NUMBER)),
+    ("isnan(value)", "'value is NaN'"),
+    ("isinf(value)", "'value is ' || _tel_float_text(value)"),
+    ("value < 0", "'value ' || _tel_float_text(value) || ' is below 0'"),
+)
+
+
+def _bad_code() -> str:
+    """SQL: the ``_BAD`` code of a sample (``ts``, ``value``, its series' stored ``host``),
+    counted from 1; NULL for a good one."""
+    whens = " ".join(f"when {test} then {i}" for i, (test, _) in enumerate(_BAD, start=1))
+    return f"(case {whens} end)::utinyint"
+
+
+def _reason() -> str:
+    """SQL: the reason of a ``bad`` code, from the sample's ``value``."""
+    whens = " ".join(f"when {i} then {why}" for i, (_, why) in enumerate(_BAD, start=1))
+    return f"case bad {whens} end"
 
 
 def _series(long: str) -> str:
-    """The day's series with their ids: told apart by their labels as read (one hash of
-    strings per sample), then labelled as stored. A superset of the stored samples' series
-    (a series whose every sample is quarantined is kept too). Those without a host are
-    dropped from the result, not filtered here: DuckDB would push that filter below the
-    DISTINCT, deriving the host of every sample instead of every series."""
-    read = "host, instance, namespace, pod, model_name, engine, metric, le"
-    labels = ", ".join(LABELS)
-    return f"""select {SERIES_ID} as series_id, {labels} from (
-        select {_stored_labels()} from (
-            select distinct {read} from ({long}) where {is_used()} and {in_day()}))
-        group by all"""
+    """The day's series: each distinct set of labels as read (``raw_key``, a hash of them),
+    labelled as stored, with its ``series_id``. Several read label sets may be one stored
+    series (the older metric name, a host from the instance label). A superset of the stored
+    samples' series (a series whose every sample is quarantined is kept too)."""
+    return f"""select raw_key, {SERIES_ID} as series_id, {", ".join(LABELS)}
+        from (select {_RAW_KEY} as raw_key, {_stored_labels()} from (
+            select distinct {_READ_LABELS} from ({long}) where {is_used()} and {in_day()}))"""
+
+
+def _scan(long: str) -> str:
+    """One narrow row per used sample of the day: its file's ``fid``, line, time, value and
+    stored series, ``bad`` its ``_BAD`` code. Labels are hashed once per sample and stored
+    once per series: the strings of tens of millions of samples are never copied."""
+    return f"""select f.fid, r.line, r.ts, r.value, s.series_id, {_bad_code()} as bad
+        from (select file, line, ts, value, {_RAW_KEY} as raw_key from ({long})
+              where {is_used()} and {in_day()}) r
+        join _tel_engine_raw_series s using (raw_key)
+        join {day_tables.FILES} f on f.path = r.file"""
 
 
 def load_engine(
     con: duckdb.DuckDBPyConnection, long: str, params: dict, counts: SampleCounts
 ) -> str:
     """Quarantine the bad engine samples and the conflicting duplicates; returns the SQL of
-    the rows to store (``insert_engine`` writes them once the day passed its threshold)."""
-    rows = _rows(long)
-    # One pass over the day keeps each sample's candidate hash (bad samples too: a superset)
-    # and what is wrong with the bad ones, instead of a pass for each.
-    bad = "{'file': file, 'line': line, 'metric': metric, 'why': _why}"
-    run(
-        con,
-        f"""create or replace temp table _tel_engine_scan as select {DUPLICATES.hash} as h,
-            case when _why is not null then {bad} end as bad from ({rows})""",
-        params,
-    )
+    the rows to store (``insert_engine`` writes them once the day passed its threshold).
+    The day's samples are read twice: their distinct labels, then one narrow pass."""
+    run(con, f"create or replace temp table _tel_engine_raw_series as {_series(long)}", params)
+    (clashes,) = con.execute(
+        "select count(*) from (select raw_key from _tel_engine_raw_series "
+        "group by 1 having count(*) > 1)"
+    ).fetchone()
+    if clashes:  # two label sets with one hash: a sample would land in the other's series
+        raise ValueError(f"{clashes} vLLM label hash collision(s) in the day's series")
+    run(con, f"create or replace temp table _tel_engine_scan as {_scan(long)}", params)
     con.execute(
-        f"insert into {day_tables.QUARANTINE} select bad.file, bad.line, "
-        f"{literal(ENGINE_PREFIX)} || bad.metric, bad.why, null from _tel_engine_scan "
-        "where bad is not null"
+        f"insert into {day_tables.QUARANTINE} select f.path, s.line, "
+        f"{literal(ENGINE_PREFIX)} || m.metric, {_reason()}, null from _tel_engine_scan s "
+        f"join {day_tables.FILES} f using (fid) join (select distinct series_id, metric "
+        "from _tel_engine_raw_series) m using (series_id) where s.bad is not null"
     )
-    run(con, f"create or replace temp table _tel_engine_series as {_series(long)}", params)
-    con.execute("delete from _tel_engine_series where host is null")  # never stored
-    good = f"select * exclude (_why) from ({rows}) where _why is null"
-    return resolve(con, DUPLICATES, good, params, counts, "select h from _tel_engine_scan")
+    labels = ", ".join(LABELS)
+    con.execute(
+        "create or replace temp table _tel_engine_series as select distinct series_id, "
+        f"{labels} from _tel_engine_raw_series where host is not null"  # never stored
+    )
+    good = f"""select f.path as file, f.source_file_id, s.line, s.ts, s.series_id, s.value,
+            m.metric
+        from _tel_engine_scan s join {day_tables.FILES} f using (fid)
+        join _tel_engine_series m using (series_id) where s.bad is null"""
+    candidates = f"select {DUPLICATES.hash} as h from _tel_engine_scan"
+    return resolve(con, DUPLICATES, good, params, counts, candidates)
 
 
 def insert_engine(
@@ -130,12 +153,11 @@ def insert_engine(
 ) -> int:
     """Store ``rows``: the day's new series in ``raw.engine_series``, each sample with its
     series' id; ``counts`` gets the stored samples, counted back from the table."""
-    store_series(con, "_tel_engine_series")
+    store_series(con, "_tel_engine_series", SERIES_TABLE, LABELS)
     run(
         con,
         f"insert into {TABLE} (ts, series_id, value, source_file_id, source_line) "
-        f"select r.ts, {SERIES_ID}, r.value, f.source_file_id, r.line "
-        f"from ({rows}) r join {day_tables.FILES} f on f.path = r.file",
+        f"select r.ts, r.series_id, r.value, r.source_file_id, r.line from ({rows}) r",
         params,
     )
     stored = run(
@@ -146,24 +168,3 @@ def insert_engine(
     ).fetchall()
     counts.add_rows("stored", stored)
     return sum(n for _, n in stored)
-
-
-def store_series(con: duckdb.DuckDBPyConnection, series: str) -> None:
-    """Add the rows of ``series`` (a table of ``series_id`` and the labels, one row per
-    series) that ``raw.engine_series`` lacks; fail if two series share an id (one series'
-    samples would read as the other's)."""
-    labels = ", ".join(LABELS)
-    same = " and ".join(f"s.{c} is not distinct from d.{c}" for c in LABELS)
-    (clashes,) = con.execute(
-        f"""select count(*) from (
-            select series_id from {series} group by 1 having count(*) > 1
-            union all
-            select series_id from {series} d
-            join {SERIES_TABLE} s using (series_id) where not ({same}))"""
-    ).fetchone()
-    if clashes:
-        raise ValueError(f"{clashes} vLLM series id collision(s) in {SERIES_TABLE}")
-    con.execute(
-        f"insert into {SERIES_TABLE} (series_id, {labels}) select series_id, {labels} "
-        f"from {series} where series_id not in (select series_id from {SERIES_TABLE})"
-    )

@@ -26,7 +26,11 @@ from pipelines.ingest.telemetry import day_tables, engine_metrics, samples, scra
 from pipelines.ingest.telemetry.counts import SampleCounts
 from pipelines.ingest.telemetry.day_counts import count_long, count_wide
 from pipelines.ingest.telemetry.exposition import time_from_name
-from pipelines.ingest.telemetry.fields import ENGINE_SAMPLE_COLUMNS
+from pipelines.ingest.telemetry.fields import (
+    DCGM_SAMPLE_COLUMNS,
+    DCGM_SCHEMA,
+    ENGINE_SAMPLE_COLUMNS,
+)
 from pipelines.ingest.telemetry.sources import LONG_COLUMNS, WIDE_COLUMNS, DayFile, ParquetReads
 from pipelines.ingest.telemetry.tables import SOURCE, clear_day, ensure_tables, store_quarantine
 from pipelines.ingest.telemetry.threshold import check_threshold
@@ -170,9 +174,11 @@ def read_day(files: list[SourceFile], day: dt.date, s3: S3Config | None = None) 
         con.execute("begin transaction")  # as the asset loads a day
         loaded = load_day(con, files, day, s3)
         con.execute("commit")
+        # Each scrape with its series' labels, as stored before the series table.
         dcgm = con.execute(
-            "select * from raw.dcgm_samples "
-            "order by host, gpu_index, gpu_uuid, gpu_instance_id, ts nulls last"
+            f"select {', '.join(f's.{c}' if c in DCGM_SCHEMA else c for c in DCGM_SAMPLE_COLUMNS)} "
+            "from raw.dcgm_samples s join raw.dcgm_series using (series_id) "
+            "order by host, gpu_index, s.gpu_uuid, s.gpu_instance_id, ts nulls last"
         ).pl()
         # Each sample with its series' labels, as stored before the series table.
         engine = con.execute(

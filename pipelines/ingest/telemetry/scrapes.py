@@ -4,7 +4,9 @@ Stored wide (a column per field, NULL when the scrape lacks it): a GPU scrape is
 rollups read, and wide rows are ~20× fewer than long ones. Long samples are pivoted into one
 row per (UUID, GPU_I_ID, ts); a key seen in more than one row (long and wide, two wide rows)
 is deduplicated field by field from its samples, each keeping its own file and line. A row
-names the file of its first sample in (file, line) order and its smallest line.
+names the file of its first sample in (file, line) order and its smallest line. A row
+carries its key and ``series_id``: the labels (host, index, model, MIG profile, workload) are
+stored once per series in ``raw.dcgm_series`` (``series``).
 
 ``gpu_type`` is the catalog id of the DCGM ``modelName`` through the explicit alias table
 (``costmodel.gpus.resolve_gpu_name``): an exact match up to case and whitespace, else
@@ -26,15 +28,20 @@ from pipelines.ingest.telemetry.counts import SampleCounts
 from pipelines.ingest.telemetry.dedupe import Duplicates, resolve
 from pipelines.ingest.telemetry.fields import (
     DCGM_SCHEMA,
+    DCGM_SERIES_SCHEMA,
     EXPORTER_CONTAINER,
     EXPORTER_POD,
     FIELD_BY_COLUMN,
     FIELD_COLUMNS,
 )
 from pipelines.ingest.telemetry.samples import KEY, LABEL_COLUMNS, checked_rows
+from pipelines.ingest.telemetry.series import series_id, store_series
 from pipelines.ingest.telemetry.sql import literal, run
 
 TABLE = "raw.dcgm_samples"
+SERIES_TABLE = "raw.dcgm_series"
+SERIES_LABELS = [c for c in DCGM_SERIES_SCHEMA if c != "series_id"]
+SERIES_ID = series_id(SERIES_LABELS)
 ROW = ["file", "line", "ts", "gpu_uuid", "gpu_instance_id", *LABEL_COLUMNS, *FIELD_COLUMNS]
 MERGED = Duplicates("dcgm2", (*KEY, "field"), "GPU, field and time", "metric")
 _SAME_KEY = " and ".join(f"d.{k} is not distinct from r.{k}" for k in KEY)
@@ -132,10 +139,20 @@ def _cells() -> str:
 
 
 def insert_dcgm(con: duckdb.DuckDBPyConnection, rows: str, models: set[str], params: dict) -> int:
-    """Store ``rows``: unsupported 0 temperatures NULL, counters rounded (half to even, as
-    polars rounded), ``gpu_type`` resolved from ``models`` (the wide rows' model names; the
-    long ones' are added here), the file's id for its path."""
+    """Store ``rows``: the day's new series in ``raw.dcgm_series``, each scrape with its
+    series' id. Unsupported 0 temperatures NULL, counters rounded (half to even, as polars
+    rounded), ``gpu_type`` resolved from ``models`` (the wide rows' model names; the long
+    ones' are added here), the file's id for its path."""
     _gpu_types(con, models)
+    labelled = _labelled(rows)
+    # The day's series from the labels alone (DuckDB reads no field column for them).
+    run(
+        con,
+        f"create or replace temp table _tel_dcgm_series as select distinct {SERIES_ID} "
+        f"as series_id, {', '.join(SERIES_LABELS)} from ({labelled})",
+        params,
+    )
+    store_series(con, "_tel_dcgm_series", SERIES_TABLE, SERIES_LABELS)
     values = []
     for column, field in FIELD_BY_COLUMN.items():
         value = f"r.{column}"
@@ -144,18 +161,24 @@ def insert_dcgm(con: duckdb.DuckDBPyConnection, rows: str, models: set[str], par
         if field.dtype == pl.Int64:
             value = f"cast(round_even({value}, 0) as bigint)"
         values.append(value)
-    labels = ["r.gpu_model_name", "coalesce(t.gpu_type, 'unknown')", "r.gpu_instance_profile"]
-    labels += [f"case when not {_exporter_pod()} then r.{c} end" for c in WORKLOAD_LABELS]
-    keys = ["r.ts", "r.host", "r.gpu_index", "r.gpu_uuid", "r.gpu_instance_id"]
-    select = [*keys, *labels, *values, "f.source_file_id", "r.line"]
+    keys = ["r.ts", SERIES_ID, "r.gpu_uuid", "r.gpu_instance_id"]
+    select = [*keys, *values, "f.source_file_id", "r.line"]
     inserted = run(
         con,
         f"""insert into {TABLE} ({", ".join(DCGM_SCHEMA)}) select {", ".join(select)}
-        from ({rows}) r join {day_tables.FILES} f on f.path = r.file
-        left join _tel_gpu_types t on t.name = r.gpu_model_name""",
+        from ({labelled}) r join {day_tables.FILES} f on f.path = r.file""",
         params,
     ).fetchone()
     return int(inserted[0])
+
+
+def _labelled(rows: str) -> str:
+    """``rows`` with their labels as stored: ``gpu_type`` from the model name, no workload
+    where the pod labels name the exporter itself."""
+    workload = [f"case when not {_exporter_pod()} then r.{c} end as {c}" for c in WORKLOAD_LABELS]
+    return f"""select r.* exclude ({", ".join(WORKLOAD_LABELS)}),
+            coalesce(t.gpu_type, 'unknown') as gpu_type, {", ".join(workload)}
+        from ({rows}) r left join _tel_gpu_types t on t.name = r.gpu_model_name"""
 
 
 WORKLOAD_LABELS = ("namespace", "pod", "container")

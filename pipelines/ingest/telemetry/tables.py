@@ -4,27 +4,29 @@ made before ``source_file_id`` from a path on every row to the file's id.
 ``raw.dcgm_samples`` and ``raw.engine_metric_samples`` carry ``source_file_id``
 (``ingest.file_ids``; ``raw.source_files`` maps it back to the path): the path repeated on
 tens of millions of rows was most of a narrow row. ``raw.quarantine_telemetry`` and the
-ledger keep the path: they are few rows, read by people. For the same reason an engine sample
-carries ``series_id``, its labels being in ``raw.engine_series`` (``engine_metrics``);
-``ensure_tables`` moves a table made before that too.
+ledger keep the path: they are few rows, read by people. For the same reason a sample carries
+``series_id``, its labels being in ``raw.engine_series`` (``engine_metrics``) or
+``raw.dcgm_series`` (``scrapes``); ``ensure_tables`` moves a table made before that too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import duckdb
 
 from pipelines.ingest.file_ids import SOURCE_FILES, register_files
 from pipelines.ingest.quarantine import QUARANTINE_SCHEMA, quarantine_table
-from pipelines.ingest.telemetry import day_tables
-from pipelines.ingest.telemetry.engine_metrics import LABELS, SERIES_ID, TABLE, store_series
+from pipelines.ingest.telemetry import day_tables, engine_metrics, scrapes
 from pipelines.ingest.telemetry.fields import (
     DCGM_SCHEMA,
+    DCGM_SERIES_SCHEMA,
     ENGINE_SCHEMA,
     ENGINE_SERIES_SCHEMA,
     sql_type,
 )
+from pipelines.ingest.telemetry.series import store_series
 from pipelines.warehouse import add_missing_columns
 
 SOURCE = "telemetry"
@@ -32,9 +34,34 @@ SCHEMAS = {
     "dcgm_samples": DCGM_SCHEMA,
     "engine_metric_samples": ENGINE_SCHEMA,
     "engine_series": ENGINE_SERIES_SCHEMA,
+    "dcgm_series": DCGM_SERIES_SCHEMA,
     quarantine_table(SOURCE): QUARANTINE_SCHEMA,
 }
 _WINDOWED = ("dcgm_samples", "engine_metric_samples")  # by sample time; quarantine by day
+
+
+@dataclass(frozen=True)
+class _Series:
+    """A sample table whose rows once carried their labels, and where they now live."""
+
+    samples: str
+    series: str
+    labels: list[str]
+    series_id: str  # SQL: the id of a row's labels
+    schema: dict  # the sample table's columns now
+    series_schema: dict  # the series table's
+
+
+_SERIES = (
+    _Series(
+        engine_metrics.TABLE, engine_metrics.SERIES_TABLE, engine_metrics.LABELS,
+        engine_metrics.SERIES_ID, ENGINE_SCHEMA, ENGINE_SERIES_SCHEMA,
+    ),
+    _Series(
+        scrapes.TABLE, scrapes.SERIES_TABLE, scrapes.SERIES_LABELS, scrapes.SERIES_ID,
+        DCGM_SCHEMA, DCGM_SERIES_SCHEMA,
+    ),
+)  # fmt: skip
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -48,8 +75,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table in _WINDOWED:
         if "source_file" in present[table]:
             _move_to_file_ids(con, table)
-    if "series_id" not in present["engine_metric_samples"]:
-        _move_to_series_ids(con)
+    for moved in _SERIES:
+        if "series_id" not in present[moved.samples.removeprefix("raw.")]:
+            _move_to_series_ids(con, moved)
 
 
 def clear_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
@@ -106,17 +134,33 @@ def _move_to_file_ids(con: duckdb.DuckDBPyConnection, table: str) -> None:
     con.execute(f"alter table raw.{table} drop column source_file")
 
 
-def _move_to_series_ids(con: duckdb.DuckDBPyConnection) -> None:
-    """Engine samples stored with their labels: each distinct series into
-    ``raw.engine_series``, the table rewritten with its id (same rows, same order)."""
-    labels = ", ".join(LABELS)
+def _move_to_series_ids(con: duckdb.DuckDBPyConnection, moved: _Series) -> None:
+    """Samples stored with their labels: each distinct series into its series table, the
+    sample table rewritten with its id (same rows, same order)."""
+    schema, table = moved.samples.split(".")
+    present = {
+        c
+        for (c,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    types = {**moved.schema, **moved.series_schema}
+    # A column an older table never had reads as NULL (its rows never had the field).
+    read = ", ".join(
+        c if c in present else f"null::{sql_type(types[c])} as {c}"
+        for c in dict.fromkeys([*moved.labels, *moved.schema])
+        if c != "series_id"
+    )
+    old = f"(select {read} from {moved.samples})"
+    labels = ", ".join(moved.labels)
     con.execute(
-        "create or replace temp table _tel_engine_series as "
-        f"select distinct {SERIES_ID} as series_id, {labels} from {TABLE}"
+        "create or replace temp table _tel_moved_series as "
+        f"select distinct {moved.series_id} as series_id, {labels} from {old}"
     )
-    store_series(con, "_tel_engine_series")
-    con.execute("drop table _tel_engine_series")
+    store_series(con, "_tel_moved_series", moved.series, moved.labels)
+    con.execute("drop table _tel_moved_series")
     columns = ", ".join(
-        f"{SERIES_ID} as series_id" if c == "series_id" else c for c in ENGINE_SCHEMA
+        f"{moved.series_id} as series_id" if c == "series_id" else c for c in moved.schema
     )
-    con.execute(f"create or replace table {TABLE} as select {columns} from {TABLE}")
+    con.execute(f"create or replace table {moved.samples} as select {columns} from {old}")

@@ -95,9 +95,8 @@ def test_dcgm_utilisation_out_of_range_fails():
     frame = pd.DataFrame({c: [None, None] for c in DCGM.columns()})
     frame = frame.assign(
         ts=ts,
-        host="h1",
-        gpu_index=[0, 0],
         gpu_uuid="GPU-1",
+        series_id=7,
         source_file_id=1,
         gpu_util_pct=[50.0, 130.0],
         tensor_active=[0.5, 0.4],

@@ -125,3 +125,36 @@ def test_a_table_with_labels_on_every_sample_moves_to_series_ids():
         assert back == old
         ensure_tables(con)  # moved once: nothing left to move
         assert con.execute("select count(*) from raw.engine_series").fetchone() == (2,)
+
+
+def test_copies_read_under_two_names_of_one_series_are_one_sample(con, tmp_path):
+    """Duplicates are found by stored series, not by labels as read: vLLM's old and new name
+    of the KV-cache gauge at one time are two copies of one sample (RELIABILITY.md case 23)."""
+    minute = dt.timedelta(minutes=1)
+    _vllm(
+        tmp_path / "a.parquet",
+        [
+            ("10.0.0.5:8000", "vllm:gpu_cache_usage_perc", 0.25, T0),
+            ("10.0.0.5:8000", "vllm:kv_cache_usage_perc", 0.25, T0),  # equal: one kept
+            ("10.0.0.5:8000", "vllm:gpu_cache_usage_perc", 0.5, T0 + minute),
+            ("10.0.0.5:8000", "vllm:kv_cache_usage_perc", 0.75, T0 + minute),  # conflict
+        ],
+    )
+    con.execute("begin transaction")
+    loaded = load_day(con, list_files(tmp_path), DAY)
+    con.execute("commit")
+    assert con.execute(LABELLED).fetchall() == [
+        (T0, "10.0.0.5", "10.0.0.5:8000", "ns", "p-8000", "m", "0", "kv_cache_usage_perc")
+        + (None, 0.25),
+    ]
+    quarantined = con.execute(
+        "select line, column_name, reason from raw.quarantine_telemetry order by line"
+    ).fetchall()
+    why = "conflicting duplicate scrape: 2 values for this series and time"
+    # Both named by the series' stored metric, as every engine quarantine row is.
+    assert quarantined == [
+        (3, "vllm:kv_cache_usage_perc", why),
+        (4, "vllm:kv_cache_usage_perc", why),
+    ]
+    ledger = loaded.counts.ledger_rows("telemetry", DAY)
+    assert sum(r.duplicates_dropped for r in ledger) == 1
