@@ -69,6 +69,7 @@ final as (
 
 select
     *,
-    if(used_cost_usd + unused_cost_usd = 0, null,
-        unused_cost_usd / (used_cost_usd + unused_cost_usd)) as unused_cost_share
+    -- a ratio, not money: DOUBLE on both engines (a DECIMAL quotient is DECIMAL(38,18) on Spark)
+    cast(if(used_cost_usd + unused_cost_usd = 0, null,
+        unused_cost_usd / (used_cost_usd + unused_cost_usd)) as double) as unused_cost_share
 from final

@@ -57,13 +57,6 @@ EMPTY_ON_THESE_FLEETS = {"fct_reserved_capacity_daily"}
 
 DOUBLE_RELATIVE_TOLERANCE = 1e-9
 
-# A mart column whose type differs between the engines (mart: column, DuckDB's, Spark's):
-# a ratio of two DECIMAL sums without a contract, left to the lead (docs/scale-out-spark.md).
-# It is empty on both fleets, so only its type is known to differ.
-KNOWN_TYPE_DIFFERENCES = {
-    "fct_reserved_capacity_daily": ("unused_cost_share", "DOUBLE", "DECIMAL(38,18)"),
-}
-
 # The one mart that is not exact: the tenant split moves a few microseconds of GPU time
 # between two tenants of one deployment-hour (measured: 11 µs of 2,568 s, $1.3e-7 of $351).
 # The replica sweep's concurrencies and per-hour GPU time are equal on both engines; the
@@ -254,10 +247,6 @@ def test_spark_mart_equals_duckdb_row_for_row(built, mart):
     assert _table_type(spark_con, "marts", mart) == "VIEW"  # over Spark's files, not a copy
     typed = _columns(duck_con, "marts", mart)
     spark_typed = _columns(spark_con, "marts", mart)
-    if mart in KNOWN_TYPE_DIFFERENCES:
-        column, duck_type, spark_type = KNOWN_TYPE_DIFFERENCES[mart]
-        assert (column, duck_type) in typed and (column, spark_type) in spark_typed
-        spark_typed = [(column, duck_type) if c == column else (c, t) for c, t in spark_typed]
     assert spark_typed == typed
     columns = [name for name, _ in typed]
 
