@@ -274,8 +274,10 @@ def replace_rows(
     return frame.height
 
 
-def _sql_string(value: str) -> str:
-    # ATTACH takes no prepared parameters; the path is our own (config or default), escaped.
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal, for the statements DuckDB takes no prepared
+    parameter in (ATTACH, CREATE VIEW, COPY ... TO, CREATE SECRET): paths and settings of our
+    own, escaped, never a value read from a file."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -294,7 +296,7 @@ def publish_analytics_copy(path: str | Path, *, lock_timeout: float | None = Non
         leftover.unlink(missing_ok=True)  # from a run killed while publishing
     with connect(path, lock_timeout=lock_timeout) as con:
         source = con.execute("select current_database()").fetchone()[0]
-        con.execute(f"attach {_sql_string(str(next_file))} as unitcost_publish_next")
+        con.execute(f"attach {sql_string(str(next_file))} as unitcost_publish_next")
         try:
             # Tables, views, macros, sequences. dbt's views name the writer's catalog
             # (`unitcost.staging...`); DuckDB names a file's catalog by its stem before the

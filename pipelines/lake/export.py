@@ -24,7 +24,7 @@ from pipelines.config import S3Config
 from pipelines.lake.paths import PART_FILE, day_uri, is_s3, table_uri
 from pipelines.lake.s3 import prepare_s3
 from pipelines.lake.tables import DAILY_TABLES, RECOMMEND_TABLES, WHOLE_TABLES, LakeTable
-from pipelines.warehouse import quote_identifier, table_exists
+from pipelines.warehouse import quote_identifier, sql_string, table_exists
 
 SQL_DIR = Path(__file__).parent / "sql"
 SCHEMA = "raw"
@@ -40,10 +40,6 @@ class LakeExport:
     files: list[str] = field(default_factory=list)
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _sql(name: str, table: LakeTable, target: str) -> str:
     """The COPY statement ``name`` for ``table``, writing to the file ``target``."""
     text = (SQL_DIR / name).read_text()
@@ -51,7 +47,7 @@ def _sql(name: str, table: LakeTable, target: str) -> str:
     return text.format(
         table=f"{quote_identifier(SCHEMA)}.{quote_identifier(table.name)}",
         column=column,
-        target=_literal(target),
+        target=sql_string(target),
     )
 
 

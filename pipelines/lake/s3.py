@@ -18,6 +18,7 @@ import duckdb
 
 from pipelines.config import S3Config
 from pipelines.lake.paths import split_s3
+from pipelines.warehouse import sql_string
 
 SQL_DIR = Path(__file__).parent / "sql"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$")
@@ -25,14 +26,10 @@ _PROFILE = re.compile(r"^[A-Za-z0-9_.+@-]{1,128}$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _checked(value: str, pattern: re.Pattern, what: str) -> str:
     if not pattern.match(value):
         raise ValueError(f"s3.{what} {value!r} is not a valid {what}")
-    return _literal(value)
+    return sql_string(value)
 
 
 def secret_sql(root: str, s3: S3Config) -> str:
@@ -49,11 +46,11 @@ def secret_sql(root: str, s3: S3Config) -> str:
         if bad or url.path.strip("/"):
             raise ValueError(f"s3.endpoint_url {s3.endpoint_url!r}: expected http(s)://host[:port]")
         options += [
-            ("endpoint", _literal(url.netloc)),
+            ("endpoint", sql_string(url.netloc)),
             ("url_style", "'path'"),
             ("use_ssl", "true" if url.scheme == "https" else "false"),
         ]
-    options.append(("scope", _literal(f"s3://{bucket}")))
+    options.append(("scope", sql_string(f"s3://{bucket}")))
     text = "".join(f",\n    {name} {value}" for name, value in options)
     return (SQL_DIR / "create_secret.sql").read_text().format(options=text)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.warehouse import quote_identifier
+from pipelines.warehouse import quote_identifier, sql_string
 
 SQL_DIR = Path(__file__).parent / "sql"
 # Only these materializations leave files behind (a Spark view is a query in the metastore).
@@ -113,10 +113,6 @@ def built_tables(target_path: str | Path) -> list[SparkTable]:
     return tables
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _existing_kind(con: duckdb.DuckDBPyConnection, table: SparkTable) -> str | None:
     row = con.execute(
         "select table_type from information_schema.tables"
@@ -143,7 +139,7 @@ def create_views(con: duckdb.DuckDBPyConnection, tables: Iterable[SparkTable]) -
             # CREATE VIEW takes no prepared parameters: the folder is a quoted literal, from
             # dbt's manifest through duckdb_folder (no glob characters, local or s3://).
             sql = template.format(
-                view=f"{schema}.{name}", files=_literal(f"{table.folder}/*.parquet")
+                view=f"{schema}.{name}", files=sql_string(f"{table.folder}/*.parquet")
             )
             try:
                 con.execute(sql)

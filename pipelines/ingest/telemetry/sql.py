@@ -14,6 +14,8 @@ import re
 import duckdb
 import polars as pl
 
+from pipelines.warehouse import sql_string
+
 # Temp macros: connection-scoped, replaced on every load. Why each exists:
 MACROS = (
     # polars' text for a Float64, which the quarantine reasons quote: DuckDB's shortest repr
@@ -60,7 +62,7 @@ def run(
 
 def literal(value: str) -> str:
     """A constant of this package as a SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
+    return sql_string(value)
 
 
 def float_text(value: float) -> str:
