@@ -36,11 +36,12 @@ INGEST_STEPS = {
     "request_log_tables": "requests",
     "telemetry_tables": "telemetry",
 }
-# what DuckDB reads raw, per source, from the files the simulator writes
+# what DuckDB reads raw, per source: the reader, and which of the files the run's ledger
+# names it can read (telemetry's Prometheus text has no DuckDB reader: its Parquet only)
 RAW_READS = {
-    "requests": ("logs/requests/**/*.jsonl*", "read_ndjson({}, ignore_errors=true)"),
-    "telemetry": ("telemetry/**/*.parquet", "read_parquet({}, union_by_name=true)"),
-    "billing": ("billing/**/*.parquet", "read_parquet({}, union_by_name=true)"),
+    "requests": ((".jsonl", ".jsonl.gz", ".json.gz"), "read_ndjson({}, ignore_errors=true)"),
+    "telemetry": ((".parquet",), "read_parquet({}, union_by_name=true)"),
+    "billing": ((".parquet",), "read_parquet({}, union_by_name=true)"),
 }
 
 
@@ -51,6 +52,7 @@ class RunBench:
     steps: dict[str, float] = field(default_factory=dict)  # step key -> seconds
     rows: dict[str, int] = field(default_factory=dict)  # ledger source -> lines read
     raw_read_s: dict[str, float] = field(default_factory=dict)  # source -> DuckDB read time
+    raw_read_rows: dict[str, int] = field(default_factory=dict)  # source -> rows DuckDB read
     returncode: int = 0
 
 
@@ -113,13 +115,18 @@ def run_bench(
     result.peak_rss_mib = max(samples, default=0) / 1024
     duckdb_path = _duckdb_path(config)
     result.rows = _ledger_rows(duckdb_path, start, end)
-    result.raw_read_s = _raw_reads(config.parent)
+    result.raw_read_s, result.raw_read_rows = _raw_reads(_ingested_files(duckdb_path, start, end))
     return result
 
 
 def _duckdb_path(config: Path) -> Path:
     path = Path(yaml.safe_load(config.read_text())["duckdb_path"])
     return path if path.is_absolute() else config.parent / path
+
+
+_IN_WINDOW = (
+    "(source <> 'billing' and partition_day >= ? and partition_day < ? or source = 'billing')"
+)
 
 
 def _ledger_rows(duckdb_path: Path, start: dt.date, end: dt.date) -> dict[str, int]:
@@ -129,30 +136,49 @@ def _ledger_rows(duckdb_path: Path, start: dt.date, end: dt.date) -> dict[str, i
         if not table_exists(con, "raw.ingest_ledger"):
             return {}
         rows = con.execute(
-            "select source, sum(lines_read) from raw.ingest_ledger "
-            "where source <> 'billing' and partition_day >= ? and partition_day < ? "
-            "or source = 'billing' group by 1",
+            f"select source, sum(lines_read) from raw.ingest_ledger where {_IN_WINDOW} group by 1",
             [start, end],
         ).fetchall()
     return {source: int(n) for source, n in rows}
 
 
-def _raw_reads(folder: Path) -> dict[str, float]:
-    """Seconds a bare DuckDB connection (the pipeline's settings) takes to read every
+def _ingested_files(duckdb_path: Path, start: dt.date, end: dt.date) -> dict[str, list[str]]:
+    """source -> the files the run read, as its ledger names them: the baseline reads the
+    same input as the step (a folder glob also read files the run's sources do not point at,
+    e.g. a simulated fleet's initial billing export beside the restated one)."""
+    from pipelines.warehouse import connect, table_exists
+
+    with connect(duckdb_path, read_only=True) as con:
+        if not table_exists(con, "raw.ingest_ledger"):
+            return {}
+        rows = con.execute(
+            f"select distinct source, source_file from raw.ingest_ledger where {_IN_WINDOW} "
+            "order by 1, 2",
+            [start, end],
+        ).fetchall()
+    files: dict[str, list[str]] = {}
+    for source, name in rows:
+        files.setdefault(source, []).append(name)
+    return files
+
+
+def _raw_reads(files: dict[str, list[str]]) -> tuple[dict[str, float], dict[str, int]]:
+    """(seconds, rows) a bare DuckDB connection (the pipeline's settings) takes to read every
     column of each source's files once."""
     from pipelines.warehouse import connect
 
-    seconds = {}
+    seconds, counts = {}, {}
     with connect(":memory:") as con:
         con.execute("set enable_progress_bar = false")
-        for source, (pattern, reader) in RAW_READS.items():
-            files = sorted(str(p) for p in folder.glob(pattern))
-            if not files:
+        for source, (suffixes, reader) in RAW_READS.items():
+            readable = [f for f in files.get(source, []) if f.lower().endswith(suffixes)]
+            if not readable:
                 continue
             t0 = time.monotonic()
-            con.execute(f"select sum(hash(t)) from {reader.format('?')} as t", [files]).fetchone()
+            query = f"select count(*), sum(hash(t)) from {reader.format('?')} as t"
+            (counts[source], _) = con.execute(query, [readable]).fetchone()
             seconds[source] = time.monotonic() - t0
-    return seconds
+    return seconds, counts
 
 
 def format_result(label: str, r: RunBench) -> str:
@@ -170,6 +196,8 @@ def format_result(label: str, r: RunBench) -> str:
                 raw = r.raw_read_s[source]
                 share = raw / max(seconds, 1e-9)
                 extra += f"  raw DuckDB read {raw:>6.1f} s: {share:.0%} of its rate"
+                if source in r.raw_read_rows:
+                    extra += f" ({r.raw_read_rows[source]:,} rows)"
         lines.append(f"  {step:<28} {seconds:>7.1f} s{extra}")
     return "\n".join(lines)
 

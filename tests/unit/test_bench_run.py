@@ -3,6 +3,7 @@ in a child of the run), and the report puts each ingest step beside DuckDB's rea
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import time
@@ -37,3 +38,36 @@ def test_an_ingest_step_is_reported_as_a_share_of_duckdbs_raw_read():
     assert "run 10.0 s, peak RSS (process tree) 2.00 GiB" in text
     assert "250 rows/s" in text and "25% of its rate" in text  # 1 s raw / 4 s step
     assert text.index("dbt_daily_models") < text.index("request_log_tables")  # slowest first
+
+
+def test_the_raw_read_is_of_the_files_the_run_read_not_the_folder(tmp_path):
+    # a fleet folder holds an initial billing export beside the restated one the run reads;
+    # the baseline must read the one the ledger names (3 rows), not both (3 + 2)
+    import duckdb
+
+    from pipelines.bench.run import _ingested_files, _raw_reads
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    read = tmp_path / "cur2" / "a.parquet"
+    other = tmp_path / "cur2-initial" / "a.parquet"
+    for path, n in ((read, 3), (other, 2)):
+        path.parent.mkdir()
+        con.execute(f"copy (select range as x from range({n})) to '{path}'")
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.ingest_ledger (source varchar, partition_day date, source_file varchar,"
+        " lines_read bigint)"
+    )
+    con.execute(
+        "insert into raw.ingest_ledger values ('billing', '2026-11-01', ?, 3),"
+        " ('telemetry', '2026-11-01', 'scrape.prom', 10),"
+        " ('telemetry', '2026-10-31', ?, 2)",  # another day's file: outside the window
+        [str(read), str(other)],
+    )
+    con.close()
+    day = dt.date(2026, 11, 1)
+    files = _ingested_files(tmp_path / "w.duckdb", day, day + dt.timedelta(days=1))
+    assert files == {"billing": [str(read)], "telemetry": ["scrape.prom"]}
+    seconds, rows = _raw_reads(files)
+    assert rows == {"billing": 3}  # Prometheus text has no DuckDB reader: no telemetry baseline
+    assert set(seconds) == {"billing"}
