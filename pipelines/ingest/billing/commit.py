@@ -77,12 +77,26 @@ def _totals(con, period: dt.date) -> dict[str | None, tuple]:
 
 def _counts(con, period: dt.date) -> tuple[int, int]:
     """(rows, identical rows): a row is identical when an earlier row of the period in the
-    same delivery has every value equal (file and line aside), so two equal rows count 1."""
+    same delivery has every value equal (file and line aside), so two equal rows count 1.
+
+    Grouping every row on all its columns took most of the commit on a month of a large
+    fleet; a row hash is ten times faster. Equal rows have equal hashes, so only the rows
+    whose hash repeats are grouped on their values: a collision cannot miscount."""
     cols = ", ".join(_IDENTITY)
     return con.execute(
-        f"select coalesce(sum(n), 0), coalesce(sum(n - 1), 0) from (select count(*) as n "
-        f"from _items where billing_period = ? group by {cols})",
-        [period],
+        f"""with period as (
+            select *, hash({cols}) as _row_hash from _items where billing_period = $period
+        ),
+        repeated as (select _row_hash from period group by 1 having count(*) > 1)
+        select
+            (select count(*) from period),
+            coalesce((
+                select sum(n - 1) from (
+                    select count(*) as n from period semi join repeated using (_row_hash)
+                    group by {cols}
+                )
+            ), 0)""",
+        {"period": period},
     ).fetchall()[0]
 
 
