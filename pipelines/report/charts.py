@@ -12,7 +12,11 @@ an axis, so no bar shrinks to a pixel because another deployment is large.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import plotly.graph_objects as go
+import plotly.io as pio
 import polars as pl
 from plotly.subplots import make_subplots
 
@@ -25,12 +29,27 @@ CASH, DEFERRED = "#2f855a", "#b7d7c2"
 MODELLED, ACTUAL = "#718096", "#2b6cb0"
 STEP_UP, STEP_DOWN = "#dd8a2e", "#2f855a"  # a waterfall step adding cost, or taking it off
 _FONT = {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 13}
+# Every chart's look, applied as plotly's default template while the report is built
+# (``report_template``), not set on each figure: plotly validates, deep-copying it, a template
+# set on a figure, which at 256 deployments (two figures each) was two thirds of the report's
+# time. A default template is taken as valid; the figures come out the same.
+TEMPLATE = "plotly_white"
 _LAYOUT = {
-    "template": "plotly_white",
     "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
     "font": _FONT,
     "legend": {"orientation": "h", "y": -0.18},
 }
+
+
+@contextlib.contextmanager
+def report_template() -> Iterator[None]:
+    """Figures built inside take ``TEMPLATE`` (plotly's default template, restored after)."""
+    before = pio.templates.default
+    pio.templates.default = TEMPLATE
+    try:
+        yield
+    finally:
+        pio.templates.default = before
 
 
 def _float(value) -> float | None:
@@ -136,7 +155,6 @@ def deployment_waterfall(deployment: dict) -> go.Figure | None:
         xaxis={"tickangle": -30},
         showlegend=False,
         height=380,
-        template="plotly_white",
         margin={"l": 60, "r": 10, "t": 50, "b": 90},
         font=_FONT,
     )
@@ -187,7 +205,6 @@ def deployment_modelled_vs_actual(deployment: dict) -> go.Figure | None:
             "font": {"size": 14},
         },
         height=380,
-        template="plotly_white",
         margin={"l": 55, "r": 10, "t": 80, "b": 50},
         font=_FONT,
     )

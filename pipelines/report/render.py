@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from pipelines.report.bundle import BUNDLE_TRACES, plotly_js
-from pipelines.report.charts import build_charts, deployment_charts
+from pipelines.report.charts import build_charts, deployment_charts, report_template
 from pipelines.report.files import ReportFiles
 from pipelines.report.forecast import FIT_DAYS, HORIZON_DAYS, LEVEL, MIN_DAYS
 from pipelines.report.formats import money, number, pct
@@ -144,14 +144,15 @@ def currency_totals(tables: ReportTables) -> list[dict]:
 
 
 def render_html(tables: ReportTables) -> str:
-    charts = {name: _chart_html(name, fig) for name, fig in build_charts(tables).items()}
-    per_deployment = {
-        deployment_id: {
-            name: _chart_html(f"{name.replace('_', '-')}-{deployment_id}", fig)
-            for name, fig in figs.items()
+    with report_template():
+        charts = {name: _chart_html(name, fig) for name, fig in build_charts(tables).items()}
+        per_deployment = {
+            deployment_id: {
+                name: _chart_html(f"{name.replace('_', '-')}-{deployment_id}", fig)
+                for name, fig in figs.items()
+            }
+            for deployment_id, figs in deployment_charts(tables).items()
         }
-        for deployment_id, figs in deployment_charts(tables).items()
-    }
     deployments = tables.deployments.rows(named=True)
     unexplained = {}  # actual - (floor + gaps), when the mart's parts do not add up
     for d in deployments:

@@ -276,6 +276,17 @@ def test_rendering_twice_gives_the_same_file(tables, html):
     assert render_html(tables) == html
 
 
+def test_every_chart_is_drawn_in_the_white_template_and_plotlys_default_is_left_alone(html):
+    # plotly_white's plot background is white, plotly's own default "#E5ECF6"; the template
+    # is plotly's default only while the report renders (charts.report_template)
+    import plotly.io as pio
+
+    assert html.count('class="plotly-graph-div"') == 9
+    assert html.count('"plot_bgcolor":"white"') == 9
+    assert '"plot_bgcolor":"#E5ECF6"' not in html
+    assert pio.templates.default == "plotly"
+
+
 def test_recommendations_csv_carries_cash_deferred_and_commitments_exactly(written):
     with written.recommendations_csv.open(newline="") as f:
         rows = list(csv.DictReader(f))
