@@ -41,4 +41,7 @@ left join observed as o
 where
     r.arrival_ts >= $start_ts and r.arrival_ts < $end_ts
     and r.input_tokens is not null and r.output_tokens is not null
-order by r.deployment_id, r.arrival_us, r.request_source, r.request_id
+-- Requests of a deployment arriving in the same µs are ordered by sample_key, then by their
+-- strings (a 64-bit hash tie): a third faster than sorting 18 M requests on the strings, and
+-- the engine's output is the same (compared at 1,024 GPUs, docs/performance.md)
+order by r.deployment_id, r.arrival_us, sample_key, r.request_source, r.request_id
