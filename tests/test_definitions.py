@@ -90,6 +90,7 @@ EXPECTED_ASSETS = {
     "raw/quarantine_telemetry": "telemetry",
     "staging/stg_telemetry__dcgm_samples": "staging",
     "staging/stg_telemetry__engine_metric_samples": "staging",
+    "staging/stg_telemetry__engine_series": "staging",
     "intermediate/int_telemetry__gpu_minute": "intermediate",
     "intermediate/int_telemetry__gpu_hourly": "intermediate",
     "intermediate/int_engine__hourly": "intermediate",

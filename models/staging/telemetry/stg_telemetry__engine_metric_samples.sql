@@ -5,6 +5,7 @@
     sample carries its series' id; the labels are stored once per series (engine_series). -#}
 select
     s.ts,
+    s.series_id,
     e.host,
     e.instance,
     e.namespace,
