@@ -12,9 +12,10 @@
       overwrite a table in a statement that reads it, and the new rows are a view over the
       model's SQL, which may read the table: is_incremental filters, billing_days_from), and
       is dropped. The cost: each incremental model's whole table is written twice per run.
-      Not atomic: a run killed during the overwrite leaves the table short, and the staging
-      table (`<table>__replace_window`, in the schema's warehouse folder) holding its rows
-      until the next run drops it; rebuild with --full-refresh (docs/scale-out-spark.md). -#}
+      Not atomic: a run killed during the overwrite leaves the table short and the staging
+      table (`<table>__replace_window`, in the schema's warehouse folder) holding its rows;
+      the next run then stops at that model, naming both, rather than drop the staging table
+      (docs/scale-out-spark.md). -#}
 {% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) %}
     {%- if raw_strategy == 'replace_window' -%}
         {% do return(raw_strategy) %}
@@ -70,8 +71,17 @@
         path={'identifier': target.identifier ~ '__replace_window'}) -%}
     {%- set columns = get_quoted_csv(dest_columns | map(attribute='name')) -%}
     {%- set predicate = replace_window_predicate(target) -%}
-    {#- a killed run's leftover; a managed table: dropping it deletes its files -#}
-    {% do run_query('drop table if exists ' ~ staging) %}
+    {#- A killed run's leftover: after a killed overwrite it may be the only copy of the
+        table's rows, so never dropped here (the next rewrite would keep the short table's rows
+        and lose the others for good). Managed: dropping it deletes its files. -#}
+    {%- if adapter.get_relation(database=staging.database, schema=staging.schema,
+                                identifier=staging.identifier) is not none -%}
+        {% do exceptions.raise_compiler_error(
+            staging ~ " exists: a run was killed while it rewrote " ~ target ~ ", and it may"
+            ~ " hold that table's only complete copy. Restore it (insert overwrite table "
+            ~ target ~ " select * from " ~ staging ~ ") or rebuild " ~ target
+            ~ " with --full-refresh, then drop " ~ staging) %}
+    {%- endif -%}
     {% call statement('replace_window_stage') -%}
         create table {{ staging }} using parquet as
         select {{ columns }} from {{ target }}

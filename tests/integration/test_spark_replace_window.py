@@ -8,8 +8,9 @@ worked out by hand below.
 The sequence covers what a partition-overwrite would get wrong and what DuckDB's delete keeps:
 a window day with old rows and no new ones (emptied), rows outside the window (kept), rows
 whose window column is NULL (never in a window: kept, so they accumulate on both engines),
-duplicate new rows (both kept), DECIMAL money (exact). Marked `spark` (minutes: three Spark
-sessions); skips without Java or PySpark. The whole pipeline's re-runs:
+duplicate new rows (both kept), DECIMAL money (exact). And a killed run's staging table left
+behind: the next run stops at the model, naming it, and leaves the table as it was. Marked
+`spark` (minutes: six Spark sessions); skips without Java or PySpark. The whole pipeline's re-runs:
 tests/integration/test_spark_equality.py (test_spark_reruns_equal_duckdbs_row_for_row)."""
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ MODEL = """
     incremental_strategy='replace_window',
     meta={'window_column': 'day'}
 ) }}
-{%- set rows = var('rows') %}
+{%- set rows = var('rows', []) %}
 with new_rows as (
     select cast(null as date) as day, cast(0 as decimal(38, 12)) as amount_usd,
         'none' as label, false as keep
@@ -56,9 +57,21 @@ PROJECT = {
     "config-version": 2,
     "profile": "replace_window_test",
     "model-paths": ["models"],
-    "macro-paths": ["macros"],
+    "macro-paths": ["macros", "test_macros"],
     "models": {"unitcost": {"+file_format": "{{ 'parquet' if target.type == 'spark' else none }}"}},
 }
+
+# What a run killed between the staging table's CREATE and its DROP leaves behind
+LEFTOVER = """
+{% macro leftover_staging_table(create) %}
+    {%- if create %}
+    {% do run_query('create table rw.window_rows__replace_window using parquet as'
+                    ~ ' select * from rw.window_rows') %}
+    {%- else %}
+    {% do run_query('drop table rw.window_rows__replace_window') %}
+    {%- endif %}
+{% endmacro %}
+"""
 
 # (window [start, end), the model's input rows (day, USD, label)) per run
 RUNS = [
@@ -143,6 +156,8 @@ def _project(home: Path, location_root: Path | None) -> Path:
     project = home / "project"
     (project / "models").mkdir(parents=True)
     (project / "macros").symlink_to(ROOT / "macros")
+    (project / "test_macros").mkdir()
+    (project / "test_macros" / "leftover.sql").write_text(LEFTOVER)
     (project / "models" / "window_rows.sql").write_text(MODEL)
     settings = json.loads(json.dumps(PROJECT))
     if location_root is not None:  # as dbt_project.yml's: an external table under the lake
@@ -152,15 +167,22 @@ def _project(home: Path, location_root: Path | None) -> Path:
     return project
 
 
-def _dbt_run(project: Path, target: str, window: tuple[str, str], rows: list) -> None:
-    variables = {"min_date": window[0], "max_date": window[1], "rows": rows}
+def _dbt(project: Path, target: str, *arguments: str) -> subprocess.CompletedProcess:
     dbt = Path(sys.executable).parent / "dbt"
-    command = [str(dbt), "run", "--target", target, "--vars", json.dumps(variables)]
+    command = [str(dbt), *arguments, "--target", target]
     command += ["--project-dir", str(project), "--profiles-dir", str(project)]
     env = {**os.environ, "DBT_LOG_PATH": str(project / "logs")}
     env.pop("UNITCOST_DBT_MIN_DATE", None)
     env.pop("UNITCOST_DBT_MAX_DATE", None)
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+
+
+def _run_vars(window: tuple[str, str], rows: list) -> str:
+    return json.dumps({"min_date": window[0], "max_date": window[1], "rows": rows})
+
+
+def _dbt_run(project: Path, target: str, window: tuple[str, str], rows: list) -> None:
+    result = _dbt(project, target, "run", "--vars", _run_vars(window, rows))
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
 
 
@@ -175,16 +197,50 @@ def test_replace_window_on_spark_parquet_equals_duckdbs_delete_insert(tmp_path):
     on_duckdb = _project(tmp_path / "duckdb", None)
     folder = tmp_path / "spark" / "lake" / "window_rows"
     on_spark = _project(tmp_path / "spark", tmp_path / "spark" / "lake")
+
+    def spark_rows() -> list[tuple]:
+        with duckdb.connect() as con:
+            return _sorted(
+                con.execute(
+                    "select day, amount_usd, label from read_parquet(?)",
+                    [str(folder / "*.parquet")],
+                ).fetchall()
+            )
+
     for run, ((window, rows), expected) in enumerate(zip(RUNS, EXPECTED, strict=True)):
         _dbt_run(on_duckdb, "duckdb", window, rows)
         with duckdb.connect(str(tmp_path / "duckdb" / "rw.duckdb"), read_only=True) as con:
             duck = con.execute("select day, amount_usd, label from main.window_rows").fetchall()
+        if run == 1:
+            # a killed run's staging table: the run stops at the model, the table unchanged
+            made = _dbt(
+                on_spark,
+                "spark",
+                "run-operation",
+                "leftover_staging_table",
+                "--vars",
+                _run_vars(window, rows),
+                "--args",
+                json.dumps({"create": True}),
+            )
+            assert made.returncode == 0, (made.stdout + made.stderr)[-6000:]
+            stopped = _dbt(on_spark, "spark", "run", "--vars", _run_vars(window, rows))
+            assert stopped.returncode != 0
+            assert "window_rows__replace_window exists" in stopped.stdout + stopped.stderr
+            assert spark_rows() == EXPECTED[0]
+            dropped = _dbt(
+                on_spark,
+                "spark",
+                "run-operation",
+                "leftover_staging_table",
+                "--vars",
+                _run_vars(window, rows),
+                "--args",
+                json.dumps({"create": False}),
+            )
+            assert dropped.returncode == 0, (dropped.stdout + dropped.stderr)[-6000:]
         _dbt_run(on_spark, "spark", window, rows)
-        with duckdb.connect() as con:
-            spark = con.execute(
-                "select day, amount_usd, label from read_parquet(?)", [str(folder / "*.parquet")]
-            ).fetchall()
         assert _sorted(duck) == expected, f"run {run + 1}: DuckDB"
-        assert _sorted(spark) == _sorted(duck), f"run {run + 1}: Spark differs from DuckDB"
-    # the staging table is gone (dropped with its files)
+        assert spark_rows() == _sorted(duck), f"run {run + 1}: Spark differs from DuckDB"
+    # no staging table is left (dropped with its files)
     assert not list((tmp_path / "spark" / "spark" / "warehouse").rglob("*__replace_window*"))
