@@ -53,11 +53,13 @@ test: setup
 	$(BIN)/pytest
 
 # Not part of `make test`: `unitcost run` with engine: spark (PySpark in-process, a Java runtime)
-# against the same run on DuckDB, two fleets, ~13 minutes (docs/scale-out-spark.md). Adds the
-# optional spark group.
+# against the same run on DuckDB, two fleets, then a first day, its re-run and the next day over
+# the same Spark tables, and replace_window alone on a one-model project; ~40 minutes on 2
+# shared cores (docs/scale-out-spark.md). Adds the optional spark group.
 test-spark: setup
 	$(UV) sync --frozen --compile-bytecode --group spark --python $(PYTHON)
-	$(BIN)/pytest -m spark tests/integration/test_spark_equality.py
+	$(BIN)/pytest -m spark tests/integration/test_spark_equality.py \
+		tests/integration/test_spark_replace_window.py
 
 # `dagster dev` warns that the `dg` CLI supersedes it; that warning is about the CLI, not the
 # code location, so it is silenced here and nowhere else.

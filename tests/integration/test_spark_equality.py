@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from pipelines.cli import main
-from pipelines.warehouse import analytics_path
+from pipelines.warehouse import analytics_path, sql_string
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -119,6 +119,35 @@ def _with_lake(config: Path, name: str, lake: Path, **settings: str) -> Path:
     return path
 
 
+def _spark_env(out: Path) -> dict[str, str]:
+    """The environment of a Spark run under ``out``: its own Spark session home (metastore and
+    managed tables, kept across the runs of one fleet) and dbt log folder; the target is the
+    engine's, not an inherited override."""
+    return {
+        **{
+            n: v
+            for n, v in os.environ.items()
+            if n not in ("UNITCOST_DBT_TARGET", "UNITCOST_LAKE_ROOT")
+        },
+        "UNITCOST_SPARK_HOME": str(out / "spark_home"),
+        "DBT_LOG_PATH": str(out / "dbt-logs"),
+    }
+
+
+def _run_on_spark(out: Path, config: Path, window: list[str]) -> float:
+    """`unitcost run` of ``window`` with ``config`` (engine: spark), in a process of its own,
+    as `unitcost run` always is: the dbt target is fixed when the Dagster definitions load
+    (pipelines/dbt_project.py), and this process loaded them for the DuckDB runs. Its wall
+    time in seconds."""
+    unitcost = Path(sys.executable).parent / "unitcost"
+    command = [str(unitcost), "run", "--config", str(config), *window]
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=out, env=_spark_env(out), capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, (result.stdout + result.stderr)[-8000:]
+    return seconds
+
+
 @pytest.fixture(scope="module", params=sorted(FLEETS))
 def built(request, tmp_path_factory) -> Built:
     reason = _spark_missing()
@@ -147,24 +176,7 @@ def built(request, tmp_path_factory) -> Built:
         duckdb_path=str(out / "spark" / "unitcost.duckdb"),
     )
     (out / "spark").mkdir()
-    env = {
-        **{
-            n: v
-            for n, v in os.environ.items()
-            if n not in ("UNITCOST_DBT_TARGET", "UNITCOST_LAKE_ROOT")
-        },
-        "UNITCOST_SPARK_HOME": str(out / "spark_home"),
-        "DBT_LOG_PATH": str(out / "dbt-logs"),
-    }
-    # A process of its own, as `unitcost run` always is: the dbt target is fixed when the
-    # Dagster definitions load (pipelines/dbt_project.py), and this process loaded them for
-    # the DuckDB run above.
-    unitcost = Path(sys.executable).parent / "unitcost"
-    command = [str(unitcost), "run", "--config", str(on_spark), *window]
-    started = time.monotonic()
-    result = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True)
-    seconds = time.monotonic() - started
-    assert result.returncode == 0, (result.stdout + result.stderr)[-8000:]
+    seconds = _run_on_spark(out, on_spark, window)
     return Built(
         out / "fleet" / "unitcost.duckdb", out / "spark" / "unitcost.duckdb", spark_lake, seconds
     )
@@ -360,3 +372,116 @@ def test_spark_tenant_split_conserves_each_deployment_day_exactly(built):
     duck = _connect(built.duckdb).execute(totals).fetchall()
     spark = _connect(built.spark).execute(totals).fetchall()
     assert duck == spark and len(duck) > 0
+
+
+# A second and a third run over the same Spark tables (issue 17): the default fleet simulated
+# for two days, run on both engines as this sequence, each engine over its own warehouse, lake
+# and (Spark) session home kept from run to run. replace_window must replace exactly the rows
+# DuckDB's delete replaces: a re-run of a day neither duplicates nor loses rows, and the next
+# day adds its rows beside the first's (and rebuilds the billing window's days whose bill
+# changed). On Parquet tables Spark rewrites each incremental table
+# (macros/cross_engine/spark_incremental.sql).
+THIRD_DAY = NEXT_DAY + dt.timedelta(days=1)
+RUN_SEQUENCE = [
+    ("first_day", DAY, NEXT_DAY),
+    ("first_day_again", DAY, NEXT_DAY),
+    ("next_day", NEXT_DAY, THIRD_DAY),
+]
+SEQUENCE_RELATIONS = [("marts", mart) for mart in SPARK_MARTS] + READ_OUTSIDE_DBT
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """After each run of RUN_SEQUENCE (by name): a copy of the compared relations of DuckDB's
+    warehouse and of the Spark run's (read through its views, as the Python steps read them),
+    each a DuckDB file of tables; and each Spark run's wall time."""
+
+    duckdb: dict[str, Path]
+    spark: dict[str, Path]
+    spark_run_seconds: dict[str, float]
+
+
+def _snapshot(warehouse: Path, into: Path) -> Path:
+    """The SEQUENCE_RELATIONS of ``warehouse`` copied as tables into a new file ``into``: the
+    Spark views read files the next run rewrites."""
+    with duckdb.connect(str(into)) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        # under its own name: its views name their catalog
+        source = f'"{warehouse.stem}"'
+        con.execute(f"ATTACH {sql_string(str(warehouse))} AS {source} (READ_ONLY)")
+        for schema, name in SEQUENCE_RELATIONS:
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            con.execute(
+                f'CREATE TABLE "{schema}"."{name}" AS SELECT * FROM {source}."{schema}"."{name}"'
+            )
+        con.execute(f"DETACH {source}")
+    return into
+
+
+@pytest.fixture(scope="module")
+def sequence(tmp_path_factory) -> Sequence:
+    reason = _spark_missing()
+    if reason:
+        pytest.skip(reason)
+    out = tmp_path_factory.mktemp("spark_rerun")
+    sim = ["simulate", "--out", str(out / "fleet"), "--days", "2", "--start", str(DAY)]
+    assert main([*sim, *FLEETS["default"]]) == 0
+    config = out / "fleet" / "unitcost.yaml"
+    on_duckdb = _with_lake(config, "unitcost.duckdb.yaml", out / "lake")
+    on_spark = _with_lake(
+        config,
+        "unitcost.spark.yaml",
+        out / "spark_lake",
+        engine="spark",
+        duckdb_path=str(out / "spark" / "unitcost.duckdb"),
+    )
+    (out / "spark").mkdir()
+    (out / "snapshots").mkdir()
+    duck, spark, seconds = {}, {}, {}
+    for name, start, end in RUN_SEQUENCE:
+        window = ["--start", str(start), "--end", str(end)]
+        assert main(["run", "--config", str(on_duckdb), *window]) == 0
+        duck[name] = _snapshot(out / "fleet" / "unitcost.duckdb", out / "snapshots" / f"d_{name}")
+        seconds[name] = _run_on_spark(out, on_spark, window)
+        spark[name] = _snapshot(out / "spark" / "unitcost.duckdb", out / "snapshots" / f"s_{name}")
+    return Sequence(duck, spark, seconds)
+
+
+@pytest.mark.parametrize("step", [name for name, _, _ in RUN_SEQUENCE])
+@pytest.mark.parametrize(("schema", "relation"), SEQUENCE_RELATIONS)
+def test_spark_reruns_equal_duckdbs_row_for_row(sequence, step, schema, relation):
+    """After each run of the sequence, each mart (and each table the Python steps read) of
+    the Spark warehouse has DuckDB's rows: as many (none duplicated or lost by a re-run or the
+    next day's run), money exactly equal."""
+    duck_con, spark_con = _connect(sequence.duckdb[step]), _connect(sequence.spark[step])
+    own = {c for m, c in ENGINE_OWN_COLUMNS if m == relation}
+    columns = [c for c, _ in _columns(duck_con, schema, relation) if c not in own]
+    assert [c for c, _ in _columns(spark_con, schema, relation) if c not in own] == columns
+    duck = _rows(duck_con, f'"{schema}"."{relation}"', columns)
+    spark = _rows(spark_con, f'"{schema}"."{relation}"', columns)
+    assert len(spark) == len(duck), f"{step}: Spark has {len(spark)} rows, DuckDB {len(duck)}"
+    if relation not in EMPTY_ON_THESE_FLEETS:
+        assert len(duck) > 0
+    problems = _compare(relation, columns, duck, spark)
+    assert not problems, f"{len(problems)} values differ:\n" + "\n".join(problems[:20])
+
+
+def test_the_sequence_adds_the_next_days_rows(sequence):
+    """The oracle's sequence is not trivial: the re-run keeps the first day's rows (as many),
+    and the next day's run adds rows for that day beside them."""
+
+    def days(step: str) -> list[tuple]:
+        query = 'select "day", count(*) from marts.deployment_days group by all order by all'
+        return _connect(sequence.duckdb[step]).execute(query).fetchall()
+
+    assert days("first_day_again") == days("first_day")
+    assert [d for d, _ in days("first_day")] == [DAY]
+    assert [d for d, _ in days("next_day")] == [DAY, NEXT_DAY]
+    assert days("next_day")[0] == days("first_day")[0]
+
+
+def test_spark_rerun_times_are_reported(sequence, record_property):
+    """Not a timed assertion: each Spark run's wall time, for the record (pytest -rA)."""
+    for name, seconds in sequence.spark_run_seconds.items():
+        record_property(f"spark_run_seconds_{name}", round(seconds, 1))
+        print(f"unitcost run on spark, {name}: {seconds:.1f} s")
