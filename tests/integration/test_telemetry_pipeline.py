@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow
 MODELS = [
     "stg_telemetry__dcgm_samples",
     "stg_telemetry__engine_metric_samples",
+    "stg_telemetry__engine_series",
     "int_telemetry__gpu_minute",
     "int_telemetry__gpu_hourly",
     "int_engine__hourly",
