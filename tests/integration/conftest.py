@@ -1,10 +1,13 @@
 """One small simulated fleet, simulated and run once per session and shared by the modules
-that only read it (each `unitcost run` costs ~30 s of dbt and Dagster start-up)."""
+that only read it (each `unitcost run` costs ~30 s of dbt and Dagster start-up); and the
+skip of the Spark tests where Spark cannot run."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,16 @@ def second_fleet_run(tmp_path_factory, dbt_manifest) -> tuple[Path, dict]:
     end = DEFAULT_WEEK_START + dt.timedelta(days=SECOND_FLEET_DAYS)
     run(out / "unitcost.yaml", DEFAULT_WEEK_START, end)
     return out, json.loads((out / "ground_truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def requires_spark() -> None:
+    """Skips a Spark test (``make test-spark``) where Spark cannot run: no Java runtime, or
+    the optional spark group not installed."""
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java runtime (Spark needs one: apt-get install openjdk-17-jre-headless)")
+    try:
+        import dbt.adapters.spark  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError:
+        pytest.skip("pyspark / dbt-spark not installed (uv sync --group spark)")

@@ -17,7 +17,6 @@ import datetime as dt
 import decimal
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -67,17 +66,6 @@ DOUBLE_RELATIVE_TOLERANCE = 1e-9
 TENANT_MART = "fct_cost_by_tenant_daily"
 TENANT_USD_TOLERANCE = decimal.Decimal("0.000001")
 TENANT_GPU_SECONDS_TOLERANCE = 0.0001
-
-
-def _spark_missing() -> str | None:
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "no Java runtime (Spark needs one: apt-get install openjdk-17-jre-headless)"
-    try:
-        import dbt.adapters.spark  # noqa: F401
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark / dbt-spark not installed (uv sync --group spark)"
-    return None
 
 
 # Two fleets: the default spec (cloud bills, tenants, the prefix cache) at scale 0.05, and
@@ -149,10 +137,7 @@ def _run_on_spark(out: Path, config: Path, window: list[str]) -> float:
 
 
 @pytest.fixture(scope="module", params=sorted(FLEETS))
-def built(request, tmp_path_factory) -> Built:
-    reason = _spark_missing()
-    if reason:
-        pytest.skip(reason)
+def built(request, tmp_path_factory, requires_spark) -> Built:
     out = tmp_path_factory.mktemp(f"spark_fleet_{request.param}")
     sim = ["simulate", "--out", str(out / "fleet"), "--days", "1", "--start", str(DAY)]
     assert main([*sim, *FLEETS[request.param]]) == 0
@@ -419,10 +404,7 @@ def _snapshot(warehouse: Path, into: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def sequence(tmp_path_factory) -> Sequence:
-    reason = _spark_missing()
-    if reason:
-        pytest.skip(reason)
+def sequence(tmp_path_factory, requires_spark) -> Sequence:
     out = tmp_path_factory.mktemp("spark_rerun")
     sim = ["simulate", "--out", str(out / "fleet"), "--days", "2", "--start", str(DAY)]
     assert main([*sim, *FLEETS["default"]]) == 0

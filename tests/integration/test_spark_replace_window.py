@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -141,17 +140,6 @@ def _profiles(home: Path) -> str:
     )
 
 
-def _spark_missing() -> str | None:
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "no Java runtime"
-    try:
-        import dbt.adapters.spark  # noqa: F401
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark / dbt-spark not installed (uv sync --group spark)"
-    return None
-
-
 def _project(home: Path, location_root: Path | None) -> Path:
     project = home / "project"
     (project / "models").mkdir(parents=True)
@@ -190,10 +178,7 @@ def _sorted(rows: list[tuple]) -> list[tuple]:
     return sorted(rows, key=lambda row: tuple((v is not None, str(v)) for v in row))
 
 
-def test_replace_window_on_spark_parquet_equals_duckdbs_delete_insert(tmp_path):
-    reason = _spark_missing()
-    if reason:
-        pytest.skip(reason)
+def test_replace_window_on_spark_parquet_equals_duckdbs_delete_insert(tmp_path, requires_spark):
     on_duckdb = _project(tmp_path / "duckdb", None)
     folder = tmp_path / "spark" / "lake" / "window_rows"
     on_spark = _project(tmp_path / "spark", tmp_path / "spark" / "lake")
@@ -207,38 +192,31 @@ def test_replace_window_on_spark_parquet_equals_duckdbs_delete_insert(tmp_path):
                 ).fetchall()
             )
 
+    def leftover_staging_table(window: tuple[str, str], rows: list, create: bool) -> None:
+        made = _dbt(
+            on_spark,
+            "spark",
+            "run-operation",
+            "leftover_staging_table",
+            "--vars",
+            _run_vars(window, rows),
+            "--args",
+            json.dumps({"create": create}),
+        )
+        assert made.returncode == 0, (made.stdout + made.stderr)[-6000:]
+
     for run, ((window, rows), expected) in enumerate(zip(RUNS, EXPECTED, strict=True)):
         _dbt_run(on_duckdb, "duckdb", window, rows)
         with duckdb.connect(str(tmp_path / "duckdb" / "rw.duckdb"), read_only=True) as con:
             duck = con.execute("select day, amount_usd, label from main.window_rows").fetchall()
         if run == 1:
             # a killed run's staging table: the run stops at the model, the table unchanged
-            made = _dbt(
-                on_spark,
-                "spark",
-                "run-operation",
-                "leftover_staging_table",
-                "--vars",
-                _run_vars(window, rows),
-                "--args",
-                json.dumps({"create": True}),
-            )
-            assert made.returncode == 0, (made.stdout + made.stderr)[-6000:]
+            leftover_staging_table(window, rows, create=True)
             stopped = _dbt(on_spark, "spark", "run", "--vars", _run_vars(window, rows))
             assert stopped.returncode != 0
             assert "window_rows__replace_window exists" in stopped.stdout + stopped.stderr
             assert spark_rows() == EXPECTED[0]
-            dropped = _dbt(
-                on_spark,
-                "spark",
-                "run-operation",
-                "leftover_staging_table",
-                "--vars",
-                _run_vars(window, rows),
-                "--args",
-                json.dumps({"create": False}),
-            )
-            assert dropped.returncode == 0, (dropped.stdout + dropped.stderr)[-6000:]
+            leftover_staging_table(window, rows, create=False)
         _dbt_run(on_spark, "spark", window, rows)
         assert _sorted(duck) == expected, f"run {run + 1}: DuckDB"
         assert spark_rows() == _sorted(duck), f"run {run + 1}: Spark differs from DuckDB"
