@@ -5,8 +5,17 @@
     busy or idle, so it is counted apart (unobserved_gpu_hours) and NULL when nothing was
     observed. The weekly report's heatmap reads it (deployment × hour of the week). -#}
 
+-- Summed as DECIMAL, not DOUBLE: a parallel DOUBLE sum adds in whatever order the threads
+-- finish, so a re-run could differ in the last bit (it did at 1,024 GPUs); each piece is
+-- rounded to 12 decimals first (a GPU-hour, a MIG slice of 1/7, a busy share in ppm).
 with pieces as (
-    select * from {{ ref('int_allocation__gpu_hours') }}
+    select
+        deployment_id,
+        hour_start,
+        telemetry_observed,
+        cast(gpu_hours as decimal(38, 12)) as gpu_hours,
+        cast(gpu_hours * busy_fraction as decimal(38, 12)) as busy_gpu_hours
+    from {{ ref('int_allocation__gpu_hours') }}
     where deployment_id is not null
 )
 
@@ -19,13 +28,11 @@ select
         as observed_gpu_hours,
     cast(coalesce(sum(gpu_hours) filter (where not telemetry_observed), 0) as double)
         as unobserved_gpu_hours,
-    cast(coalesce(sum(gpu_hours * busy_fraction) filter (where telemetry_observed), 0) as double)
+    cast(coalesce(sum(busy_gpu_hours) filter (where telemetry_observed), 0) as double)
         as busy_gpu_hours,
-    cast(
-        sum(gpu_hours * busy_fraction) filter (where telemetry_observed)
-        / nullif(sum(gpu_hours) filter (where telemetry_observed), 0)
-        as double
-    ) as busy_fraction
+    cast(sum(busy_gpu_hours) filter (where telemetry_observed) as double)
+    / cast(nullif(sum(gpu_hours) filter (where telemetry_observed), 0) as double)
+        as busy_fraction
 from pieces
 group by deployment_id, hour_start
 having sum(gpu_hours) > 0
