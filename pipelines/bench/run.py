@@ -50,6 +50,8 @@ class RunBench:
     wall_s: float = 0.0
     peak_rss_mib: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)  # step key -> seconds
+    # step key -> the tree's peak while it ran (steps that overlap share their samples)
+    step_peak_rss_mib: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)  # ledger source -> lines read
     raw_read_s: dict[str, float] = field(default_factory=dict)  # source -> DuckDB read time
     raw_read_rows: dict[str, int] = field(default_factory=dict)  # source -> rows DuckDB read
@@ -81,10 +83,25 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def _sample(pid: int, interval_s: float, stop: threading.Event, out: list[int]) -> None:
+def _sample(
+    pid: int, interval_s: float, stop: threading.Event, out: list[tuple[float, int]]
+) -> None:
     while not stop.is_set():
-        out.append(_tree_rss_kib(pid))
+        out.append((time.monotonic(), _tree_rss_kib(pid)))
         stop.wait(interval_s)
+
+
+def step_peaks(
+    spans: dict[str, tuple[float, float]], samples: list[tuple[float, int]]
+) -> dict[str, float]:
+    """Each step's peak tree RSS in MiB: the largest sample taken while it ran (start and end
+    included); a step shorter than the sampling interval may hold none and is left out."""
+    peaks = {}
+    for step, (began, ended) in spans.items():
+        inside = [kib for t, kib in samples if began <= t <= ended]
+        if inside:
+            peaks[step] = max(inside) / 1024
+    return peaks
 
 
 def run_bench(
@@ -94,7 +111,7 @@ def run_bench(
         sys.executable, "-m", "pipelines.cli", "run", "--config", str(config),
         "--start", start.isoformat(), "--end", end.isoformat(), "-vv", "--no-disk-check",
     ]  # fmt: skip
-    result, began, samples = RunBench(), {}, []
+    result, began, spans, samples = RunBench(), {}, {}, []
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     stop = threading.Event()
@@ -108,11 +125,13 @@ def run_bench(
             began[m.group(1)] = now
         elif (m := _DONE.search(line)) and m.group(1) in began:
             result.steps[m.group(1)] = now - began[m.group(1)]
+            spans[m.group(1)] = (began[m.group(1)], now)
     result.returncode = proc.wait()
     result.wall_s = time.monotonic() - t0
     stop.set()
     sampler.join()
-    result.peak_rss_mib = max(samples, default=0) / 1024
+    result.peak_rss_mib = max((kib for _, kib in samples), default=0) / 1024
+    result.step_peak_rss_mib = step_peaks(spans, samples)
     duckdb_path = _duckdb_path(config)
     result.rows = _ledger_rows(duckdb_path, start, end)
     result.raw_read_s, result.raw_read_rows = _raw_reads(_ingested_files(duckdb_path, start, end))
@@ -198,7 +217,9 @@ def format_result(label: str, r: RunBench) -> str:
                 extra += f"  raw DuckDB read {raw:>6.1f} s: {share:.0%} of its rate"
                 if source in r.raw_read_rows:
                     extra += f" ({r.raw_read_rows[source]:,} rows)"
-        lines.append(f"  {step:<28} {seconds:>7.1f} s{extra}")
+        peak = r.step_peak_rss_mib.get(step)
+        rss = f"  peak {peak / 1024:4.2f} GiB" if peak is not None else " " * 15
+        lines.append(f"  {step:<28} {seconds:>7.1f} s{rss}{extra}")
     return "\n".join(lines)
 
 

@@ -71,3 +71,16 @@ def test_the_raw_read_is_of_the_files_the_run_read_not_the_folder(tmp_path):
     seconds, rows = _raw_reads(files)
     assert rows == {"billing": 3}  # Prometheus text has no DuckDB reader: no telemetry baseline
     assert set(seconds) == {"billing"}
+
+
+def test_a_steps_peak_is_the_largest_sample_taken_while_it_ran():
+    from pipelines.bench.run import step_peaks
+
+    # samples (seconds, KiB): ingest runs 1-3 s, dbt 3-6 s (sharing the sample at 3 s), the
+    # report 6.2-6.4 s between two samples, so it holds none
+    samples = [(0.0, 100), (1.0, 2048), (2.0, 4096), (3.0, 1024), (4.0, 3072), (5.0, 512),
+               (6.0, 256), (7.0, 9999)]  # fmt: skip
+    spans = {"ingest": (1.0, 3.0), "dbt": (3.0, 6.0), "report": (6.2, 6.4)}
+    assert step_peaks(spans, samples) == {"ingest": 4.0, "dbt": 3.0}
+    text = format_result("fleet", RunBench(steps={"dbt": 3.0}, step_peak_rss_mib={"dbt": 3072}))
+    assert "dbt" in text and "peak 3.00 GiB" in text
