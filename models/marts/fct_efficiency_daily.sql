@@ -31,11 +31,17 @@ gpu as (
         cast(sum(g.effective_cost * r.usd_per_unit) as decimal(38, 12)) as gpu_cost_usd,
         cast(sum(g.effective_cost * r.usd_per_unit) filter (where not g.telemetry_observed)
             as decimal(38, 12)) as unobserved_cost_usd,
-        cast(sum(g.gpu_hours) * 3600 as double) as held_gpu_seconds,
-        cast(sum(g.gpu_hours) filter (where g.telemetry_observed) * 3600 as double)
-            as observed_gpu_seconds,
+        -- GPU-hours summed as DECIMAL (each piece rounded to 12 decimals), as in
+        -- fct_gpu_busy_hourly: a parallel DOUBLE sum's last bit depends on the order its
+        -- threads finish, and these seconds divide money below
+        cast(sum(cast(g.gpu_hours as decimal(38, 12))) * 3600 as double) as held_gpu_seconds,
         cast(
-            sum(g.gpu_hours * g.busy_fraction) filter (where g.telemetry_observed) * 3600
+            sum(cast(g.gpu_hours as decimal(38, 12))) filter (where g.telemetry_observed) * 3600
+            as double
+        ) as observed_gpu_seconds,
+        cast(
+            sum(cast(g.gpu_hours * g.busy_fraction as decimal(38, 12)))
+                filter (where g.telemetry_observed) * 3600
             as double
         ) as busy_gpu_seconds
     from {{ ref('int_allocation__gpu_hours') }} as g
