@@ -1,6 +1,7 @@
 {#- int_requests__tenant_hourly's `shares`: each request segment [from_us, to_us) gets the
-    replica-day's running GPU share C(to) - C(from), C(t) being the running sum (`running`)
-    of the last stretch that starts strictly before t (none: 0).
+    replica-day's running GPU share C(to) - C(from) (`gpu_units`, in the running sum's units),
+    C(t) being the running sum (`running.share_units`, whole units) of the last stretch that
+    starts strictly before t (none: 0).
     Both join a replica-day by its integer stream_id (three string keys made DuckDB's ASOF
     joins several times slower). DuckDB: two ASOF joins. Spark SQL has no ASOF join: the
     segment bounds and the running rows are put in one order per replica-day (at one instant
@@ -16,7 +17,7 @@
         s.request_id,
         s.deployment_id,
         s.hour_index,
-        cast(round(coalesce(b.share_us, 0) - coalesce(a.share_us, 0)) as bigint) as gpu_us
+        cast(coalesce(b.share_units, 0) - coalesce(a.share_units, 0) as bigint) as gpu_units
     from segments as s
     -- C(t): the running sum of the last stretch starting before t (none: 0)
     asof left join running as a
@@ -33,14 +34,15 @@
         request_id,
         deployment_id,
         hour_index,
-        cast(round(
+        cast(
             coalesce(max(c) filter (where bound = 'to'), 0)
             - coalesce(max(c) filter (where bound = 'from'), 0)
-        ) as bigint) as gpu_us
+            as bigint
+        ) as gpu_units
     from (
         select
             *,
-            last(share_us, true) over (
+            last(share_units, true) over (
                 partition by stream_id
                 order by t, is_stretch
                 rows between unbounded preceding and current row
@@ -50,12 +52,12 @@
             select
                 request_source, request_id, deployment_id, stream_id, hour_index,
                 '{{ bound }}' as bound, {{ bound }}_us as t, 0 as is_stretch,
-                cast(null as double) as share_us
+                cast(null as double) as share_units
             from segments
             union all
             {%- endfor %}
             select
-                null, null, null, stream_id, null, null, start_us, 1, share_us
+                null, null, null, stream_id, null, null, start_us, 1, share_units
             from running
         )
     )

@@ -17,8 +17,15 @@
     stretches starting before t; a request in flight over [a, b) holds exactly the stretches
     starting in [a, b) (stretches start at events, and its own start and finish are events),
     so its share is C(b) - C(a), taken per hour it spans (a, b cut at the hour's bounds). Over
-    all requests these add up to the hour's busy_replica_seconds (tested). Each request's
-    share is rounded to whole µs before summing, so a re-run is bit-identical.
+    all requests these add up to the hour's busy_replica_seconds (tested).
+
+    C is kept in integer units of 10⁻⁵ µs (each stretch's span / n rounded to one), summed as
+    DOUBLE: exact in any order, since a replica-day holds at most 86,400 s = 8.64 × 10¹⁵
+    units, under 2⁵³. The shares stay in units (BIGINT) until each tenant-hour's sum, rounded
+    to whole µs once, so a re-run is bit-identical and both engines agree. Before, C was a
+    DOUBLE sum of the fractions, whose last bits follow the engine's partition layout, and
+    each request's share was rounded to µs: shares of n = 2 are often exactly k + ½ µs, so
+    that rounding added ~180 µs per shared deployment-hour at 1,024 GPUs.
 
     A deployment-day whose requests name one tenant (all of a deployment without tenants in
     its logs) is not swept again: that tenant's GPU time is the split's busy time of each
@@ -28,6 +35,7 @@
     by the hour the GPU time was spent; unmapped requests are left out (no deployment). -#}
 
 {%- set hour_us = 3600000000 %}
+{%- set share_units_per_us = 100000 %}
 
 with requests as (
     select request_source, request_id, deployment_id, tenant, arrival_ts,
@@ -57,8 +65,8 @@ shared_sweep as (
     where {{ in_window('s.arrival_ts') }}
 ),
 
--- one integer per replica-day swept: the ASOF joins' key (on three string keys they took
--- 33 of the model's 54 s at 1,024 GPUs)
+-- one integer per replica-day swept: the running sum's partition and the ASOF joins' key (on
+-- three string keys the ASOF joins took 33 of the model's 54 s at 1,024 GPUs)
 streams as (
     select
         deployment_id,
@@ -115,14 +123,12 @@ running as (
     select
         stream_id,
         start_us,
-        -- partitioned by the replica-day's columns, not by stream_id: a DOUBLE running sum's
-        -- last bits follow DuckDB's partition layout, and by stream_id 0.4 % of the shares
-        -- (rounded to µs) moved by 1 µs; this keeps every row as it was
-        sum(cast(span_us as double) / n_in_flight) over (
-            partition by deployment_id, replica_key, arrival_day
+        -- C(t) in 10⁻⁵ µs: integers, so the sum is exact in any order (see above)
+        sum(round(cast(span_us as double) * {{ share_units_per_us }} / n_in_flight)) over (
+            partition by stream_id
             order by start_us
             rows between unbounded preceding and current row
-        ) as share_us
+        ) as share_units
     from stretches
 ),
 
@@ -157,7 +163,7 @@ gpu as (
         {{ timestamp_from_us('s.hour_index * ' ~ hour_us) }} as hour_start,
         s.deployment_id,
         r.tenant,
-        sum(s.gpu_us) as gpu_us
+        cast(round(sum(s.gpu_units) / {{ share_units_per_us }}) as bigint) as gpu_us
     from shares as s
     -- the requests of shared days only: probing with every request of the window cost more
     -- than the sweep's shares themselves
@@ -171,7 +177,7 @@ gpu as (
     ) as r
         on s.request_source = r.request_source and s.request_id = r.request_id
     group by all
-    having sum(s.gpu_us) > 0
+    having sum(s.gpu_units) > 0
     union all
     select * from one_tenant_gpu
 ),

@@ -56,16 +56,12 @@ EMPTY_ON_THESE_FLEETS = {"fct_reserved_capacity_daily"}
 
 DOUBLE_RELATIVE_TOLERANCE = 1e-9
 
-# The one mart that is not exact: the tenant split moves a few microseconds of GPU time
-# between two tenants of one deployment-hour (measured: 11 µs of 2,568 s, $1.3e-7 of $351).
-# The replica sweep's concurrencies and per-hour GPU time are equal on both engines; the
-# tenant model's running share is a DOUBLE window sum (int_requests__tenant_hourly, running),
-# which DuckDB and Spark accumulate in different orders, and each segment's difference of two
-# running values is rounded to whole µs, so some segments differ by 1 µs. Each deployment-day's
-# total is still exact (test_spark_tenant_split_conserves_each_deployment_day_exactly).
+# The tenant split is exact on both engines too: its running share is kept in integer units
+# of 10^-5 µs (int_requests__tenant_hourly), which a DOUBLE sums exactly in any order. Until
+# then it was a DOUBLE sum of fractions, which DuckDB and Spark accumulate in different orders,
+# and this test allowed 1e-4 s and $1e-6 per tenant row (measured: 11 µs of 2,568 s moved
+# between two tenants of one deployment-hour).
 TENANT_MART = "fct_cost_by_tenant_daily"
-TENANT_USD_TOLERANCE = decimal.Decimal("0.000001")
-TENANT_GPU_SECONDS_TOLERANCE = 0.0001
 
 
 # Two fleets: the default spec (cloud bills, tenants, the prefix cache) at scale 0.05, and
@@ -182,13 +178,7 @@ def _sort_key(value) -> tuple:
 
 
 def _mismatch(duck_value, spark_value, mart: str, column: str) -> str | None:
-    if mart == TENANT_MART and column == "cost_usd" and duck_value is not None:
-        if abs(duck_value - spark_value) <= TENANT_USD_TOLERANCE:
-            return None
-    elif mart == TENANT_MART and column == "gpu_seconds":
-        if abs(duck_value - spark_value) <= TENANT_GPU_SECONDS_TOLERANCE:
-            return None
-    elif isinstance(duck_value, float) and isinstance(spark_value, float):
+    if isinstance(duck_value, float) and isinstance(spark_value, float):
         if math.isclose(duck_value, spark_value, rel_tol=DOUBLE_RELATIVE_TOLERANCE, abs_tol=1e-12):
             return None
     elif isinstance(duck_value, dt.datetime) and isinstance(spark_value, dt.datetime):
