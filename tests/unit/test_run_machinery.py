@@ -231,6 +231,7 @@ _SETTINGS = [
     "TimeZone",
     "max_temp_directory_size",
     "temp_directory",
+    "asof_loop_join_threshold",
 ]
 
 
@@ -258,7 +259,29 @@ def _expected_settings(warehouse: Path) -> dict[str, object]:
         "TimeZone": "UTC",
         "max_temp_directory_size": spill_cap,
         "temp_directory": f"{warehouse}.tmp",  # spills beside the file
+        "asof_loop_join_threshold": 0,
     }
+
+
+def test_an_asof_join_is_never_planned_as_a_nested_loop_on_a_low_estimate(tmp_path):
+    # DuckDB turns an ASOF join whose left side it estimates under asof_loop_join_threshold
+    # rows into a nested loop; joined to a grouped CTE, 3 M rows were estimated at 45 and the
+    # tenant model never finished. On the warehouse's connections it stays an ASOF join.
+    import duckdb
+
+    query = (
+        "with l as (select range as k, range as t from range(10)) "
+        "select * from l asof join (select range as k, range as t from range(1000)) r "
+        "on l.k = r.k and l.t >= r.t"
+    )
+
+    def plan(con) -> str:
+        return "\n".join(row[1] for row in con.execute("explain " + query).fetchall())
+
+    with duckdb.connect() as con:  # DuckDB's default: 10 rows estimated, a nested loop
+        assert "NESTED_LOOP_JOIN" in plan(con) and "ASOF_JOIN" not in plan(con)
+    with connect(tmp_path / "w.duckdb") as con:
+        assert "ASOF_JOIN" in plan(con) and "NESTED_LOOP_JOIN" not in plan(con)
 
 
 def test_every_pipeline_connection_has_the_memory_limit_two_threads_and_no_insertion_order(
