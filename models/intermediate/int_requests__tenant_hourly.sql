@@ -103,9 +103,6 @@ one_tenant_gpu as (
 stretches as (
     {%- for event in ['prefill_start', 'first_token', 'finish'] %}
     select
-        deployment_id,
-        replica_key,
-        arrival_day,
         stream_id,
         {{ 'coalesce(first_token_us, finish_us)' if event == 'first_token' else event ~ '_us' }}
             as start_us,
