@@ -45,15 +45,8 @@ with requests as {{ cte_materialized() }} (
 ),
 
 streams as (
-    select
-        deployment_id,
-        replica_key,
-        arrival_day,
-        cast(row_number() over (order by deployment_id, replica_key, arrival_day) as integer)
-            as stream_id,
-        {{ epoch_us('cast(arrival_day as ' ~ t_timestamptz() ~ ')') }} as midnight_us
-    from requests
-    group by deployment_id, replica_key, arrival_day
+    select *, {{ epoch_us('cast(arrival_day as ' ~ t_timestamptz() ~ ')') }} as midnight_us
+    from ({{ replica_day_streams('requests') }}) as s
 ),
 
 keyed as (

@@ -68,14 +68,7 @@ shared_sweep as (
 -- one integer per replica-day swept: the running sum's partition and the ASOF joins' key (on
 -- three string keys the ASOF joins took 33 of the model's 54 s at 1,024 GPUs)
 streams as (
-    select
-        deployment_id,
-        replica_key,
-        arrival_day,
-        cast(row_number() over (order by deployment_id, replica_key, arrival_day) as integer)
-            as stream_id
-    from shared_sweep
-    group by deployment_id, replica_key, arrival_day
+    {{ replica_day_streams('shared_sweep') }}
 ),
 
 sweep as (
